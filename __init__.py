@@ -1,0 +1,45 @@
+"""copc_builder: build COPC files from LAS/LAZ files or PDAL pipelines.
+
+This folder is both the QGIS plugin (QGIS calls ``classFactory``) and the
+Python package.  Importing it imports neither qgis, pdal nor numba: the
+public names below are resolved on first use.
+
+    from copc_builder import build_copc, validate_copc
+    summary = build_copc(["a.laz", "b.laz"], "out.copc.laz")
+"""
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "build_copc": ("copc_builder.algorithms.api", "build_copc"),
+    "BuildSummary": ("copc_builder.algorithms.api", "BuildSummary"),
+    "validate_copc": ("copc_builder.algorithms.validate", "validate_copc"),
+    "copc_info": ("copc_builder.algorithms.info", "copc_info"),
+    "CopcBuilderError": ("copc_builder.algorithms.errors", "CopcBuilderError"),
+    "InputError": ("copc_builder.algorithms.errors", "InputError"),
+    "OutputError": ("copc_builder.algorithms.errors", "OutputError"),
+    "OptionError": ("copc_builder.algorithms.errors", "OptionError"),
+    "DependencyError": ("copc_builder.algorithms.errors", "DependencyError"),
+    "BuildCancelled": ("copc_builder.algorithms.errors", "BuildCancelled"),
+}
+
+__all__ = sorted(_LAZY) + ["classFactory", "__version__"]
+
+
+def __getattr__(name):
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value
+
+
+def classFactory(iface):  # noqa: N802 (QGIS's name)
+    """QGIS entry point: the plugin class is imported only now."""
+    from .plugin.qgis_plugin import CopcBuilderPlugin
+
+    return CopcBuilderPlugin(iface)

@@ -1,0 +1,1 @@
+"""Host-free core: sources, octree builder, node store, kernels, COPC writer, validator."""

@@ -1,0 +1,43 @@
+"""One exception root with narrow subclasses.
+
+Every message is meant for a person: it names the file (or option) and the
+problem, with the numbers that show it ("header says 1065 points, file holds
+0").  Hosts (command line, QGIS, PDAL stage) print ``str(error)`` as is.
+"""
+
+
+class CopcBuilderError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class InputError(CopcBuilderError):
+    """An input (file, array, pipeline) cannot be converted."""
+
+    def __init__(self, source: str, problem: str):
+        self.source = str(source)
+        self.problem = problem
+        super().__init__(f"{self.source}: {problem}")
+
+
+class OutputError(CopcBuilderError):
+    """The output file (or the temp folder) cannot be written."""
+
+    def __init__(self, path: str, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class OptionError(CopcBuilderError):
+    """A user option is invalid (scale <= 0, unknown CRS, bad size...)."""
+
+
+class DependencyError(CopcBuilderError):
+    """An optional dependency (pdal...) is missing; says what to install."""
+
+
+class BuildCancelled(CopcBuilderError):
+    """The build was cancelled by the caller; nothing was left behind."""
+
+    def __init__(self, message: str = "build cancelled"):
+        super().__init__(message)
