@@ -1,0 +1,271 @@
+"""What a COPC (or plain LAS/LAZ) file holds, for people and scripts.
+
+    info = copc_info("out.copc.laz")     # plain dict, JSON-serialisable
+    print(format_info(info))
+
+Reads headers and records only (never the points), so it is instant on any
+size of file.  On a plain LAS/LAZ file it reports the header and CRS part
+and says "not a COPC file".  Parts that cannot be read are listed under
+"problems" rather than raised: use ``validate_copc`` to judge a file.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from .copc_file import (
+    GEOTIFF_RECORD,
+    LAZ_RECORD,
+    LAZ_USER,
+    PROJECTION_USER,
+    WKT_RECORD,
+    CopcFile,
+    LazVlr,
+    level_counts,
+)
+from .errors import CopcBuilderError
+
+_COMPRESSORS = {0: "none", 1: "pointwise", 2: "pointwise chunked", 3: "layered chunked"}
+_LAZ_ITEMS = {6: "BYTE", 7: "POINT10", 8: "GPSTIME11", 9: "RGB12", 10: "POINT14",
+              11: "RGB14", 12: "RGBNIR14", 13: "WAVEPACKET14", 14: "BYTE14"}
+
+
+def copc_info(path) -> Dict[str, Any]:
+    """A dict describing the file; raises ``InputError`` only if it is not LAS at all."""
+    with CopcFile(path) as f:
+        h = f.header
+        info: Dict[str, Any] = {
+            "path": f.path,
+            "file_size": f.size,
+            "is_copc": False,
+            "las_version": h.version,
+            "point_format": h.point_format,
+            "compressed": h.compressed,
+            "point_record_length": h.point_record_length,
+            "point_count": h.point_count,
+            "points_by_return": list(h.points_by_return if h.version_minor >= 4
+                                     else h.legacy_points_by_return),
+            "scale": list(h.scale),
+            "offset": list(h.offset),
+            "bounds": {"min": list(h.mins), "max": list(h.maxs)},
+            "global_encoding": h.global_encoding,
+            "file_source_id": h.file_source_id,
+            "system_identifier": h.system_identifier,
+            "generating_software": h.generating_software,
+            "creation": {"day": h.creation_day, "year": h.creation_year},
+            "vlrs": [],
+            "evlrs": [],
+            "crs": {"wkt": None, "name": None, "epsg": None, "error": None, "geotiff": False},
+            "extra_dims": [],
+            "laz": None,
+            "copc": None,
+            "problems": [],
+        }
+        problems: List[str] = info["problems"]
+        try:
+            info["vlrs"] = [_vlr_dict(v) for v in f.vlrs]
+            info["evlrs"] = [_vlr_dict(v) for v in f.evlrs]
+        except CopcBuilderError as exc:
+            problems.append(exc.problem)
+            return info
+        _add_crs(f, info, problems)
+        _add_extra_dims(f, info, problems)
+        _add_laz(f, info, problems)
+        _add_copc(f, info, problems)
+        return info
+
+
+def _vlr_dict(v) -> Dict[str, Any]:
+    return {"user_id": v.user_id, "record_id": v.record_id, "description": v.description,
+            "offset": v.header_offset, "size": v.data_size}
+
+
+def _add_crs(f: CopcFile, info: Dict[str, Any], problems: List[str]) -> None:
+    crs = info["crs"]
+    crs["geotiff"] = bool(f.find(PROJECTION_USER, GEOTIFF_RECORD))
+    try:
+        wkt = f.read_wkt()
+    except CopcBuilderError as exc:
+        problems.append(exc.problem)
+        return
+    crs["wkt"] = wkt
+    if wkt:
+        parsed = _parse_crs(lambda pyproj: pyproj.CRS.from_wkt(wkt), crs)
+    elif crs["geotiff"]:
+        # GeoTIFF keys are laspy's job; it turns them into a pyproj CRS.
+        def from_geotiff(_pyproj):
+            import laspy
+
+            with laspy.open(f.path) as reader:
+                return reader.header.parse_crs()
+
+        parsed = _parse_crs(from_geotiff, crs)
+    else:
+        return
+    if parsed is not None:
+        crs["name"] = parsed.name
+        try:
+            crs["epsg"] = parsed.to_epsg()
+        except Exception:  # to_epsg only guesses; a failure means "unknown"
+            crs["epsg"] = None
+
+
+def _parse_crs(make, crs: Dict[str, Any]):
+    try:
+        import pyproj
+    except ImportError:
+        crs["error"] = "pyproj is not installed"
+        return None
+    try:
+        parsed = make(pyproj)
+    except Exception as exc:  # CRSError, or laspy failing on odd GeoTIFF keys
+        crs["error"] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        return None
+    if parsed is None:
+        crs["error"] = "no CRS could be read from the GeoTIFF keys"
+    return parsed
+
+
+def _add_extra_dims(f: CopcFile, info: Dict[str, Any], problems: List[str]) -> None:
+    try:
+        fields = f.read_extra_bytes()
+    except CopcBuilderError as exc:
+        problems.append(exc.problem)
+        return
+    for fld in fields:
+        if fld.base_type is None:
+            type_name = f"bytes[{fld.size}]" if fld.data_type == 0 else f"unknown type {fld.data_type}"
+        else:
+            type_name = fld.base_type + (f"[{fld.count}]" if fld.count > 1 else "")
+        info["extra_dims"].append({"name": fld.name, "type": type_name, "size": fld.size,
+                                   "data_type": fld.data_type, "description": fld.description})
+
+
+def _add_laz(f: CopcFile, info: Dict[str, Any], problems: List[str]) -> None:
+    if not f.find(LAZ_USER, LAZ_RECORD, extended=False):
+        return
+    try:
+        laz: LazVlr = f.read_laz_vlr()
+    except CopcBuilderError as exc:
+        problems.append(exc.problem)
+        return
+    info["laz"] = {
+        "compressor": laz.compressor,
+        "compressor_name": _COMPRESSORS.get(laz.compressor, "unknown"),
+        "coder": laz.coder,
+        "version": f"{laz.version_major}.{laz.version_minor}r{laz.version_revision}",
+        "options": laz.options,
+        "chunk_size": laz.chunk_size,
+        "variable_chunks": laz.variable_chunks,
+        "num_special_evlrs": laz.num_special_evlrs,
+        "items": [{"type": i.item_type, "name": _LAZ_ITEMS.get(i.item_type, "unknown"),
+                   "size": i.size, "version": i.version} for i in laz.items],
+    }
+
+
+def _add_copc(f: CopcFile, info: Dict[str, Any], problems: List[str]) -> None:
+    if f.info_vlr is None:
+        return
+    try:
+        copc = f.read_info()
+    except CopcBuilderError as exc:
+        problems.append(exc.problem)
+        return
+    info["is_copc"] = True
+    cube_min = [c - copc.halfsize for c in copc.center]
+    cube_max = [c + copc.halfsize for c in copc.center]
+    out: Dict[str, Any] = {
+        "center": list(copc.center),
+        "halfsize": copc.halfsize,
+        "spacing": copc.spacing,
+        "root_hier_offset": copc.root_hier_offset,
+        "root_hier_size": copc.root_hier_size,
+        "gpstime_minimum": copc.gpstime_minimum,
+        "gpstime_maximum": copc.gpstime_maximum,
+        "cube": {"min": cube_min, "max": cube_max},
+        "info_vlr_first": bool(f.vlrs) and f.vlrs[0] is f.info_vlr,
+        "pages": None, "nodes": None, "points": None, "depth": None, "levels": [],
+    }
+    info["copc"] = out
+    try:
+        pages, entries = f.walk_hierarchy(copc)
+    except CopcBuilderError as exc:
+        problems.append(exc.problem)
+        return
+    levels = level_counts(entries)
+    out["pages"] = len(pages)
+    out["nodes"] = len(entries)
+    out["points"] = sum(p for _, p in levels.values())
+    out["depth"] = max(levels) + 1 if levels else 0
+    out["levels"] = [{"level": lv, "nodes": n, "points": p} for lv, (n, p) in levels.items()]
+
+
+# --------------------------------------------------------------------------
+# Text
+
+def _g(value: float) -> str:
+    return f"{value:.15g}"
+
+
+def _xyz(values) -> str:
+    return "(" + ", ".join(_g(v) for v in values) + ")"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def format_info(info: Dict[str, Any]) -> str:
+    """The dict from ``copc_info`` as aligned lines of text."""
+    rows: List[tuple] = []
+    add = lambda label, text: rows.append((label, text))  # noqa: E731
+    add("File", f"{info['path']} ({info['file_size']:,} bytes)")
+    kind = "COPC 1.0" if info["is_copc"] else "not a COPC file"
+    packing = "LAZ" if info["compressed"] else "uncompressed"
+    add("Format", f"{kind}; LAS {info['las_version']}, point format {info['point_format']} "
+                  f"({packing}), {info['point_record_length']}-byte records")
+    by_return = [c for c in info["points_by_return"]]
+    while by_return and by_return[-1] == 0:
+        by_return.pop()
+    returns = "  ".join(f"{i + 1}: {c:,}" for i, c in enumerate(by_return))
+    add("Points", f"{info['point_count']:,}" + (f"  (by return  {returns})" if returns else ""))
+    add("Scale", " ".join(_g(s) for s in info["scale"]))
+    add("Offset", " ".join(_g(o) for o in info["offset"]))
+    add("Bounds", f"min {_xyz(info['bounds']['min'])}  max {_xyz(info['bounds']['max'])}")
+    crs = info["crs"]
+    if crs["name"]:
+        add("CRS", crs["name"] + (f" (EPSG:{crs['epsg']})" if crs["epsg"] else ""))
+    elif crs["wkt"] is not None or crs["geotiff"]:
+        source = "WKT" if crs["wkt"] is not None else "GeoTIFF keys"
+        add("CRS", f"{source} present but not understood: {crs['error'] or 'empty WKT'}")
+    else:
+        add("CRS", "none")
+    if info["extra_dims"]:
+        add("Extra dims", ", ".join(f"{d['name']} ({d['type']})" for d in info["extra_dims"]))
+    software = " ".join(s for s in (info["generating_software"], info["system_identifier"]) if s)
+    created = info["creation"]
+    add("Written by", (software or "unknown") +
+        (f", day {created['day']} of {created['year']}" if created["year"] else ""))
+    laz = info["laz"]
+    if laz:
+        chunks = "variable" if laz["variable_chunks"] else f"{laz['chunk_size']:,} points"
+        add("LAZ", f"{laz['compressor_name']} v{laz['version']}, chunks {chunks}, items "
+                   + ", ".join(f"{i['name']}({i['size']})" for i in laz["items"]))
+    copc = info["copc"]
+    if copc:
+        add("Octree", f"center {_xyz(copc['center'])}, halfsize {_g(copc['halfsize'])}, "
+                      f"spacing {_g(copc['spacing'])}")
+        add("GPS time", f"{_g(copc['gpstime_minimum'])} .. {_g(copc['gpstime_maximum'])}")
+        if copc["nodes"] is not None:
+            add("Hierarchy", f"{_plural(copc['nodes'], 'node')} in {_plural(copc['pages'], 'page')}, "
+                             f"{_plural(copc['depth'], 'level')}, {copc['points']:,} points")
+            for row in copc["levels"]:
+                add(f"  level {row['level']}", f"{_plural(row['nodes'], 'node')}, "
+                                               f"{_plural(row['points'], 'point')}")
+    add("VLRs", "; ".join(f"{v['user_id']} {v['record_id']} ({v['size']:,} B)" for v in info["vlrs"]) or "none")
+    if info["evlrs"]:
+        add("EVLRs", "; ".join(f"{v['user_id']} {v['record_id']} ({v['size']:,} B)" for v in info["evlrs"]))
+    for problem in info["problems"]:
+        add("Problem", problem)
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label + ':':<{width + 1}} {text}" for label, text in rows)
+

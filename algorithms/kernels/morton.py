@@ -1,0 +1,37 @@
+"""Morton codes of points at the fine level (21 bits per axis, 63 bits)."""
+import numpy as np
+from numba import njit, prange
+
+FINE = 21
+
+
+@njit(cache=True, inline="always")
+def spread3(v):
+    """Put the low 21 bits of v on every third bit."""
+    v &= 0x1FFFFF
+    v = (v | (v << 32)) & 0x1F00000000FFFF
+    v = (v | (v << 16)) & 0x1F0000FF0000FF
+    v = (v | (v << 8)) & 0x100F00F00F00F00F
+    v = (v | (v << 4)) & 0x10C30C30C30C30C3
+    v = (v | (v << 2)) & 0x1249249249249249
+    return v
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def fine_codes(xyz, imin, ratio, m1, out):
+    """out[i] = Morton code (int64) of point i's cell at level 21.
+
+    h = 2 * (X - imin) + 1 is the point's position in half units from the
+    cube's lower corner; the cell along an axis is h * 2**21 // (2**m1 * ratio).
+    """
+    n = xyz.shape[0]
+    for i in prange(n):
+        code = np.int64(0)
+        for a in range(3):
+            h = np.int64(2) * (np.int64(xyz[i, a]) - imin[a]) + 1
+            if m1 >= FINE:
+                c = (h // ratio[a]) >> (m1 - FINE)
+            else:
+                c = (h << (FINE - m1)) // ratio[a]
+            code |= spread3(c) << a
+        out[i] = code

@@ -1,0 +1,160 @@
+"""Octree kernels: split nodes into children, sort a node's points into their
+canonical order, and sample levels of detail on a 128^3 grid.
+
+All of them work on ``perm``-style int64 index arrays into a unit's columns,
+and on the points' fine Morton codes (kernels.morton), so they never move the
+point data itself.  Node batches are processed in parallel (prange over
+nodes); inside a node the work is sequential, so results never depend on the
+thread count.
+"""
+import numpy as np
+from numba import njit, prange
+
+FINE = 21
+NAN_KEY = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def split_nodes(codes, perm, starts, ends, shift, counts):
+    """Stable counting sort of each perm[starts[j]:ends[j]] by child index.
+
+    The child index of a point is ``(codes >> shift) & 7``; counts[j, c] gets
+    the number of points of node j in child c.
+    """
+    for j in prange(starts.shape[0]):
+        s = starts[j]
+        e = ends[j]
+        c = np.zeros(8, np.int64)
+        for q in range(s, e):
+            c[(codes[perm[q]] >> shift) & 7] += 1
+        pos = np.empty(8, np.int64)
+        acc = 0
+        for k in range(8):
+            pos[k] = acc
+            acc += c[k]
+            counts[j, k] = c[k]
+        tmp = np.empty(e - s, np.int64)
+        for q in range(s, e):
+            p = perm[q]
+            k = (codes[p] >> shift) & 7
+            tmp[pos[k]] = p
+            pos[k] += 1
+        for q in range(s, e):
+            perm[q] = tmp[q - s]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def gps_sort_keys(gps, out):
+    """Order-preserving uint64 keys of float64 GPS times (NaN sorts last)."""
+    bits = gps.view(np.uint64)
+    top = np.uint64(1) << np.uint64(63)
+    for i in prange(gps.shape[0]):
+        g = gps[i]
+        if g != g:
+            out[i] = NAN_KEY
+        else:
+            b = bits[i]
+            if b & top:
+                out[i] = ~b
+            else:
+                out[i] = b | top
+
+
+@njit(cache=True, nogil=True)
+def _sort_segment(seg, gkeys, codes):
+    """Sort indices seg (in place) by (gkeys, codes), stable."""
+    n = seg.shape[0]
+    if n < 2:
+        return
+    g = np.empty(n, np.uint64)
+    for q in range(n):
+        g[q] = gkeys[seg[q]]
+    order = np.argsort(g, kind="mergesort")
+    out = np.empty(n, np.int64)
+    for q in range(n):
+        out[q] = seg[order[q]]
+    # Ties in GPS time (returns of one pulse, or no GPS at all): by code.
+    i = 0
+    while i < n:
+        gi = gkeys[out[i]]
+        j = i + 1
+        while j < n and gkeys[out[j]] == gi:
+            j += 1
+        if j - i > 1:
+            run = out[i:j].copy()
+            c = np.empty(j - i, np.int64)
+            for q in range(j - i):
+                c[q] = codes[run[q]]
+            o2 = np.argsort(c, kind="mergesort")
+            for q in range(j - i):
+                out[i + q] = run[o2[q]]
+        i = j
+    for q in range(n):
+        seg[q] = out[q]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def sort_canonical(perm, starts, ends, gkeys, codes):
+    """Put every segment perm[starts[j]:ends[j]] in canonical order.
+
+    Canonical order is (GPS time, Morton code), ties kept in arrival order:
+    it depends only on the points, never on how the work was split up, so
+    the in-memory and the out-of-core paths give the same bytes.
+    """
+    for j in prange(starts.shape[0]):
+        _sort_segment(perm[starts[j]:ends[j]], gkeys, codes)
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def sample_parents(codes, pts, child_starts, child_ends, parent_first, parent_last,
+                   level, flags, promoted):
+    """LOD sampling of the parents at ``level`` from their children.
+
+    Parent p's children are child ranges parent_first[p] .. parent_last[p]-1,
+    in Morton order; child c's points are pts[child_starts[c]:child_ends[c]]
+    in canonical order.  The parent's cube is cut into a 128^3 grid (coarser
+    only when the fine codes run out); visiting the children's points in that
+    order, the first point in each empty grid cell moves up: flags[q] = 1.
+    promoted[p] gets the number of points that moved up to parent p.
+    """
+    grid_level = min(level + 7, FINE)
+    shift = 3 * (FINE - grid_level)
+    mask = (np.int64(1) << (3 * (grid_level - level))) - 1
+    nbytes = (mask >> 3) + 1
+    for p in prange(parent_first.shape[0]):
+        bitmap = np.zeros(nbytes, np.uint8)
+        count = 0
+        for c in range(parent_first[p], parent_last[p]):
+            for q in range(child_starts[c], child_ends[c]):
+                cell = (codes[pts[q]] >> shift) & mask
+                byte = cell >> 3
+                bit = np.uint8(1 << (cell & 7))
+                if bitmap[byte] & bit:
+                    flags[q] = 0
+                else:
+                    bitmap[byte] |= bit
+                    flags[q] = 1
+                    count += 1
+        promoted[p] = count
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def split_promoted(pts, flags, child_starts, child_ends, parent_first, parent_last,
+                   parent_out_start, parent_out, child_keep_end):
+    """Move flagged points to their parent, compact the rest in each child.
+
+    Parent p's promoted points go to parent_out[parent_out_start[p]:...] in
+    visiting order; child c keeps pts[child_starts[c]:child_keep_end[c]].
+    """
+    for p in prange(parent_first.shape[0]):
+        o = parent_out_start[p]
+        for c in range(parent_first[p], parent_last[p]):
+            w = child_starts[c]
+            for q in range(child_starts[c], child_ends[c]):
+                if flags[q]:
+                    parent_out[o] = pts[q]
+                    o += 1
+                else:
+                    pts[w] = pts[q]
+                    w += 1
+            child_keep_end[c] = w

@@ -1,0 +1,77 @@
+"""Byte-level record kernels: input records -> columns -> output records."""
+import numpy as np
+from numba import njit, prange
+
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def copy_fields(src, dst, plan):
+    """dst[i, plan[k,1] : +plan[k,2]] = src[i, plan[k,0] : +plan[k,2]] for every k."""
+    n = src.shape[0]
+    for i in prange(n):
+        for k in range(plan.shape[0]):
+            s = plan[k, 0]
+            d = plan[k, 1]
+            for b in range(plan[k, 2]):
+                dst[i, d + b] = src[i, s + b]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def legacy_fields(src, rest):
+    """Point formats 0-5 -> the format-6 return/flags/class/scan-angle bytes.
+
+    src byte 14: return number (3 bits), number of returns (3), scan direction,
+    edge of flight line; byte 15: class (5 bits), synthetic, key point,
+    withheld; byte 16: scan angle rank (int8 degrees).
+    """
+    n = src.shape[0]
+    for i in prange(n):
+        b = src[i, 14]
+        c = src[i, 15]
+        rest[i, 2] = (b & 7) | (((b >> 3) & 7) << 4)
+        rest[i, 3] = ((c >> 5) & 7) | (((b >> 6) & 1) << 6) | (((b >> 7) & 1) << 7)
+        rest[i, 4] = c & 31
+        rank = np.int8(src[i, 16])
+        angle = np.int16(np.round(np.float64(rank) / 0.006))
+        rest[i, 6] = np.uint8(angle & 0xFF)
+        rest[i, 7] = np.uint8((angle >> 8) & 0xFF)
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def assemble_records(xyz, gps, rest, index, out):
+    """out[j] = LAS 1.4 record (format 6/7/8 + extra bytes) of point index[j]."""
+    n = index.shape[0]
+    tail = rest.shape[1] - 10
+    gbytes = gps.view(np.uint8).reshape(gps.shape[0], 8)
+    xbytes = xyz.view(np.uint8).reshape(xyz.shape[0], 12)
+    for j in prange(n):
+        i = index[j]
+        for b in range(12):
+            out[j, b] = xbytes[i, b]
+        for b in range(10):
+            out[j, 12 + b] = rest[i, b]
+        for b in range(8):
+            out[j, 22 + b] = gbytes[i, b]
+        for b in range(tail):
+            out[j, 30 + b] = rest[i, 10 + b]
+
+
+@njit(cache=True, nogil=True)
+def record_stats(xyz, gps, rest, index, mins, maxs, by_return, gps_range):
+    """Fold the points index[...] into running header statistics (in place)."""
+    for j in range(index.shape[0]):
+        i = index[j]
+        for a in range(3):
+            v = xyz[i, a]
+            if v < mins[a]:
+                mins[a] = v
+            if v > maxs[a]:
+                maxs[a] = v
+        r = rest[i, 2] & 15
+        if r >= 1:
+            by_return[r - 1] += 1
+        g = gps[i]
+        if g < gps_range[0]:
+            gps_range[0] = g
+        if g > gps_range[1]:
+            gps_range[1] = g

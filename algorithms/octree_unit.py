@@ -1,0 +1,161 @@
+"""Build one subtree of the octree in memory.
+
+A *unit* is a node whose points (all of its subtree's points) fit in memory.
+The whole cloud is one unit when it fits the budget; otherwise the builder
+cuts the tree into units and finishes the levels above them itself.
+
+Inside a unit:
+1. split nodes over the leaf limit into their 8 children, top-down, until
+   every point is in a leaf (kernels.octree.split_nodes);
+2. put each leaf in canonical order (GPS time, then Morton code);
+3. bottom-up, level by level: sample each parent from its children on a
+   128^3 grid; the children are then final and go to the writer.
+The unit's own root is returned to the caller unless it is the octree root.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from .columns import Columns
+from .cube import FINE_LEVEL, Cube
+from .kernels.morton import fine_codes
+from .kernels.octree import (gps_sort_keys, sample_parents, sort_canonical, split_nodes,
+                             split_promoted)
+from .node_key import key_level
+
+# emit(keys, counts, cols, index): final nodes, points cols[index] node after node
+Emit = Callable[[List[int], List[int], Columns, np.ndarray], None]
+
+
+def point_keys(cols: Columns, cube: Cube) -> Tuple[np.ndarray, np.ndarray]:
+    """(fine Morton codes, GPS sort keys) of the points."""
+    n = len(cols)
+    codes = np.empty(n, np.int64)
+    imin, ratio, m1 = cube.code_params()
+    fine_codes(cols.xyz, imin, ratio, m1, codes)
+    gkeys = np.empty(n, np.uint64)
+    gps_sort_keys(cols.gps, gkeys)
+    return codes, gkeys
+
+
+class _Pool:
+    """Index storage: the leaves' points first, then promoted points appended."""
+
+    def __init__(self, perm: np.ndarray, extra: int):
+        self.array = np.empty(len(perm) + max(extra, 1024), np.int64)
+        self.array[:len(perm)] = perm
+        self.top = len(perm)
+
+    def reserve(self, n: int) -> int:
+        if self.top + n > len(self.array):
+            grown = np.empty(max(len(self.array) * 3 // 2, self.top + n), np.int64)
+            grown[:self.top] = self.array[:self.top]
+            self.array = grown
+        start = self.top
+        self.top += n
+        return start
+
+
+def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int):
+    """Split top-down; returns (perm, leaves {level: [(key, start, end)]}, internal {level: [keys]})."""
+    n = len(codes)
+    perm = np.arange(n, dtype=np.int64)
+    leaves: Dict[int, List[Tuple[int, int, int]]] = {}
+    internal: Dict[int, List[int]] = {}
+    level = key_level(root_key)
+    work = [(root_key, 0, n)]
+    while work:
+        split = []
+        for key, s, e in work:
+            if e - s > leaf_limit and level < max_depth:
+                split.append((key, s, e))
+            elif e > s:
+                leaves.setdefault(level, []).append((key, s, e))
+        if not split:
+            break
+        starts = np.array([s for _, s, _ in split], np.int64)
+        ends = np.array([e for _, _, e in split], np.int64)
+        counts = np.zeros((len(split), 8), np.int64)
+        split_nodes(codes, perm, starts, ends, 3 * (FINE_LEVEL - level - 1), counts)
+        internal[level] = [k for k, _, _ in split]
+        work = []
+        for j, (key, s, _) in enumerate(split):
+            pos = s
+            for c in range(8):
+                if counts[j, c]:
+                    work.append(((key << 3) | c, pos, pos + counts[j, c]))
+                    pos += counts[j, c]
+        level += 1
+    return perm, leaves, internal
+
+
+def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: Emit,
+               root_is_final: bool, check_cancel: Callable[[], None] = lambda: None) -> Optional[Columns]:
+    """Build the subtree under root_key from all of its points.
+
+    Nodes strictly below the root (and the root too when root_is_final) are
+    handed to ``emit``; otherwise the root's points, in canonical order, are
+    returned for the levels above.
+    """
+    codes, gkeys = point_keys(cols, cube)
+    perm, leaves, internal = partition(codes, root_key, leaf_limit, cube.max_depth)
+    check_cancel()
+
+    all_leaves = [leaf for lv in leaves.values() for leaf in lv]
+    sort_canonical(perm, np.array([s for _, s, _ in all_leaves], np.int64),
+                   np.array([e for _, _, e in all_leaves], np.int64), gkeys, codes)
+    check_cancel()
+
+    pool = _Pool(perm, len(perm) // 3)
+    root_level = key_level(root_key)
+    deepest = max(leaves)
+    # Nodes of the current level: sorted keys with [start, end) in the pool.
+    cur = sorted(leaves.get(deepest, []))
+    for level in range(deepest - 1, root_level - 1, -1):
+        parents = internal.get(level, [])
+        final_keys, final_counts, final_index = [], [], []
+        new_nodes: List[Tuple[int, int, int]] = []
+        if parents:
+            cur_keys = np.array([k for k, _, _ in cur], np.int64)
+            c_starts = np.array([s for _, s, _ in cur], np.int64)
+            c_ends = np.array([e for _, _, e in cur], np.int64)
+            p_keys = np.array(parents, np.int64)
+            first = np.searchsorted(cur_keys >> 3, p_keys, side="left").astype(np.int64)
+            last = np.searchsorted(cur_keys >> 3, p_keys, side="right").astype(np.int64)
+            flags = np.zeros(pool.top, np.uint8)
+            promoted = np.zeros(len(parents), np.int64)
+            sample_parents(codes, pool.array, c_starts, c_ends, first, last, level, flags, promoted)
+            total = int(promoted.sum())
+            out_start = pool.reserve(total)
+            p_starts = out_start + np.concatenate(([0], np.cumsum(promoted)[:-1])).astype(np.int64)
+            keep_end = np.empty(len(cur), np.int64)
+            split_promoted(pool.array, flags, c_starts, c_ends, first, last,
+                           p_starts, pool.array, keep_end)
+            p_ends = p_starts + promoted
+            sort_canonical(pool.array, p_starts, p_ends, gkeys, codes)
+            for j, (key, s, _) in enumerate(cur):
+                e = int(keep_end[j])
+                if e > s:
+                    final_keys.append(key)
+                    final_counts.append(e - s)
+                    final_index.append(pool.array[s:e])
+            new_nodes = [(int(k), int(s), int(e)) for k, s, e in zip(p_keys, p_starts, p_ends)]
+        else:
+            for key, s, e in cur:
+                final_keys.append(key)
+                final_counts.append(e - s)
+                final_index.append(pool.array[s:e])
+        if final_keys:
+            emit(final_keys, final_counts, cols, np.concatenate(final_index))
+        check_cancel()
+        cur = sorted(new_nodes + leaves.get(level, []))
+
+    assert len(cur) == 1 and cur[0][0] == root_key, "unit must end at its root"
+    _, s, e = cur[0]
+    index = pool.array[s:e].copy()
+    if root_is_final:
+        emit([root_key], [e - s], cols, index)
+        return None
+    return cols.take(index)

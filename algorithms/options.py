@@ -1,0 +1,87 @@
+"""Build options as plain data, and parsers for their command-line forms."""
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from typing import Optional, Tuple, Union
+
+from .errors import OptionError
+
+DEFAULT_BUDGET = 2 << 30
+LEAF_LIMIT = 100_000
+
+Triple = Tuple[float, float, float]
+
+
+@dataclass
+class BuildOptions:
+    memory_budget: int = DEFAULT_BUDGET
+    temp_dir: Optional[str] = None
+    threads: Optional[int] = None
+    scale: Optional[Triple] = None
+    offset: Optional[Triple] = None
+    a_srs: Optional[str] = None
+    leaf_limit: int = LEAF_LIMIT
+    chunk_points: int = 1_000_000
+    # Test knobs: tiny store pages force the paged/spilled paths on small inputs.
+    page_points: Optional[int] = None
+    hierarchy_page_levels: int = 0
+
+    def checked(self) -> "BuildOptions":
+        if self.memory_budget <= 0:
+            raise OptionError(f"memory budget must be positive, got {self.memory_budget}")
+        if self.threads is not None and self.threads < 1:
+            raise OptionError(f"threads must be at least 1, got {self.threads}")
+        if self.scale is not None:
+            for s in self.scale:
+                if not (isinstance(s, (int, float)) and math.isfinite(s) and s > 0):
+                    raise OptionError(f"scale must be a positive number, got {s!r}")
+        if self.offset is not None:
+            for o in self.offset:
+                if not (isinstance(o, (int, float)) and math.isfinite(o)):
+                    raise OptionError(f"offset must be a finite number, got {o!r}")
+        if self.leaf_limit < 1:
+            raise OptionError(f"leaf limit must be at least 1, got {self.leaf_limit}")
+        if self.chunk_points < 1:
+            raise OptionError(f"chunk size must be at least 1 point, got {self.chunk_points}")
+        if self.temp_dir is not None and not os.path.isdir(self.temp_dir):
+            raise OptionError(f"temp folder {self.temp_dir} does not exist")
+        return self
+
+
+_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: Union[str, int, float]) -> int:
+    """'2G', '512M', '1.5g', '1000000' -> bytes."""
+    if isinstance(text, (int, float)):
+        value = int(text)
+    else:
+        match = _SIZE.match(str(text))
+        if not match:
+            raise OptionError(f"cannot read {text!r} as a size (examples: 512M, 2G)")
+        value = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    if value <= 0:
+        raise OptionError(f"size must be positive, got {text!r}")
+    return value
+
+
+def parse_triple(text: Union[str, float, Tuple], what: str) -> Triple:
+    """'0.01' -> (0.01,)*3; '0.01,0.01,0.001' -> three values."""
+    if isinstance(text, (int, float)):
+        values = [float(text)] * 3
+    elif isinstance(text, (tuple, list)):
+        values = [float(v) for v in text]
+    else:
+        try:
+            values = [float(v) for v in str(text).replace(" ", "").split(",") if v != ""]
+        except ValueError:
+            raise OptionError(f"cannot read {text!r} as a {what} (examples: 0.01 or 0.01,0.01,0.001)") from None
+    if len(values) == 1:
+        values = values * 3
+    if len(values) != 3:
+        raise OptionError(f"{what} needs one or three values, got {text!r}")
+    return (values[0], values[1], values[2])

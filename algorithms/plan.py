@@ -1,0 +1,181 @@
+"""The plan: output format, frame (scale/offset), CRS, from the inputs' headers.
+
+Everything here is decided before a point is read, from headers and options.
+The root cube is decided after reading (see ``choose_cube``), because headers
+can lie about bounds.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .copc_writer import HeaderTemplate
+from .cube import Cube
+from .errors import InputError, OptionError
+from .options import BuildOptions
+from .point_layout import ExtraDim, PointLayout, choose_point_format
+from .progress import Progress
+from .sources.las_file import NIR_OFFSET, RGB_OFFSET, WAVEFORM_FORMATS, LasHeaderInfo
+
+INT32_MIN = -(2 ** 31)
+INT32_MAX = 2 ** 31 - 1
+
+
+@dataclass
+class Plan:
+    layout: PointLayout
+    scales: Tuple[float, float, float]
+    offsets: Tuple[float, float, float]
+    wkt: Optional[str]
+    header: HeaderTemplate
+    total_points: int
+    # Integer bounds from the headers in the output frame (None: not usable).
+    header_bounds: Optional[Tuple[np.ndarray, np.ndarray]] = None
+    notes: List[str] = field(default_factory=list)
+
+
+def merge_extra_dims(infos: Sequence[LasHeaderInfo]) -> Tuple[ExtraDim, ...]:
+    """Union of the inputs' extra dimensions, in order of first appearance."""
+    merged: List[ExtraDim] = []
+    seen = {}
+    for info in infos:
+        for dim in info.extra:
+            first = seen.get(dim.name)
+            if first is None:
+                seen[dim.name] = (dim, info.path)
+                merged.append(dim)
+            elif first[0].key() != dim.key():
+                raise InputError(info.path, f"extra dimension '{dim.name}' is {dim.dtype} here but "
+                                            f"{first[0].dtype} in {first[1]}")
+    return tuple(merged)
+
+
+def _common_or_none(values: Sequence[np.ndarray]) -> Optional[np.ndarray]:
+    first = values[0]
+    return first if all(np.array_equal(v, first) for v in values) else None
+
+
+def _suggest_scale(span: float) -> float:
+    """Smallest power of ten at which ``span`` fits an int32 comfortably."""
+    needed = span / 4.0e9
+    return 10.0 ** math.ceil(math.log10(needed)) if needed > 0 else 1.0
+
+
+def choose_frame(infos: Sequence[LasHeaderInfo], options: BuildOptions, progress: Progress):
+    """Output (scales, offsets, integer header bounds or None)."""
+    mins = np.min([i.mins for i in infos], axis=0)
+    maxs = np.max([i.maxs for i in infos], axis=0)
+    bounds_ok = all(np.all(np.isfinite(i.mins)) and np.all(np.isfinite(i.maxs)) and
+                    np.all(i.mins <= i.maxs) for i in infos)
+
+    if options.scale is not None:
+        scales = np.array(options.scale, np.float64)
+    else:
+        common = _common_or_none([i.scales for i in infos])
+        if common is not None:
+            scales = common.copy()
+        else:
+            scales = np.min([i.scales for i in infos], axis=0)
+            progress.info(f"inputs have different scales; using the finest, {tuple(scales)}")
+    if np.any(~np.isfinite(scales)) or np.any(scales <= 0):
+        bad = infos[0].path if options.scale is None else "--scale"
+        raise OptionError(f"{bad}: scale must be positive, got {tuple(scales)}")
+
+    def fits(offsets):
+        lo = (mins - offsets) / scales
+        hi = (maxs - offsets) / scales
+        return bool(np.all(lo >= INT32_MIN) and np.all(hi <= INT32_MAX))
+
+    if options.offset is not None:
+        offsets = np.array(options.offset, np.float64)
+    else:
+        common = _common_or_none([i.offsets for i in infos])
+        if common is not None and (not bounds_ok or fits(common)):
+            offsets = common.copy()
+        elif bounds_ok:
+            # Centre of the inputs, rounded to a whole number of the coarsest
+            # unit among 1 and the scales, so inputs' values stay exact.
+            step = max(1.0, float(scales.max()))
+            offsets = np.round((mins + maxs) / 2.0 / step) * step
+        else:
+            offsets = infos[0].offsets.copy()
+    if bounds_ok and not fits(offsets):
+        span = float(np.max(maxs - mins))
+        raise OptionError(
+            f"the inputs span {span:,.3f} units; at scale {tuple(scales)} and offset {tuple(offsets)} "
+            f"that does not fit a 32-bit integer; use --scale {_suggest_scale(span):g} or coarser")
+    header_bounds = None
+    if bounds_ok:
+        lo = np.floor((mins - offsets) / scales + 1e-6).astype(np.int64)
+        hi = np.ceil((maxs - offsets) / scales - 1e-6).astype(np.int64)
+        header_bounds = (lo, hi)
+    return tuple(float(s) for s in scales), tuple(float(o) for o in offsets), header_bounds
+
+
+def choose_crs(infos: Sequence[LasHeaderInfo], options: BuildOptions, progress: Progress) -> Optional[str]:
+    from .crs import crs_to_wkt, same_crs
+
+    if options.a_srs:
+        return crs_to_wkt(options.a_srs)
+    with_crs = [i for i in infos if i.crs_wkt]
+    without = [i for i in infos if not i.crs_wkt]
+    if not with_crs:
+        reasons = "; ".join(f"{i.path}: {i.crs_note}" for i in infos[:3])
+        progress.warning(f"no CRS in the input ({reasons}); the output has no WKT VLR "
+                         f"(set one with --a-srs)")
+        return None
+    first = with_crs[0]
+    for info in with_crs[1:]:
+        if not same_crs(first.crs_wkt, info.crs_wkt):
+            raise InputError(info.path, f"its CRS differs from that of {first.path}; "
+                                        f"reproject the inputs or give --a-srs to assign one")
+    for info in without:
+        progress.warning(f"{info.path}: no CRS ({info.crs_note}); assuming that of {first.path}")
+    return first.crs_wkt
+
+
+def make_plan(infos: Sequence[LasHeaderInfo], counts: Sequence[int], options: BuildOptions,
+              progress: Progress, software: str) -> Plan:
+    any_rgb = any(i.point_format in RGB_OFFSET for i in infos)
+    any_nir = any(i.point_format in NIR_OFFSET for i in infos)
+    layout = PointLayout(choose_point_format(any_rgb, any_nir), merge_extra_dims(infos))
+    for info in infos:
+        if info.point_format in WAVEFORM_FORMATS:
+            progress.warning(f"{info.path}: point format {info.point_format} has waveform data; "
+                             f"the points are kept, the waveform packets are dropped")
+    scales, offsets, header_bounds = choose_frame(infos, options, progress)
+    wkt = choose_crs(infos, options, progress)
+    gps_types = {i.gps_standard for i in infos}
+    if len(gps_types) > 1:
+        progress.warning("inputs mix GPS week time and adjusted standard GPS time; "
+                         "the output says adjusted standard GPS time")
+    sources = {i.file_source_id for i in infos}
+    header = HeaderTemplate(
+        layout=layout, scales=scales, offsets=offsets, wkt=wkt,
+        gps_standard=any(gps_types) if len(gps_types) > 1 else gps_types.pop(),
+        creation=infos[0].creation,
+        file_source_id=sources.pop() if len(sources) == 1 else 0,
+        software=software,
+    )
+    return Plan(layout=layout, scales=scales, offsets=offsets, wkt=wkt, header=header,
+                total_points=int(sum(counts)), header_bounds=header_bounds)
+
+
+def choose_cube(plan: Plan, imin: np.ndarray, imax: np.ndarray) -> Cube:
+    """The root cube: from the headers when they hold every point and are not
+    much looser than the points, else from the points' own bounds.
+
+    The same rule runs whatever the memory budget, so the in-memory and the
+    out-of-core paths agree on the cube.
+    """
+    exact = Cube.enclosing(imin, imax, plan.scales, plan.offsets)
+    if plan.header_bounds is not None:
+        lo, hi = plan.header_bounds
+        if np.all(lo <= imin) and np.all(hi >= imax):
+            from_header = Cube.enclosing(lo, hi, plan.scales, plan.offsets)
+            if from_header.m <= exact.m + 1:
+                return from_header
+    return exact

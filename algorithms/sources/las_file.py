@@ -1,0 +1,250 @@
+"""A LAS/LAZ file as a source of raw point records, streamed in chunks.
+
+Opening reads the header only and turns every problem into an InputError
+that names the file.  ``chunks()`` yields the file's raw records as a uint8
+array (n, record_length); the converter in ``las_records.py`` maps them to
+the node store's columns.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from ..errors import InputError
+from ..point_layout import ExtraDim
+
+WAVEFORM_FORMATS = (4, 5, 9, 10)
+LEGACY_FORMATS = (0, 1, 2, 3, 4, 5)
+# Size of the standard part of each point format (no extra bytes).
+STANDARD_SIZE = {0: 20, 1: 28, 2: 26, 3: 34, 4: 57, 5: 63, 6: 30, 7: 36, 8: 38, 9: 59, 10: 67}
+GPS_OFFSET = {1: 20, 3: 20, 4: 20, 5: 20, 6: 22, 7: 22, 8: 22, 9: 22, 10: 22}
+RGB_OFFSET = {2: 20, 3: 28, 5: 28, 7: 30, 8: 30, 10: 30}
+NIR_OFFSET = {8: 36, 10: 36}
+
+
+def _reraise_fatal(exc: BaseException) -> None:
+    # lazrs can raise a Rust panic (a BaseException); anything but a real
+    # interrupt becomes an input error.
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        raise exc
+
+
+@dataclass
+class LasHeaderInfo:
+    """What the builder needs from a header, in plain data."""
+
+    path: str
+    version: str
+    point_format: int
+    record_length: int
+    point_count: int          # what the header says
+    scales: np.ndarray        # (3,) float64
+    offsets: np.ndarray       # (3,) float64
+    mins: np.ndarray          # header bounds, may lie
+    maxs: np.ndarray
+    extra: Tuple[ExtraDim, ...]
+    extra_offsets: Tuple[int, ...]   # byte offset of each extra dim in the input record
+    crs_wkt: Optional[str]
+    crs_note: Optional[str]   # why there is no CRS, or how it was derived
+    gps_standard: bool        # global encoding bit 0 (adjusted standard GPS time)
+    compressed: bool
+    creation: Tuple[int, int] # (day of year, year)
+    file_source_id: int
+
+
+class LasFile:
+    """One LAS/LAZ input file."""
+
+    def __init__(self, path: str):
+        self.path = os.fspath(path)
+        self.info = _read_header(self.path)
+        self._real_count = _count_points_in_file(self.path, self.info)
+
+    @property
+    def point_count(self) -> int:
+        return self._real_count
+
+    def chunks(self, chunk_points: int) -> Iterator[np.ndarray]:
+        """Yield raw records (n, record_length) uint8, every point exactly once."""
+        import laspy
+
+        info = self.info
+        expected = self._real_count
+        done = 0
+        try:
+            with laspy.open(self.path, laz_backend=laspy.LazBackend.LazrsParallel) as reader:
+                while done < expected:
+                    want = min(chunk_points, expected - done)
+                    try:
+                        points = reader.read_points(want)
+                    except BaseException as exc:  # lazrs errors and panics
+                        _reraise_fatal(exc)
+                        raise InputError(
+                            self.path,
+                            f"cannot decode the point data after point {done:,} of {expected:,} "
+                            f"({_short(exc)})",
+                        ) from None
+                    got = len(points)
+                    if got != want:
+                        raise InputError(
+                            self.path,
+                            f"header says {info.point_count:,} points, file holds {done + got:,}",
+                        )
+                    array = points.array
+                    yield array.view(np.uint8).reshape(got, info.record_length)
+                    done += got
+        except InputError:
+            raise
+        except BaseException as exc:
+            _reraise_fatal(exc)
+            raise InputError(self.path, f"cannot read the point data ({_short(exc)})") from None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    text = text[0] if text else ""
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+def _read_header(path: str) -> LasHeaderInfo:
+    if not os.path.exists(path):
+        raise InputError(path, "file not found")
+    if os.path.isdir(path):
+        raise InputError(path, "is a folder, not a LAS/LAZ file")
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise InputError(path, f"cannot open ({exc.strerror})") from None
+    if magic != b"LASF":
+        raise InputError(path, "not a LAS/LAZ file (no LASF signature)")
+
+    import laspy
+
+    try:
+        with laspy.open(path) as reader:
+            header = reader.header
+    except BaseException as exc:
+        _reraise_fatal(exc)
+        raise InputError(path, f"unreadable LAS header or VLRs ({_short(exc)})") from None
+
+    pf = header.point_format
+    if pf.id not in STANDARD_SIZE:
+        raise InputError(path, f"point format {pf.id} is not a LAS point format")
+    record_length = pf.size
+    extra, extra_offsets = _extra_dims(path, header)
+    crs_wkt, crs_note = _crs_of(header)
+    ge = header.global_encoding
+    date = header.creation_date
+    creation = (date.timetuple().tm_yday, date.year) if date is not None else (0, 0)
+    return LasHeaderInfo(
+        path=path,
+        version=f"{header.version.major}.{header.version.minor}",
+        point_format=pf.id,
+        record_length=record_length,
+        point_count=int(header.point_count),
+        scales=np.asarray(header.scales, np.float64).copy(),
+        offsets=np.asarray(header.offsets, np.float64).copy(),
+        mins=np.asarray(header.mins, np.float64).copy(),
+        maxs=np.asarray(header.maxs, np.float64).copy(),
+        extra=extra,
+        extra_offsets=extra_offsets,
+        crs_wkt=crs_wkt,
+        crs_note=crs_note,
+        gps_standard=bool(getattr(ge, "gps_time_type", 0)),
+        compressed=bool(header.are_points_compressed),
+        creation=creation,
+        file_source_id=int(header.file_source_id),
+    )
+
+
+def _extra_dims(path, header) -> Tuple[Tuple[ExtraDim, ...], Tuple[int, ...]]:
+    from laspy.vlrs.known import ExtraBytesStruct, ExtraBytesVlr
+
+    pf = header.point_format
+    structs = {}
+    for vlr in header.vlrs:
+        if isinstance(vlr, ExtraBytesVlr):
+            for s in vlr.extra_bytes_structs:
+                structs[s.name.rstrip(b"\0").decode("ascii", "replace")] = bytes(s)
+    dims: List[ExtraDim] = []
+    offsets: List[int] = []
+    offset = STANDARD_SIZE[pf.id]
+    for d in pf.extra_dimensions:
+        size = int(d.num_bits // 8)
+        dtype = np.dtype(d.dtype)
+        desc = structs.get(d.name)
+        if desc is None:
+            # No descriptor (unregistered extra bytes): describe them as
+            # "undocumented extra bytes" (type 0) of their size.
+            s = ExtraBytesStruct(name=d.name.encode()[:32], data_type=(0, size),
+                                 description=b"kept from input")
+            desc = bytes(s)
+        dims.append(ExtraDim(name=d.name, size=size, dtype=dtype.str if dtype.shape == () else
+                             f"{dtype.shape[0]}{dtype.base.str}", struct=desc))
+        offsets.append(offset)
+        offset += size
+    if offset != pf.size:
+        raise InputError(path, f"extra-bytes descriptions ({offset} bytes) do not match the "
+                               f"point record length ({pf.size})")
+    return tuple(dims), tuple(offsets)
+
+
+def _crs_of(header) -> Tuple[Optional[str], Optional[str]]:
+    """WKT of the input's CRS: the WKT VLR verbatim, else from GeoTIFF keys."""
+    from laspy.vlrs.known import GeoKeyDirectoryVlr, WktCoordinateSystemVlr
+
+    wkt_vlrs = [v for v in header.vlrs if isinstance(v, WktCoordinateSystemVlr)]
+    wkt_vlrs += [v for v in getattr(header, "evlrs", None) or [] if isinstance(v, WktCoordinateSystemVlr)]
+    for v in wkt_vlrs:
+        text = (v.string or "").strip().strip("\0").strip()
+        if text:
+            return text, None
+    has_geotiff = any(isinstance(v, GeoKeyDirectoryVlr) for v in header.vlrs)
+    if wkt_vlrs and not has_geotiff:
+        return None, "its WKT VLR is empty"
+    if has_geotiff:
+        try:
+            crs = header.parse_crs()
+        except BaseException as exc:  # pyproj errors
+            _reraise_fatal(exc)
+            crs = None
+            err = _short(exc)
+        else:
+            err = "no EPSG code in its GeoTIFF keys"
+        if crs is None:
+            return None, f"its GeoTIFF keys could not be read as a CRS ({err})"
+        from ..crs import wkt_of
+
+        return wkt_of(crs) or None, "converted from GeoTIFF keys"
+    return None, "it has no CRS VLR"
+
+
+def _count_points_in_file(path: str, info: LasHeaderInfo) -> int:
+    """The number of points actually there, when the file can tell.
+
+    Uncompressed: from the size of the point data.  LAZ: the header count
+    (the decoder then checks it chunk by chunk).
+    """
+    if info.compressed:
+        return info.point_count
+    import laspy
+
+    with laspy.open(path) as reader:
+        h = reader.header
+        start = h.offset_to_point_data
+        end = os.path.getsize(path)
+        evlr_start = getattr(h, "start_of_first_evlr", 0) or 0
+        if getattr(h, "number_of_evlrs", 0) and evlr_start > start:
+            end = min(end, evlr_start)
+        wave = getattr(h, "start_of_waveform_data_packet_record", 0) or 0
+        if info.point_format in WAVEFORM_FORMATS and wave > start:
+            end = min(end, wave)
+    real = max(0, (end - start) // info.record_length)
+    if real < info.point_count:
+        raise InputError(path, f"header says {info.point_count:,} points, file holds {real:,}")
+    return info.point_count

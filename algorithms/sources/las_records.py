@@ -1,0 +1,68 @@
+"""Raw LAS records of any point format -> the node store's columns."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..columns import Columns
+from ..errors import InputError
+from ..kernels.records import copy_fields, legacy_fields
+from ..point_layout import (CORE_SIZE, REST_RGB, REST_SOURCE_ID, REST_USER, PointLayout)
+from .las_file import GPS_OFFSET, LEGACY_FORMATS, NIR_OFFSET, RGB_OFFSET, LasHeaderInfo
+
+INT32_MIN = -(2 ** 31)
+INT32_MAX = 2 ** 31 - 1
+
+
+class RecordConverter:
+    """Converts one input file's records into columns of the output layout."""
+
+    def __init__(self, info: LasHeaderInfo, layout: PointLayout, scales, offsets):
+        self.info = info
+        self.layout = layout
+        self.scales = np.asarray(scales, np.float64)
+        self.offsets = np.asarray(offsets, np.float64)
+        pf = info.point_format
+        self.same_frame = bool(np.all(info.scales == self.scales) and np.all(info.offsets == self.offsets))
+        self.legacy = pf in LEGACY_FORMATS
+        rest = []
+        if self.legacy:
+            rest += [(12, 0, 2), (17, REST_USER, 1), (18, REST_SOURCE_ID, 2)]
+        else:
+            rest += [(12, 0, CORE_SIZE)]
+        if layout.has_rgb and pf in RGB_OFFSET:
+            rest.append((RGB_OFFSET[pf], REST_RGB, 6))
+        if layout.has_nir and pf in NIR_OFFSET:
+            rest.append((NIR_OFFSET[pf], REST_RGB + 6, 2))
+        for dim, offset in zip(info.extra, info.extra_offsets):
+            rest.append((offset, layout.extra_rest_offset(dim.name), dim.size))
+        self._rest_plan = np.array(rest, np.int64).reshape(-1, 3)
+        self._gps_plan = np.array([(GPS_OFFSET[pf], 0, 8)] if pf in GPS_OFFSET else [], np.int64).reshape(-1, 3)
+        self._xyz_plan = np.array([(0, 0, 12)], np.int64)
+
+    def convert(self, raw: np.ndarray) -> Columns:
+        n = raw.shape[0]
+        xyz = np.empty((n, 3), np.int32)
+        gps = np.zeros(n, np.float64)
+        rest = np.zeros((n, self.layout.rest_size), np.uint8)
+        copy_fields(raw, xyz.view(np.uint8).reshape(n, 12), self._xyz_plan)
+        if len(self._gps_plan):
+            copy_fields(raw, gps.view(np.uint8).reshape(n, 8), self._gps_plan)
+        copy_fields(raw, rest, self._rest_plan)
+        if self.legacy:
+            legacy_fields(raw, rest)
+        if not self.same_frame:
+            xyz = self._reframe(xyz)
+        return Columns(xyz, gps, rest)
+
+    def _reframe(self, xyz: np.ndarray) -> np.ndarray:
+        """Re-quantize from the input's scale/offset to the output's."""
+        real = xyz * self.info.scales + self.info.offsets
+        q = np.rint((real - self.offsets) / self.scales)
+        lo = q.min(axis=0)
+        hi = q.max(axis=0)
+        if np.any(lo < INT32_MIN) or np.any(hi > INT32_MAX):
+            a = int(np.argmax((lo < INT32_MIN) | (hi > INT32_MAX)))
+            raise InputError(self.info.path, f"{'XYZ'[a]} values up to {real[:, a].max():.3f} do not fit "
+                                             f"a 32-bit integer at scale {self.scales[a]} and offset "
+                                             f"{self.offsets[a]}; use a coarser --scale or set --offset")
+        return q.astype(np.int32)
