@@ -17,7 +17,6 @@ from .copc_file import (
     LAZ_RECORD,
     LAZ_USER,
     PROJECTION_USER,
-    WKT_RECORD,
     CopcFile,
     LazVlr,
     level_counts,

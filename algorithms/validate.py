@@ -64,7 +64,6 @@ from .copc_file import (
     HierarchyEntry,
     LazVlr,
     NodeKey,
-    Vlr,
     layered_chunk_header,
     layered_chunk_size,
 )
