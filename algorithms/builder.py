@@ -16,16 +16,24 @@ from typing import List, Sequence
 
 import numpy as np
 
-from .columns import Columns
 from .copc_writer import CopcWriter
+from .cube import Cube
+from .distribution import Distributor
 from .errors import InputError, OutputError
-from .node_key import ROOT
-from .octree_unit import build_unit
+from .kernels.distribute import int_bounds
 from .options import BuildOptions
 from .plan import Plan, choose_cube, make_plan
 from .progress import Progress
 from .sources.las_file import LasFile
 from .sources.las_records import RecordConverter
+from .store import PointStore
+from .store.spill_file import WorkFolder
+from .tree import TreeBuilder
+
+# Bytes a point costs while its unit is built in memory, beyond its columns
+# (taken twice: store pages and the unit's copy): codes, GPS keys, index
+# pool, flags, sort buffers.
+UNIT_OVERHEAD = 50
 
 
 @dataclass
@@ -38,6 +46,8 @@ class BuildSummary:
     bytes: int
     point_format: int
     warnings: List[str] = field(default_factory=list)
+    # How the build went: units, bucket level, pages spilled/loaded, peaks.
+    stats: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -85,49 +95,96 @@ class Build:
         plan = make_plan([f.info for f in files], [f.point_count for f in files], self.options,
                          progress, self.software)
 
-        # -- read ---------------------------------------------------------------
-        parts, imin, imax = self._read(files, plan)
-
-        # -- build --------------------------------------------------------------
-        cube = choose_cube(plan, imin, imax)
-        cols = Columns.concat(parts, plan.layout.rest_size)
-        del parts
-        writer = CopcWriter(output, plan.header, cube, self.options.hierarchy_page_levels)
+        work = WorkFolder(self.options.temp_dir)
+        store = None
+        writer = None
         try:
-            total = len(cols)
+            budget = self.options.memory_budget
+            per_point = 2 * plan.layout.bytes_per_point + UNIT_OVERHEAD
+            unit_points = int(budget * 0.75) // per_point
+            chunk_bytes = self.options.chunk_points * (3 * plan.layout.bytes_per_point + 64)
+            store = PointStore(plan.layout.rest_size, max(budget - chunk_bytes, 0), work.path,
+                               self.options.page_points)
+            distributor = self._distributor(store, plan, unit_points)
+
+            # -- read -----------------------------------------------------------
+            imin, imax = self._read(files, plan, distributor)
+
+            # -- build ----------------------------------------------------------
+            cube = choose_cube(plan, imin, imax)
+            if distributor.level and (distributor.broken or distributor.cube != cube):
+                progress.info("the headers' bounds do not hold every point; redistributing")
+                distributor.redistribute(cube)
+            writer = CopcWriter(output, plan.header, cube, work.path,
+                                self.options.hierarchy_page_levels)
+            store.set_budget(max(budget - unit_points * per_point, 0))
             done = [0]
+            total = plan.total_points
 
             def emit(keys, counts, c, index):
                 writer.add_nodes(keys, counts, c, index)
                 done[0] += len(index)
                 progress.update("build", done[0], total)
 
-            build_unit(cols, ROOT, cube, self.options.leaf_limit, emit, True, progress.check_cancel)
-            del cols
+            tree = TreeBuilder(store, cube, self.options.leaf_limit, unit_points, emit,
+                               progress.check_cancel)
+            tree.run()
+            self.stats = dict(units=tree.units_built, bucket_level=distributor.level,
+                              spilled_pages=store.spilled_pages, loaded_pages=store.loaded_pages,
+                              peak_temp_bytes=store.temp_bytes_peak,
+                              peak_store_bytes=store.peak_resident)
             progress.update("finish", 0, 1, force=True)
             size = writer.close()
         except BaseException:
-            writer.abort()
+            if writer is not None:
+                writer.abort()
             raise
+        finally:
+            if store is not None:
+                store.close()
+            work.close()
         progress.update("finish", 1, 1, force=True)
         return BuildSummary(output=output, points=writer.points, nodes=writer.node_count,
                             depth=writer.depth, seconds=time.perf_counter() - t0, bytes=size,
-                            point_format=plan.layout.point_format, warnings=list(progress.warnings))
+                            point_format=plan.layout.point_format, warnings=list(progress.warnings),
+                            stats=self.stats)
 
-    def _read(self, files: Sequence[LasFile], plan: Plan):
+    def _distributor(self, store: PointStore, plan: Plan, unit_points: int) -> Distributor:
+        """One bucket (the root) when the cloud fits a unit, else cells of a
+        level where a bucket holds about a quarter of a unit (aerial clouds
+        spread over x and y, so a level has about 4**level filled cells)."""
+        total = plan.total_points
+        if total <= unit_points:
+            return Distributor(store, None, 0)
+        cube = None
+        if plan.header_bounds is not None:
+            cube = Cube.enclosing(plan.header_bounds[0], plan.header_bounds[1], plan.scales, plan.offsets)
+        target = max(unit_points // 4, 1)
+        level = 1
+        while total / 4 ** level > target and level < 8:
+            level += 1
+        if cube is not None:
+            level = min(level, max(cube.max_depth, 1))
+        return Distributor(store, cube, level)
+
+    def _read(self, files: Sequence[LasFile], plan: Plan, distributor: Distributor):
         progress = self.progress
         imin = np.full(3, np.iinfo(np.int64).max, np.int64)
         imax = np.full(3, np.iinfo(np.int64).min, np.int64)
-        parts: List[Columns] = []
+        lo = np.empty(3, np.int64)
+        hi = np.empty(3, np.int64)
         done = 0
         total = plan.total_points
         for f in files:
             converter = RecordConverter(f.info, plan.layout, plan.scales, plan.offsets)
             for raw in f.chunks(self.options.chunk_points):
                 cols = converter.convert(raw)
-                np.minimum(imin, cols.xyz.min(axis=0), out=imin)
-                np.maximum(imax, cols.xyz.max(axis=0), out=imax)
-                parts.append(cols)
+                lo[:] = np.iinfo(np.int64).max
+                hi[:] = np.iinfo(np.int64).min
+                int_bounds(cols.xyz, lo, hi)
+                np.minimum(imin, lo, out=imin)
+                np.maximum(imax, hi, out=imax)
+                distributor.add(cols, lo, hi)
                 done += len(cols)
                 progress.update("read", done, total)
-        return parts, imin, imax
+        return imin, imax

@@ -2,9 +2,12 @@
 
 Nodes arrive in any order, as they become final.  Their points are turned
 into LAS records, compressed in batches (one variable-size LAZ chunk per
-node, the chunks of a batch in parallel by lazrs) and appended.  ``close``
-writes the chunk table, the hierarchy EVLR and the real header, then renames
-the temp file to the output name: the output appears only on success.
+node, the chunks of a batch in parallel by lazrs) and spooled to a work
+file.  ``close`` lays the chunks out in node-key order (coarse levels first,
+Morton order within a level), so the bytes never depend on the order the
+builder finished nodes in, then writes the chunk table, the hierarchy EVLR
+and the real header, and renames the temp file to the output name: the
+output appears only on success.
 """
 from __future__ import annotations
 
@@ -50,7 +53,8 @@ def temp_name_for(output: str) -> str:
 
 
 class CopcWriter:
-    def __init__(self, output: str, header: HeaderTemplate, cube: Cube, page_levels: int = 0):
+    def __init__(self, output: str, header: HeaderTemplate, cube: Cube, work_folder: str,
+                 page_levels: int = 0):
         import lazrs
 
         self.output = os.path.abspath(output)
@@ -63,23 +67,21 @@ class CopcWriter:
         self._laz_vlr = lazrs.LazVlr.new_for_compression(
             self.layout.point_format, self.layout.extra_size, True)
         self._entries: Dict[int, Tuple[int, int, int]] = {}
-        self._chunk_table: List[Tuple[int, int]] = []
         self._mins = np.full(3, np.iinfo(np.int64).max, np.int64)
         self._maxs = np.full(3, np.iinfo(np.int64).min, np.int64)
         self._by_return = np.zeros(15, np.int64)
         self._gps = np.array([np.inf, -np.inf])
         self.points = 0
+        self._spool = None
         try:
             self._file = open(self.temp, "w+b")
         except OSError as exc:
             raise OutputError(self.output, f"cannot write here ({exc.strerror})") from None
         try:
-            self._write_header(0)
-            self._point_data_start = self._file.tell()
-            self._file.write(bytes(8))   # offset to the chunk table, patched in close()
+            self._spool = open(os.path.join(work_folder, "chunks.bin"), "w+b")
         except OSError as exc:
             self.abort()
-            raise OutputError(self.output, f"cannot write ({exc.strerror})") from None
+            raise OutputError(work_folder, f"cannot write to the temp folder ({exc.strerror})") from None
 
     # -- nodes ---------------------------------------------------------------
     def add_nodes(self, keys: Sequence[int], counts: Sequence[int], cols: Columns, index: np.ndarray) -> None:
@@ -119,16 +121,15 @@ class CopcWriter:
         buffer.seek(0)
         table = lazrs.read_chunk_table(buffer, self._laz_vlr)
         data = buffer.getbuffer()
-        offset = self._file.tell()
+        offset = self._spool.tell()
         try:
-            self._file.write(data[8:8 + sum(size for _, size in table)])
+            self._spool.write(data[8:8 + sum(size for _, size in table)])
         except OSError as exc:
-            raise OutputError(self.output, f"cannot write ({exc.strerror})") from None
+            raise OutputError(self._spool.name, f"cannot write to the temp folder ({exc.strerror})") from None
         finally:
             del data
         for key, (count, size) in zip(keys, table):
-            self._entries[key] = (offset, size, count)
-            self._chunk_table.append((count, size))
+            self._entries[key] = (offset, size, count)   # spool offset until close()
             offset += size
         self.points += len(index)
 
@@ -147,8 +148,21 @@ class CopcWriter:
 
         f = self._file
         try:
+            self._write_header(0)
+            point_data_start = f.tell()
+            f.write(bytes(8))   # offset to the chunk table, patched below
+            self._spool.flush()
+            spool_fd = self._spool.fileno()
+            placed = {}
+            table = []
+            for key in sorted(self._entries):
+                spool_offset, size, count = self._entries[key]
+                placed[key] = (f.tell(), size, count)
+                f.write(os.pread(spool_fd, size, spool_offset))
+                table.append((count, size))
+            self._entries = placed
             table_offset = f.tell()
-            lazrs.write_chunk_table(f, self._chunk_table, self._laz_vlr)
+            lazrs.write_chunk_table(f, table, self._laz_vlr)
             f.seek(0, os.SEEK_END)
             evlr_start = f.tell()
             pages, root_offset, root_size = build_pages(
@@ -156,7 +170,7 @@ class CopcWriter:
             f.write(evlr_header_bytes(INFO_USER_ID, HIERARCHY_RECORD_ID, len(pages), "EPT hierarchy"))
             f.write(pages)
             size = f.tell()
-            f.seek(self._point_data_start)
+            f.seek(point_data_start)
             f.write(int(table_offset).to_bytes(8, "little", signed=True))
             f.seek(0)
             self._write_header(self.points, evlr_start=evlr_start,
@@ -165,16 +179,19 @@ class CopcWriter:
             os.fsync(f.fileno())
             f.close()
             os.replace(self.temp, self.output)
+            self._spool.close()
         except OSError as exc:
             self.abort()
             raise OutputError(self.output, f"cannot write ({exc.strerror})") from None
         return size
 
     def abort(self) -> None:
-        try:
-            self._file.close()
-        except Exception:
-            pass
+        for f in (self._file, self._spool):
+            try:
+                if f is not None:
+                    f.close()
+            except Exception:
+                pass
         try:
             os.remove(self.temp)
         except OSError:

@@ -91,6 +91,41 @@ def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int)
     return perm, leaves, internal
 
 
+def lod_step(cols: Columns, codes, gkeys, pool: _Pool, cur, parents: List[int], level: int):
+    """Sample the parents at ``level`` from their children ``cur``.
+
+    cur: sorted [(key, start, end)] of the children (level + 1) in the pool.
+    Returns the children's final points as (keys, counts, index) and the
+    parents as sorted [(key, start, end)], their points in canonical order.
+    """
+    xyz, rest = cols.xyz, cols.rest
+    cur_keys = np.array([k for k, _, _ in cur], np.int64)
+    c_starts = np.array([s for _, s, _ in cur], np.int64)
+    c_ends = np.array([e for _, _, e in cur], np.int64)
+    p_keys = np.array(parents, np.int64)
+    first = np.searchsorted(cur_keys >> 3, p_keys, side="left").astype(np.int64)
+    last = np.searchsorted(cur_keys >> 3, p_keys, side="right").astype(np.int64)
+    flags = np.zeros(pool.top, np.uint8)
+    promoted = np.zeros(len(parents), np.int64)
+    sample_parents(codes, pool.array, c_starts, c_ends, first, last, level, flags, promoted)
+    out_start = pool.reserve(int(promoted.sum()))
+    p_starts = out_start + np.concatenate(([0], np.cumsum(promoted)[:-1])).astype(np.int64)
+    keep_end = np.empty(len(cur), np.int64)
+    split_promoted(pool.array, flags, c_starts, c_ends, first, last, p_starts, pool.array, keep_end)
+    p_ends = p_starts + promoted
+    sort_canonical(pool.array, p_starts, p_ends, gkeys, codes, xyz, rest)
+    keys, counts, index = [], [], []
+    for j, (key, s, _) in enumerate(cur):
+        e = int(keep_end[j])
+        if e > s:
+            keys.append(key)
+            counts.append(e - s)
+            index.append(pool.array[s:e])
+    index = np.concatenate(index) if index else np.empty(0, np.int64)
+    parents_out = [(int(k), int(s), int(e)) for k, s, e in zip(p_keys, p_starts, p_ends)]
+    return keys, counts, index, parents_out
+
+
 def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: Emit,
                root_is_final: bool, check_cancel: Callable[[], None] = lambda: None) -> Optional[Columns]:
     """Build the subtree under root_key from all of its points.
@@ -105,54 +140,43 @@ def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: 
 
     all_leaves = [leaf for lv in leaves.values() for leaf in lv]
     sort_canonical(perm, np.array([s for _, s, _ in all_leaves], np.int64),
-                   np.array([e for _, _, e in all_leaves], np.int64), gkeys, codes)
+                   np.array([e for _, _, e in all_leaves], np.int64), gkeys, codes, cols.xyz, cols.rest)
     check_cancel()
 
     pool = _Pool(perm, len(perm) // 3)
-    root_level = key_level(root_key)
     deepest = max(leaves)
-    # Nodes of the current level: sorted keys with [start, end) in the pool.
     cur = sorted(leaves.get(deepest, []))
-    for level in range(deepest - 1, root_level - 1, -1):
-        parents = internal.get(level, [])
-        final_keys, final_counts, final_index = [], [], []
-        new_nodes: List[Tuple[int, int, int]] = []
-        if parents:
-            cur_keys = np.array([k for k, _, _ in cur], np.int64)
-            c_starts = np.array([s for _, s, _ in cur], np.int64)
-            c_ends = np.array([e for _, _, e in cur], np.int64)
-            p_keys = np.array(parents, np.int64)
-            first = np.searchsorted(cur_keys >> 3, p_keys, side="left").astype(np.int64)
-            last = np.searchsorted(cur_keys >> 3, p_keys, side="right").astype(np.int64)
-            flags = np.zeros(pool.top, np.uint8)
-            promoted = np.zeros(len(parents), np.int64)
-            sample_parents(codes, pool.array, c_starts, c_ends, first, last, level, flags, promoted)
-            total = int(promoted.sum())
-            out_start = pool.reserve(total)
-            p_starts = out_start + np.concatenate(([0], np.cumsum(promoted)[:-1])).astype(np.int64)
-            keep_end = np.empty(len(cur), np.int64)
-            split_promoted(pool.array, flags, c_starts, c_ends, first, last,
-                           p_starts, pool.array, keep_end)
-            p_ends = p_starts + promoted
-            sort_canonical(pool.array, p_starts, p_ends, gkeys, codes)
-            for j, (key, s, _) in enumerate(cur):
-                e = int(keep_end[j])
-                if e > s:
-                    final_keys.append(key)
-                    final_counts.append(e - s)
-                    final_index.append(pool.array[s:e])
-            new_nodes = [(int(k), int(s), int(e)) for k, s, e in zip(p_keys, p_starts, p_ends)]
-        else:
-            for key, s, e in cur:
-                final_keys.append(key)
-                final_counts.append(e - s)
-                final_index.append(pool.array[s:e])
-        if final_keys:
-            emit(final_keys, final_counts, cols, np.concatenate(final_index))
+    for level in range(deepest - 1, key_level(root_key) - 1, -1):
+        keys, counts, index, parents = lod_step(cols, codes, gkeys, pool, cur, internal[level], level)
+        if keys:
+            emit(keys, counts, cols, index)
         check_cancel()
-        cur = sorted(new_nodes + leaves.get(level, []))
+        cur = sorted(parents + leaves.get(level, []))
+    return _finish_root(cols, pool, cur, root_key, root_is_final, emit)
 
-    assert len(cur) == 1 and cur[0][0] == root_key, "unit must end at its root"
+
+def merge_children(parent_key: int, children: List[Tuple[int, Columns]], cube: Cube, emit: Emit,
+                   root_is_final: bool, rest_size: int) -> Optional[Columns]:
+    """One node above the units: sample it from its (already built) children.
+
+    children: [(key, points in canonical order)] in key order.  The children
+    are final afterwards and go to ``emit``.
+    """
+    cols = Columns.concat([c for _, c in children], rest_size)
+    codes, gkeys = point_keys(cols, cube)
+    pool = _Pool(np.arange(len(cols), dtype=np.int64), 0)
+    cur, pos = [], 0
+    for key, c in children:
+        cur.append((key, pos, pos + len(c)))
+        pos += len(c)
+    keys, counts, index, parents = lod_step(cols, codes, gkeys, pool, cur, [parent_key], key_level(parent_key))
+    if keys:
+        emit(keys, counts, cols, index)
+    return _finish_root(cols, pool, parents, parent_key, root_is_final, emit)
+
+
+def _finish_root(cols, pool, cur, root_key, root_is_final, emit) -> Optional[Columns]:
+    assert len(cur) == 1 and cur[0][0] == root_key, "a unit must end at its root"
     _, s, e = cur[0]
     index = pool.array[s:e].copy()
     if root_is_final:

@@ -299,11 +299,15 @@ class _Validator:
         if vlrs and vlrs[-1].end > h.offset_to_point_data:
             self.error("vlrs", f"the {len(vlrs)} VLRs end at byte {vlrs[-1].end}, past the start of the "
                        f"point data at byte {h.offset_to_point_data}")
+        self.evlrs_readable = True
         try:
             f.evlrs
         except CopcBuilderError as exc:
             self.error("evlrs", exc.problem)
-            f._evlrs = []      # check what the VLRs allow; pages will be reported unreachable
+            # Go on with no EVLRs: what the VLRs and the point data allow is
+            # still checked, and hierarchy pages show up as unreadable.
+            self.evlrs_readable = False
+            f._evlrs = []
         return True
 
     def check_info(self) -> Optional[CopcInfo]:
@@ -510,7 +514,7 @@ class _Validator:
             if in_vlrs:
                 self.warning("hierarchy.evlr", f"the hierarchy is in a {in_vlrs[0]}, not in an EVLR")
                 containers = in_vlrs
-            else:
+            elif self.evlrs_readable:
                 self.error("hierarchy.evlr", "no hierarchy EVLR ('copc', 1000)")
         elif len(containers) > 1:
             self.error("hierarchy.evlr", f"{len(containers)} hierarchy EVLRs; there must be exactly one")
@@ -648,12 +652,19 @@ class _Validator:
             if expected_size != entry.byte_size:
                 self.error("node.chunk_size", f"node {entry.key}: the hierarchy says {entry.byte_size} bytes, "
                            f"its LAZ chunk's layers make {expected_size}")
+            # Decode no more than the chunk says it holds: a corrupt count in
+            # the hierarchy must not make us allocate gigabytes.
+            count = min(entry.point_count, in_chunk)
             try:
-                points = f.decode_chunk(data, entry.point_count, laz, entry.key, dtype)
+                points = f.decode_chunk(data, count, laz, entry.key, dtype)
             except CopcBuilderError as exc:
                 self.error("node.decode", exc.problem)
                 continue
-            self._check_node_points(entry, points, info if has_cube else None, scale, offset, stats)
+            except MemoryError:
+                self.error("node.decode", f"node {entry.key}: {count} points do not fit in memory")
+                continue
+            if count:
+                self._check_node_points(entry, points, info if has_cube else None, scale, offset, stats)
             done += entry.point_count
             self._poll(done, total)
         self.report.decoded_points = stats.count
@@ -697,8 +708,10 @@ class _Validator:
     def _check_totals(self, info: CopcInfo, stats: _PointStats, scale, offset) -> None:
         h = self.h
         if stats.outside_nodes > MAX_FINDINGS_PER_CHECK:
-            self.error("points.cube", f"in all, {stats.outside_points} points in {stats.outside_nodes} "
-                       "nodes lie outside their node's cube")
+            # The total always shows, past the per-check limit.
+            self.report.findings.append(Finding(
+                ERROR, "points.cube", f"in all, {stats.outside_points} points in {stats.outside_nodes} "
+                "nodes lie outside their node's cube"))
         if stats.count == 0:
             return
         # Header bounds: compared in the quantized grid, so a bound written

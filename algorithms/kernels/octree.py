@@ -60,20 +60,74 @@ def gps_sort_keys(gps, out):
                 out[i] = b | top
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _record_less(a, b, xyz, rest):
+    """Total order on whole records: X, Y, Z, then the other bytes."""
+    for k in range(3):
+        if xyz[a, k] != xyz[b, k]:
+            return xyz[a, k] < xyz[b, k]
+    for k in range(rest.shape[1]):
+        if rest[a, k] != rest[b, k]:
+            return rest[a, k] < rest[b, k]
+    return False
+
+
 @njit(cache=True, nogil=True)
-def _sort_segment(seg, gkeys, codes):
-    """Sort indices seg (in place) by (gkeys, codes), stable."""
+def _sort_records(run, xyz, rest):
+    """Stable merge sort of the indices ``run`` (in place) by whole record."""
+    n = run.shape[0]
+    src = run.copy()
+    dst = np.empty(n, np.int64)
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if _record_less(src[j], src[i], xyz, rest):
+                    dst[k] = src[j]
+                    j += 1
+                else:
+                    dst[k] = src[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                dst[k] = src[i]
+                i += 1
+                k += 1
+            while j < hi:
+                dst[k] = src[j]
+                j += 1
+                k += 1
+        src, dst = dst, src
+        width *= 2
+    for q in range(n):
+        run[q] = src[q]
+
+
+@njit(cache=True, nogil=True)
+def _sort_run_by(out, start, stop, keys):
+    """Order out[start:stop] stably by ``keys`` of its points."""
+    run = out[start:stop].copy()
+    c = np.empty(stop - start, keys.dtype)
+    for q in range(stop - start):
+        c[q] = keys[run[q]]
+    order = np.argsort(c, kind="mergesort")
+    for q in range(stop - start):
+        out[start + q] = run[order[q]]
+
+
+@njit(cache=True, nogil=True)
+def _sort_segment(seg, gkeys, codes, xyz, rest):
+    """Sort indices seg (in place) into canonical order."""
     n = seg.shape[0]
     if n < 2:
         return
-    g = np.empty(n, np.uint64)
-    for q in range(n):
-        g[q] = gkeys[seg[q]]
-    order = np.argsort(g, kind="mergesort")
-    out = np.empty(n, np.int64)
-    for q in range(n):
-        out[q] = seg[order[q]]
-    # Ties in GPS time (returns of one pulse, or no GPS at all): by code.
+    out = seg.copy()
+    _sort_run_by(out, 0, n, gkeys)
+    # Ties in GPS time (returns of one pulse, or no GPS at all): by code,
+    # then, for points in the same fine cell, by the whole record.
     i = 0
     while i < n:
         gi = gkeys[out[i]]
@@ -81,28 +135,32 @@ def _sort_segment(seg, gkeys, codes):
         while j < n and gkeys[out[j]] == gi:
             j += 1
         if j - i > 1:
-            run = out[i:j].copy()
-            c = np.empty(j - i, np.int64)
-            for q in range(j - i):
-                c[q] = codes[run[q]]
-            o2 = np.argsort(c, kind="mergesort")
-            for q in range(j - i):
-                out[i + q] = run[o2[q]]
+            _sort_run_by(out, i, j, codes)
+            a = i
+            while a < j:
+                ca = codes[out[a]]
+                b = a + 1
+                while b < j and codes[out[b]] == ca:
+                    b += 1
+                if b - a > 1:
+                    _sort_records(out[a:b], xyz, rest)
+                a = b
         i = j
     for q in range(n):
         seg[q] = out[q]
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def sort_canonical(perm, starts, ends, gkeys, codes):
+def sort_canonical(perm, starts, ends, gkeys, codes, xyz, rest):
     """Put every segment perm[starts[j]:ends[j]] in canonical order.
 
-    Canonical order is (GPS time, Morton code), ties kept in arrival order:
-    it depends only on the points, never on how the work was split up, so
-    the in-memory and the out-of-core paths give the same bytes.
+    Canonical order is GPS time, then Morton code, then the whole record: a
+    total order on distinct points, so it depends only on the points, never
+    on their arrival order or on how the work was split up; the in-memory and
+    out-of-core paths give the same bytes.
     """
     for j in prange(starts.shape[0]):
-        _sort_segment(perm[starts[j]:ends[j]], gkeys, codes)
+        _sort_segment(perm[starts[j]:ends[j]], gkeys, codes, xyz, rest)
 
 
 @njit(parallel=True, cache=True, nogil=True)

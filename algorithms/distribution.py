@@ -1,0 +1,74 @@
+"""Distribute points into buckets of the node store.
+
+A bucket is a cell of the octree at some level; its store key is the node
+key of that cell.  When the whole cloud fits in memory there is one bucket,
+the root.  Otherwise points are bucketed while they are read, in the cube
+the headers promise; if a point falls outside it (headers lie) the rest go
+to RAW and everything is re-bucketed once the real cube is known.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from .columns import Columns
+from .cube import FINE_LEVEL, Cube
+from .kernels.distribute import bucket_order
+from .kernels.morton import fine_codes
+from .node_key import ROOT, key_level
+from .store import PointStore
+
+RAW = 0   # store key of points read before the cube is known
+
+
+def fine_codes_of(cols: Columns, cube: Cube) -> np.ndarray:
+    codes = np.empty(len(cols), np.int64)
+    imin, ratio, m1 = cube.code_params()
+    fine_codes(cols.xyz, imin, ratio, m1, codes)
+    return codes
+
+
+def split_into_buckets(store: PointStore, cols: Columns, codes: np.ndarray, parent_key: int,
+                       levels: int) -> None:
+    """Append cols to the cells ``levels`` below parent_key (all points lie in it)."""
+    depth = key_level(parent_key) + levels
+    shift = 3 * (FINE_LEVEL - depth)
+    mask = (1 << (3 * levels)) - 1
+    order, counts = bucket_order(codes, shift, mask)
+    nonzero = np.flatnonzero(counts)
+    bounds = np.concatenate(([0], np.cumsum(counts[nonzero])))
+    keys = (parent_key << (3 * levels)) | nonzero
+    store.append_segments(keys.tolist(), bounds, cols.take(order))
+
+
+class Distributor:
+    def __init__(self, store: PointStore, cube: Optional[Cube], level: int):
+        self.store = store
+        self.cube = cube
+        self.level = level
+        self.broken = False    # a point fell outside the provisional cube
+
+    @property
+    def valid(self) -> bool:
+        return not self.broken
+
+    def add(self, cols: Columns, lo: np.ndarray, hi: np.ndarray) -> None:
+        if self.level == 0:
+            self.store.append(ROOT, cols)
+            return
+        if self.broken or self.cube is None or not self.cube.contains(lo, hi):
+            self.broken = True
+            self.store.append(RAW, cols)
+            return
+        split_into_buckets(self.store, cols, fine_codes_of(cols, self.cube), ROOT, self.level)
+
+    def redistribute(self, cube: Cube) -> None:
+        """Re-bucket everything in the store into ``cube`` at this level."""
+        self.cube = cube
+        self.broken = False
+        # Canonical order does not depend on arrival order, so buckets can be
+        # drained in any order (a bucket drained twice is merely split twice).
+        for key in self.store.keys():
+            for part in self.store.drain(key):
+                split_into_buckets(self.store, part, fine_codes_of(part, cube), ROOT, self.level)

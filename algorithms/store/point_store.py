@@ -1,0 +1,266 @@
+"""PointStore: points of many nodes in shared columnar pages, keyed by node key.
+
+- A node is found through its key; its handle lists extents (page, start,
+  count) in append order, so reading a node gives its points in the order
+  they were appended.
+- Pages hold the extents of many nodes.  A memory budget bounds the resident
+  pages; beyond it, least recently used pages spill (compressed) to one temp
+  file.  Handles stay valid whether their pages are loaded or spilled.
+- Sparse resident pages can be compacted: their live extents move to a new
+  page and the handles are updated in place.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from ..columns import Columns
+from . import codec
+from .page import Page
+from .spill_file import SpillFile
+
+DEFAULT_PAGE_POINTS = 1 << 16
+
+
+class Extent:
+    __slots__ = ("page", "start", "count")
+
+    def __init__(self, page: Page, start: int, count: int):
+        self.page = page
+        self.start = start
+        self.count = count
+
+
+class NodeHandle:
+    __slots__ = ("key", "extents", "count")
+
+    def __init__(self, key: int):
+        self.key = key
+        self.extents: List[Extent] = []
+        self.count = 0
+
+    @property
+    def state(self) -> str:
+        """'loaded', 'spilled' or 'mixed': where this node's points are now."""
+        resident = {e.page.resident for e in self.extents}
+        if resident == {True}:
+            return "loaded"
+        if resident == {False}:
+            return "spilled"
+        return "mixed" if resident else "loaded"
+
+
+class PointStore:
+    def __init__(self, rest_size: int, budget: int, folder: Optional[str] = None,
+                 page_points: Optional[int] = None):
+        self.rest_size = rest_size
+        self.budget = budget
+        self.folder = folder
+        self.page_points = page_points or DEFAULT_PAGE_POINTS
+        self._nodes: Dict[int, NodeHandle] = {}
+        self._pages: Dict[int, Page] = {}
+        self._by_page: Dict[int, List[Tuple[NodeHandle, Extent]]] = {}
+        self._open: Optional[Page] = None
+        self._ids = itertools.count()
+        self._clock = itertools.count()
+        self._spill: Optional[SpillFile] = None
+        self.resident_bytes = 0
+        self.peak_resident = 0
+        self.spilled_pages = 0
+        self.loaded_pages = 0
+
+    # -- queries ---------------------------------------------------------------
+    def __contains__(self, key: int) -> bool:
+        return key in self._nodes
+
+    def count(self, key: int) -> int:
+        h = self._nodes.get(key)
+        return h.count if h else 0
+
+    def keys(self) -> List[int]:
+        return sorted(self._nodes)
+
+    def handle(self, key: int) -> NodeHandle:
+        return self._nodes[key]
+
+    @property
+    def total_points(self) -> int:
+        return sum(h.count for h in self._nodes.values())
+
+    @property
+    def temp_bytes_peak(self) -> int:
+        return self._spill.peak if self._spill else 0
+
+    # -- writing ---------------------------------------------------------------
+    def append(self, key: int, cols: Columns, a: int = 0, b: Optional[int] = None) -> None:
+        """Append cols[a:b] to node ``key`` (created when new)."""
+        b = len(cols) if b is None else b
+        if b <= a:
+            return
+        handle = self._nodes.get(key)
+        if handle is None:
+            handle = self._nodes[key] = NodeHandle(key)
+        while a < b:
+            page = self._open
+            if page is None or page.room == 0:
+                page = self._open = self._new_page()
+            n = min(page.room, b - a)
+            start = page.write(cols, a, a + n)
+            page.last_use = next(self._clock)
+            last = handle.extents[-1] if handle.extents else None
+            if last is not None and last.page is page and last.start + last.count == start:
+                last.count += n
+            else:
+                ext = Extent(page, start, n)
+                handle.extents.append(ext)
+                self._by_page[page.id].append((handle, ext))
+            handle.count += n
+            a += n
+        self._enforce_budget()
+
+    def append_segments(self, keys, bounds, cols: Columns) -> None:
+        """Append cols[bounds[i]:bounds[i+1]] to keys[i] for every i."""
+        for i, key in enumerate(keys):
+            self.append(int(key), cols, int(bounds[i]), int(bounds[i + 1]))
+
+    # -- reading ---------------------------------------------------------------
+    def take(self, key: int) -> Columns:
+        """All points of ``key`` (in append order); the node leaves the store."""
+        parts = list(self.drain(key))
+        return Columns.concat(parts, self.rest_size) if len(parts) != 1 else parts[0]
+
+    def drain(self, key: int) -> Iterator[Columns]:
+        """Yield the node's points extent by extent, freeing each as it goes."""
+        handle = self._nodes.pop(key, None)
+        if handle is None:
+            return
+        extents, handle.extents, handle.count = handle.extents, [], 0
+        for ext in extents:   # detached: compaction must not move them meanwhile
+            self._by_page[ext.page.id].remove((handle, ext))
+        for ext in extents:
+            page = ext.page
+            self._load(page)
+            view = page.view(ext.start, ext.count)
+            part = Columns(view.xyz.copy(), view.gps.copy(), view.rest.copy())
+            page.live -= ext.count
+            if page.live == 0 and page is not self._open:
+                self._free_page(page)
+            yield part
+
+    # -- memory ----------------------------------------------------------------
+    def set_budget(self, budget: int) -> None:
+        self.budget = max(0, int(budget))
+        self._enforce_budget()
+
+    def compact(self) -> int:
+        """Move live extents out of sparse dirty resident pages; returns pages freed."""
+        sparse = [p for p in self._pages.values()
+                  if p.resident and p is not self._open and p.dirty and p.live * 2 <= p.capacity]
+        freed = 0
+        for page in sparse:
+            for handle, ext in list(self._by_page.get(page.id, ())):
+                moved = page.view(ext.start, ext.count)
+                moved = Columns(moved.xyz.copy(), moved.gps.copy(), moved.rest.copy())
+                self._by_page[page.id].remove((handle, ext))
+                page.live -= ext.count
+                done = 0
+                pieces: List[Extent] = []
+                while done < ext.count:
+                    target = self._open
+                    if target is None or target.room == 0 or target is page:
+                        target = self._open = self._new_page()
+                    n = min(target.room, ext.count - done)
+                    start = target.write(moved, done, done + n)
+                    piece = Extent(target, start, n)
+                    self._by_page[target.id].append((handle, piece))
+                    pieces.append(piece)
+                    done += n
+                i = handle.extents.index(ext)
+                handle.extents[i:i + 1] = pieces
+            if page.live == 0:
+                self._free_page(page)
+                freed += 1
+        return freed
+
+    def _enforce_budget(self, keep: Optional[Page] = None) -> None:
+        if self.resident_bytes <= self.budget:
+            return
+        if self.compact():
+            if self.resident_bytes <= self.budget:
+                return
+        victims = sorted((p for p in self._pages.values()
+                          if p.resident and p is not self._open and p is not keep),
+                         key=lambda p: p.last_use)
+        for page in victims:
+            if self.resident_bytes <= self.budget:
+                break
+            self._spill_page(page)
+
+    def _new_page(self) -> Page:
+        page = Page(next(self._ids), self.page_points, self.rest_size)
+        self._pages[page.id] = page
+        self._by_page[page.id] = []
+        self.resident_bytes += page.nbytes
+        self.peak_resident = max(self.peak_resident, self.resident_bytes)
+        return page
+
+    def _spill_page(self, page: Page) -> None:
+        if page.dirty or page.disk is None:
+            if self._spill is None:
+                if self.folder is None:
+                    raise RuntimeError("PointStore needs a folder to spill pages")
+                self._spill = SpillFile(self.folder)
+            if page.disk is not None:
+                self._spill.free(page.disk[0], sum(page.disk[1:]))
+            n = page.fill
+            blobs = (codec.compress(page.xyz[:n]), codec.compress(page.gps[:n]),
+                     codec.compress(page.rest[:n]))
+            offset = self._spill.write(b"".join(blobs))
+            page.disk = (offset, len(blobs[0]), len(blobs[1]), len(blobs[2]))
+            page.dirty = False
+            self.spilled_pages += 1
+        page.drop()
+        self.resident_bytes -= page.nbytes
+
+    def _load(self, page: Page) -> None:
+        page.last_use = next(self._clock)
+        if page.resident:
+            return
+        offset, a, b, c = page.disk
+        data = self._spill.read(offset, a + b + c)
+        n = page.fill
+        page.xyz = np.empty((page.capacity, 3), np.int32)
+        page.gps = np.empty(page.capacity, np.float64)
+        page.rest = np.empty((page.capacity, page.rest_size), np.uint8)
+        codec.decompress_into(data[:a], page.xyz[:n])
+        codec.decompress_into(data[a:a + b], page.gps[:n])
+        codec.decompress_into(data[a + b:], page.rest[:n])
+        page.dirty = False
+        self.loaded_pages += 1
+        self.resident_bytes += page.nbytes
+        self.peak_resident = max(self.peak_resident, self.resident_bytes)
+        self._enforce_budget(keep=page)
+
+    def _free_page(self, page: Page) -> None:
+        if page.resident:
+            self.resident_bytes -= page.nbytes
+        page.drop()
+        if page.disk is not None and self._spill is not None:
+            self._spill.free(page.disk[0], sum(page.disk[1:]))
+            page.disk = None
+        self._pages.pop(page.id, None)
+        self._by_page.pop(page.id, None)
+
+    def close(self) -> None:
+        for page in list(self._pages.values()):
+            page.drop()
+        self._pages.clear()
+        self._nodes.clear()
+        self._by_page.clear()
+        self._open = None
+        self.resident_bytes = 0
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
