@@ -111,11 +111,8 @@ class ValidationReport:
     def warnings(self) -> List[Finding]:
         return [f for f in self.findings if f.severity == WARNING]
 
-    def failed_checks(self) -> set:
-        """Names of the checks that reported an error."""
-        return {f.check for f in self.errors}
-
     def checks(self, severity: Optional[str] = None) -> set:
+        """Names of the checks with findings (of that severity, if given)."""
         return {f.check for f in self.findings if severity is None or f.severity == severity}
 
 
@@ -132,15 +129,18 @@ def validate_copc(path, observer=None, cancel: Optional[Callable[[], bool]] = No
 def format_report(report: ValidationReport) -> str:
     """One line per finding, then a verdict line."""
     lines = [str(f) for f in report.findings]
-    n_err, n_warn = len(report.errors), len(report.warnings)
-    warn = f"{n_warn} warning{'s' if n_warn != 1 else ''}"
     if report.ok:
-        lines.append(f"{report.path}: valid COPC 1.0 ({report.points:,} points in "
-                     f"{report.nodes:,} nodes, {report.depth} levels; {warn})")
+        lines.append(f"{report.path}: valid COPC 1.0 ({_count(report.points, 'point')} in "
+                     f"{_count(report.nodes, 'node')}, {_count(report.depth, 'level')}; "
+                     f"{_count(len(report.warnings), 'warning')})")
     else:
-        lines.append(f"{report.path}: NOT a valid COPC 1.0 file "
-                     f"({n_err} error{'s' if n_err != 1 else ''}, {warn})")
+        lines.append(f"{report.path}: NOT a valid COPC 1.0 file ({_count(len(report.errors), 'error')}, "
+                     f"{_count(len(report.warnings), 'warning')})")
     return "\n".join(lines)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _num(value: float) -> str:

@@ -104,3 +104,12 @@ def test_not_a_las_file_raises(tmp_path):
     path.write_bytes(b"PK\x03\x04" + bytes(400))
     with pytest.raises(InputError, match="not a LAS file"):
         copc_info(path)
+
+
+def test_is_copc_sniffs_the_first_vlr(shared_data, tmp_path):
+    from copc_builder.algorithms.copc_file import is_copc
+
+    assert is_copc(shared_data / "laspy_simple_with_page.copc.laz")
+    assert not is_copc(shared_data / "copcvalidator_ellipsoid-1.4.laz")     # LAZ 1.4, not COPC
+    assert not is_copc(shared_data / "copcvalidator_bad-ellipsoid.copc.laz")
+    assert not is_copc(tmp_path / "missing.copc.laz")
