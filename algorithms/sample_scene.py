@@ -46,7 +46,7 @@ SIDELAP = 0.30  # neighbouring strips overlap by 30 % of a swath
 TURN_TIME = 95.0  # seconds between the end of a line and the next start
 GPS_START = 305_112_000.0  # adjusted standard GPS time (GPS seconds - 1e9)
 MAX_RETURNS = 5
-BLOCK_PULSES = 1 << 18  # pulses simulated (and written) at a time
+BLOCK_PULSES = 1 << 16  # pulses simulated (and written) at a time
 SCAN_ANGLE_UNIT = 0.006  # LAS 1.4 scan angle increment, degrees
 
 # --- fixed header fields, so a seed always gives the same bytes --------------
@@ -279,9 +279,9 @@ def _bilinear(grid: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return top + (bottom - top) * ty
 
 
-def _fbm(rng: np.random.Generator, axis: np.ndarray, cell: float, octaves: int, gain: float = 0.5) -> np.ndarray:
+def _fbm(rng: np.random.Generator, axis: np.ndarray, cell: float, octaves: int, gain: float = 0.5, dtype=np.float64) -> np.ndarray:
     """Fractal value noise on the square grid axis x axis, about in [-1, 1]."""
-    out = np.zeros((axis.size, axis.size))
+    out = np.zeros((axis.size, axis.size), dtype)
     amplitude, total = 1.0, 0.0
     for _ in range(octaves):
         gx = (axis - axis[0]) / cell + rng.uniform(0, 1)
@@ -290,8 +290,14 @@ def _fbm(rng: np.random.Generator, axis: np.ndarray, cell: float, octaves: int, 
         tx, ty = _smootherstep(gx - ix), _smootherstep(gy - iy)
         lattice = rng.uniform(-1, 1, (iy[-1] + 2, ix[-1] + 2))
         # Separable: along x on the few lattice rows, then along y.
-        rows = lattice[:, ix] * (1 - tx) + lattice[:, ix + 1] * tx
-        out += amplitude * (rows[iy] * (1 - ty)[:, None] + rows[iy + 1] * ty[:, None])
+        rows = (lattice[:, ix] * (1 - tx) + lattice[:, ix + 1] * tx).astype(dtype)
+        upper = rows[iy]
+        upper *= (amplitude * (1 - ty)[:, None]).astype(dtype)
+        lower = rows[iy + 1]
+        lower *= (amplitude * ty[:, None]).astype(dtype)
+        out += upper
+        out += lower
+        del upper, lower
         total += amplitude
         amplitude *= gain
         cell /= 2
@@ -554,9 +560,10 @@ def _rasterise_trees(rng: np.random.Generator, t: _Trees, fine: np.ndarray) -> T
     return owner, canopy
 
 
-def _paint_ortho(rng: np.random.Generator, s: _Scene, cells: np.ndarray, fine: np.ndarray) -> None:
-    """A 0.5 m orthophoto: fields of grass and dry grass, bare soil on steep
-    slopes, asphalt, water, roofs shaded by their pitch, crowns, shadows."""
+def _paint_ground(rng: np.random.Generator, s: _Scene, cells: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Bare-earth colours at 1 m: grass and dry grass, bare soil on steep
+    slopes, striped farm fields, asphalt; lit by the sun.  Also returns the
+    ground's reflectance at the laser's wavelength."""
     sun = np.array([math.sin(_SUN_AZIMUTH), math.cos(_SUN_AZIMUTH)])  # towards the sun
     CX, CY = np.meshgrid(cells, cells)
     z = 0.25 * (s.dtm[:-1, :-1] + s.dtm[1:, :-1] + s.dtm[:-1, 1:] + s.dtm[1:, 1:])
@@ -575,7 +582,6 @@ def _paint_ortho(rng: np.random.Generator, s: _Scene, cells: np.ndarray, fine: n
     color = (grass * (1 - w_dry) + dry * w_dry) * (1 - w_soil) + soil * w_soil
     refl = (0.38 - 0.06 * w_dry[..., 0]) * (1 - w_soil[..., 0]) + 0.26 * w_soil[..., 0]
 
-    # Farm fields: striped rectangles of crop or ploughed soil.
     for _ in range(4):
         fx, fy = rng.uniform(430, 560), rng.uniform(230, 560)
         ang = rng.uniform(0, math.pi)
@@ -591,20 +597,33 @@ def _paint_ortho(rng: np.random.Generator, s: _Scene, cells: np.ndarray, fine: n
     color[road] = [92.0, 92.0, 96.0]
     refl[road] = 0.12
     color *= (0.72 + 0.4 * hillshade)[..., None]
-    s.ground_reflectance = refl.astype(np.float32)
+    return color.astype(np.float32), refl.astype(np.float32)
+
+
+def _paint_ortho(rng: np.random.Generator, s: _Scene, cells: np.ndarray, fine: np.ndarray) -> None:
+    """A 0.5 m orthophoto: the bare earth, water, roofs shaded by their
+    pitch, crowns, cast shadows."""
+    sun = np.array([math.sin(_SUN_AZIMUTH), math.cos(_SUN_AZIMUTH)])  # towards the sun
+    color, s.ground_reflectance = _paint_ground(rng, s, cells)
 
     # To 0.5 m, with fine-grained texture.
-    photo = np.repeat(np.repeat(color, 2, axis=0), 2, axis=1).astype(np.float32)
-    photo *= (1.0 + 0.08 * _fbm(rng, fine, 6.0, 2)).astype(np.float32)[..., None]
-    photo += 5.0 * rng.standard_normal(photo.shape, dtype=np.float32)
-    FX, FY = np.meshgrid(fine, fine)
-    surface = np.repeat(np.repeat(z, 2, axis=0), 2, axis=1)
+    photo = np.repeat(np.repeat(color, 2, axis=0), 2, axis=1)
+    del color
+    texture = _fbm(rng, fine, 6.0, 2, dtype=np.float32)
+    texture *= 0.08
+    texture += 1.0
+    photo *= texture[..., None]
+    del texture
+    photo += 5.0 * rng.standard_normal(photo.shape[:2], dtype=np.float32)[..., None]
+    z = 0.25 * (s.dtm[:-1, :-1] + s.dtm[1:, :-1] + s.dtm[:-1, 1:] + s.dtm[1:, 1:])
+    surface = np.repeat(np.repeat(z.astype(np.float32), 2, axis=0), 2, axis=1)
+    del z
 
     cx, cy, ax, ay = s.lake[:4]
     reach = 1.3 * max(ax, ay)
     x0, x1 = np.searchsorted(fine, [cx - reach, cx + reach])
     y0, y1 = np.searchsorted(fine, [cy - reach, cy + reach])
-    water = s.lake_radius(FX[y0:y1, x0:x1], FY[y0:y1, x0:x1])
+    water = s.lake_radius(*np.meshgrid(fine[x0:x1], fine[y0:y1]))
     wet = water < 1.0
     depth = np.clip(1.0 - water[wet], 0, 1)[:, None]
     blue = np.array([70.0, 92.0, 88.0]) * (1 - depth) + np.array([34.0, 56.0, 70.0]) * depth
@@ -617,7 +636,7 @@ def _paint_ortho(rng: np.random.Generator, s: _Scene, cells: np.ndarray, fine: n
         reach = math.hypot(b.half_len[i], b.half_wid[i])
         x0, x1 = np.searchsorted(fine, [b.cx[i] - reach, b.cx[i] + reach])
         y0, y1 = np.searchsorted(fine, [b.cy[i] - reach, b.cy[i] + reach])
-        px, py = FX[y0:y1, x0:x1], FY[y0:y1, x0:x1]
+        px, py = np.meshgrid(fine[x0:x1], fine[y0:y1])
         idx = np.full(px.shape, i)
         along, across = b.local(idx, px, py)
         inside = (np.abs(along) <= b.half_len[i]) & (np.abs(across) <= b.half_wid[i])
@@ -634,19 +653,20 @@ def _paint_ortho(rng: np.random.Generator, s: _Scene, cells: np.ndarray, fine: n
     t = s.trees
     crown = s.tree_cells > 0
     who = s.tree_cells[crown] - 1
-    dx, dy = FX[crown] - t.x[who], FY[crown] - t.y[who]
+    rows, cols = np.nonzero(crown)
+    dx, dy = fine[cols] - t.x[who], fine[rows] - t.y[who]
     q = np.hypot(dx, dy) / t.radius[who]
     lit = (dx * sun[0] + dy * sun[1]) / t.radius[who]
     shade = (0.85 + 0.3 * lit - 0.2 * q * q) * rng.uniform(0.85, 1.15, who.size)
     photo[crown] = (t.color[who] * shade[:, None]).astype(np.float32)
     surface[crown] = np.maximum(surface[crown], s.canopy[crown])
+    del crown, who, rows, cols, dx, dy, q, lit, shade
 
     # Cast shadows: march towards the sun; anything rising above the sun's ray shades.
     shadow = np.zeros(surface.shape, bool)
-    surface = surface.astype(np.float32)
     n = surface.shape[0]
-    for step in range(1, 31):
-        dist = float(step)
+    for step in range(1, 21):
+        dist = 1.5 * step
         sx, sy = int(round(dist * sun[0] / 0.5)), int(round(dist * sun[1] / 0.5))
         here_y, there_y = slice(max(0, -sy), min(n, n - sy)), slice(max(0, sy), min(n, n + sy))
         here_x, there_x = slice(max(0, -sx), min(n, n - sx)), slice(max(0, sx), min(n, n + sx))
@@ -773,6 +793,7 @@ def _line_pulses(scene: _Scene, plan: _Plan, line: _Line, first: int, last: int)
 def _returns(scene: _Scene, plan: _Plan, p: Dict, rng: np.random.Generator, points_only: bool) -> Dict[str, np.ndarray]:
     """What each pulse hits, and the points it brings back."""
     x, y, theta = p["x"], p["y"], p["theta"]
+    rx, ry = p["right"]
     n = x.size
     zg = scene.ground(x, y)
 
@@ -825,7 +846,6 @@ def _returns(scene: _Scene, plan: _Plan, p: Dict, rng: np.random.Generator, poin
     cos_inc = np.ones(m)
     energy = np.ones(m)
     beam_tan = np.tan(theta[pulse])
-    rx, ry = p["right"]
 
     # Roofs.
     sel = kind == _ROOF
@@ -844,7 +864,14 @@ def _returns(scene: _Scene, plan: _Plan, p: Dict, rng: np.random.Generator, poin
     ground_last = to_ground[pulse] & (rn == nr) & sel
     veg = sel & ~ground_last
     veg_n = nr - to_ground[pulse]
-    low = np.where(rng.random(n) < 0.3, zg + 0.5, np.maximum(zg + 0.5, scene.trees.crown_base[np.maximum(tree, 0)] - 1.0))
+    # The ground echo comes from where the slanted beam meets the terrain,
+    # which may be uphill: every crown echo stays above it.
+    under = zg.copy()
+    t_idx = np.flatnonzero(trees)
+    reach = np.tan(theta[t_idx]) * (top[t_idx] - zg[t_idx])
+    under[t_idx] = scene.ground(x[t_idx] + rx * reach, y[t_idx] + ry * reach)
+    floor = np.maximum(zg, under) + 0.5
+    low = np.where(rng.random(n) < 0.3, floor, np.maximum(floor, scene.trees.crown_base[np.maximum(tree, 0)] - 1.0))
     span = np.maximum(top - low, 0.0)[pulse]
     frac = np.where(rn == 1, rng.uniform(0.0, 0.1, m), rn - 1 + rng.uniform(0.1, 0.9, m)) / np.maximum(veg_n, 1)
     z[veg] = top[pulse[veg]] - span[veg] * frac[veg]
@@ -859,7 +886,7 @@ def _returns(scene: _Scene, plan: _Plan, p: Dict, rng: np.random.Generator, poin
     drop[ground_last] = top[pulse[ground_last]] - pz_ground[ground_last]
     px = px + rx * beam_tan * drop
     py = py + ry * beam_tan * drop
-    z[ground_last] = scene.ground(px[ground_last], py[ground_last])
+    z[ground_last] = under[pulse[ground_last]]
 
     # Water, shrubs, noise.
     sel = kind == _WATER
