@@ -27,7 +27,7 @@ from typing import Dict, Iterator, List, Tuple
 
 import numpy as np
 
-from .errors import OptionError
+from .errors import OptionError, OutputError
 
 # --- the scene ---------------------------------------------------------------
 SIZE = 600.0  # side of the square scene, metres
@@ -46,6 +46,7 @@ SIDELAP = 0.30  # neighbouring strips overlap by 30 % of a swath
 TURN_TIME = 95.0  # seconds between the end of a line and the next start
 GPS_START = 305_112_000.0  # adjusted standard GPS time (GPS seconds - 1e9)
 MAX_RETURNS = 5
+MIN_POINTS = 100  # below this the scan pattern is too coarse to hold a scene
 BLOCK_PULSES = 1 << 16  # pulses simulated (and written) at a time
 SCAN_ANGLE_UNIT = 0.006  # LAS 1.4 scan angle increment, degrees
 
@@ -73,17 +74,18 @@ _SUN_ELEVATION = math.radians(50.0)
 def write_sample_scene(path, points: int = 1_000_000, seed: int = 0) -> pathlib.Path:
     """Write the synthetic survey to ``path`` and return it as a Path.
 
-    ``points`` is a target: the file holds within about 1 % of it (the
-    header says exactly how many).  The same ``seed`` gives the same bytes;
-    another seed gives another village, forest and lake.  A ``.las`` suffix
+    ``points`` (at least MIN_POINTS) is a target: the file holds within
+    about 1 % of it from 10 000 points up (the header says exactly how
+    many).  The same ``seed`` gives the same bytes; another seed gives
+    another village, forest and lake.  A ``.las`` suffix
     writes uncompressed LAS, anything else LAZ.  The file appears only
     complete: it is written beside ``path`` under a temporary name first.
     """
     import laspy
 
     path = pathlib.Path(path)
-    if isinstance(points, bool) or int(points) != points or points < 1:
-        raise OptionError(f"sample scene: points must be a whole number >= 1, got {points!r}")
+    if isinstance(points, bool) or int(points) != points or points < MIN_POINTS:
+        raise OptionError(f"sample scene: points must be a whole number >= {MIN_POINTS}, got {points!r}")
     if isinstance(seed, bool) or int(seed) != seed or seed < 0:
         raise OptionError(f"sample scene: seed must be a whole number >= 0, got {seed!r}")
     points, seed = int(points), int(seed)
@@ -108,6 +110,9 @@ def write_sample_scene(path, points: int = 1_000_000, seed: int = 0) -> pathlib.
                 for chunk in _acquire(scene, plan, seed, stream_id=0):
                     writer.write_points(_point_record(chunk, header))
         os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(str(path), f"cannot write the sample scene: {error.strerror or error}") from error
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -279,7 +284,9 @@ def _bilinear(grid: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return top + (bottom - top) * ty
 
 
-def _fbm(rng: np.random.Generator, axis: np.ndarray, cell: float, octaves: int, gain: float = 0.5, dtype=np.float64) -> np.ndarray:
+def _fbm(
+    rng: np.random.Generator, axis: np.ndarray, cell: float, octaves: int, gain: float = 0.5, dtype=np.float64
+) -> np.ndarray:
     """Fractal value noise on the square grid axis x axis, about in [-1, 1]."""
     out = np.zeros((axis.size, axis.size), dtype)
     amplitude, total = 1.0, 0.0
@@ -370,7 +377,9 @@ def _place_buildings(rng: np.random.Generator, scene: _Scene) -> _Buildings:
         radius = 0.5 * math.hypot(length, width)
         if scene.road_distance(np.array([cx]), np.array([cy]))[0] < radius + 4.0:
             return False
-        return all(math.hypot(cx - r[0], cy - r[1]) > radius + 0.5 * math.hypot(r[3], r[4]) + 3.0 for r in rows)
+        return all(
+            math.hypot(cx - r[0], cy - r[1]) > radius + 0.5 * math.hypot(r[3], r[4]) + 3.0 for r in rows
+        )
 
     x0, amp, wave, phase = scene.road
     k = 2 * math.pi / wave
@@ -386,7 +395,8 @@ def _place_buildings(rng: np.random.Generator, scene: _Scene) -> _Buildings:
             length = rng.uniform(20, 32) if big else rng.uniform(10, 17)
             width = rng.uniform(12, 17) if big else rng.uniform(8, 12)
             angle = heading + (math.pi / 2 if rng.random() < 0.25 else 0.0)
-            setback = 6.0 + 0.5 * math.hypot(length, width) + rng.uniform(0.5, 5) + behind * rng.uniform(22, 30)
+            setback = 6.0 + 0.5 * math.hypot(length, width) + rng.uniform(0.5, 5)
+            setback += behind * rng.uniform(22, 30)  # second row, behind the first
             cx, cy = road_x + side * setback * nx, y + side * setback * ny
             if free(cx, cy, length, width):
                 rows.append((cx, cy, angle + rng.normal(0, 0.04), length, width, big))
@@ -745,7 +755,9 @@ def _calibrate_pulse_area(scene: _Scene, points: int, seed: int) -> float:
     return pilot_area * counted / points
 
 
-def _acquire(scene: _Scene, plan: _Plan, seed: int, stream_id: int, points_only: bool = False) -> Iterator[Dict[str, np.ndarray]]:
+def _acquire(
+    scene: _Scene, plan: _Plan, seed: int, stream_id: int, points_only: bool = False
+) -> Iterator[Dict[str, np.ndarray]]:
     """Points, in GPS time order, block after block of pulses."""
     for line in plan.lines:
         for block, first in enumerate(range(0, line.pulses, BLOCK_PULSES)):
@@ -790,7 +802,9 @@ def _line_pulses(scene: _Scene, plan: _Plan, line: _Line, first: int, last: int)
     }
 
 
-def _returns(scene: _Scene, plan: _Plan, p: Dict, rng: np.random.Generator, points_only: bool) -> Dict[str, np.ndarray]:
+def _returns(
+    scene: _Scene, plan: _Plan, p: Dict, rng: np.random.Generator, points_only: bool
+) -> Dict[str, np.ndarray]:
     """What each pulse hits, and the points it brings back."""
     x, y, theta = p["x"], p["y"], p["theta"]
     rx, ry = p["right"]
@@ -871,16 +885,20 @@ def _returns(scene: _Scene, plan: _Plan, p: Dict, rng: np.random.Generator, poin
     reach = np.tan(theta[t_idx]) * (top[t_idx] - zg[t_idx])
     under[t_idx] = scene.ground(x[t_idx] + rx * reach, y[t_idx] + ry * reach)
     floor = np.maximum(zg, under) + 0.5
-    low = np.where(rng.random(n) < 0.3, floor, np.maximum(floor, scene.trees.crown_base[np.maximum(tree, 0)] - 1.0))
+    crown_floor = np.maximum(floor, scene.trees.crown_base[np.maximum(tree, 0)] - 1.0)
+    low = np.where(rng.random(n) < 0.3, floor, crown_floor)  # some pulses reach the undergrowth
     span = np.maximum(top - low, 0.0)[pulse]
-    frac = np.where(rn == 1, rng.uniform(0.0, 0.1, m), rn - 1 + rng.uniform(0.1, 0.9, m)) / np.maximum(veg_n, 1)
+    # Echo k of n sits in the k-th n-th of the crown depth: heights fall with k.
+    frac = np.where(rn == 1, rng.uniform(0.0, 0.1, m), rn - 1 + rng.uniform(0.1, 0.9, m))
+    frac /= np.maximum(veg_n, 1)
     z[veg] = top[pulse[veg]] - span[veg] * frac[veg]
     hag = z - pz_ground
     cls[veg] = np.where(hag[veg] < 2.0, _C_LOW_VEG, np.where(hag[veg] < 5.0, _C_MED_VEG, _C_HIGH_VEG))
     refl[veg] = np.where(conifer[pulse[veg]], 0.32, 0.45) * rng.uniform(0.7, 1.1, int(veg.sum()))
     cos_inc[veg] = rng.uniform(0.4, 1.0, int(veg.sum()))
     multi = sel & (nr > 1)
-    energy[multi] = np.where(rn[multi] == 1, rng.uniform(0.35, 0.8, int(multi.sum())), rng.uniform(0.15, 0.6, int(multi.sum())))
+    k = int(multi.sum())
+    energy[multi] = np.where(rn[multi] == 1, rng.uniform(0.35, 0.8, k), rng.uniform(0.15, 0.6, k))
     # Later echoes travelled further along the slanted beam.
     drop = np.where(sel, top[pulse] - z, 0.0)
     drop[ground_last] = top[pulse[ground_last]] - pz_ground[ground_last]

@@ -9,7 +9,7 @@ laspy = pytest.importorskip("laspy")
 pytest.importorskip("lazrs")
 pytest.importorskip("pyproj")
 
-from copc_builder.algorithms.errors import OptionError  # noqa: E402
+from copc_builder.algorithms.errors import OptionError, OutputError  # noqa: E402
 from copc_builder.algorithms.sample_scene import ORIGIN, SIZE, write_sample_scene  # noqa: E402
 
 POINTS = 50_000
@@ -196,7 +196,19 @@ def test_las_suffix_writes_uncompressed(tmp_path):
     assert abs(len(las.points) - 5_000) <= 0.05 * 5_000
 
 
-@pytest.mark.parametrize("points", [0, -5, 2.5, True])
+def test_tiny_scene(tmp_path):
+    las = laspy.read(write_sample_scene(tmp_path / "tiny.laz", points=100, seed=0))
+    assert 50 <= len(las.points) <= 150
+
+
+def test_unwritable_path(tmp_path):
+    target = tmp_path / "missing" / "scene.laz"
+    with pytest.raises(OutputError, match="scene.laz"):
+        write_sample_scene(target, points=1_000)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("points", [0, 99, -5, 2.5, True])
 def test_bad_point_count(tmp_path, points):
     with pytest.raises(OptionError, match="points"):
         write_sample_scene(tmp_path / "x.laz", points=points)
