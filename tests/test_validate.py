@@ -487,3 +487,36 @@ def test_random_damage_never_raises(shared_data, tmp_path, name):
         path.write_bytes(bytes(damaged))
         report = validate_copc(path)       # must not raise
         assert report.path == str(path)
+
+
+def test_chunk_byte_size_disagrees_with_chunk(good_copy):
+    path, parsed = good_copy
+    node = parsed.node((1, 1, 1, 0))                  # last chunk: nothing follows it
+    _patch(path, _entry_at(parsed, node.key) + ENTRY_SIZE, "i", node.byte_size - 10)
+    report = validate_copc(path)
+    assert {"node.chunk_size", "chunk_table"} <= _errors(report)
+    assert f"its LAZ chunk's layers make {node.byte_size}" in _messages(report, "node.chunk_size")
+
+
+def test_negative_point_count(good_copy):
+    path, parsed = good_copy
+    _patch(path, _entry_at(parsed, (1, 1, 1, 0)) + ENTRY_COUNT, "i", -5)
+    report = validate_copc(path)
+    assert {"hierarchy.entry", "counts.total"} <= _errors(report)
+    assert "point count -5" in _messages(report, "hierarchy.entry")
+
+
+def test_missing_root(good_copy):
+    path, parsed = good_copy
+    _patch(path, _entry_at(parsed, (0, 0, 0, 0)), "4i", -1, 0, 0, 0)     # level -1
+    report = validate_copc(path)
+    assert {"hierarchy.key", "hierarchy.root", "hierarchy.parent"} <= _errors(report)
+
+
+def test_root_page_too_short_leaves_hierarchy_bytes_unused(good_copy):
+    path, _ = good_copy
+    _patch(path, INFO + INFO_ROOT_SIZE, "Q", 4 * 32)        # the 5th entry is cut off
+    report = validate_copc(path)
+    assert report.checks("warning") == {"hierarchy.unused"}
+    assert "32 bytes of the hierarchy EVLR" in _messages(report, "hierarchy.unused")
+    assert {"counts.total", "chunk_table"} <= _errors(report)
