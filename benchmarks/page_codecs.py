@@ -519,22 +519,28 @@ def make_codecs() -> Tuple[List[Tuple[Codec, List[Transform]]], Dict[str, str], 
 # --------------------------------------------------------------------------
 
 # wall and CPU seconds of every timed call: CPU/wall well below 1 means the
-# core was shared with other work during the run (the medians then suffer)
+# core was shared with other work during the run (the wall medians then suffer)
 _BUSY = [0.0, 0.0]
+# "wall": time.perf_counter (default). "cpu": time.thread_time of the calling
+# thread, which leaves out the time the thread was preempted: a cross-check for
+# a machine shared with other jobs (single-threaded calls only).
+CLOCK = "wall"
 
 
 def _median_time(fn, reps: int) -> float:
     fn()  # warm-up
-    ts = []
+    walls, cpus = [], []
     for _ in range(reps):
         c0 = time.thread_time()
         t0 = time.perf_counter()
         fn()
         t1 = time.perf_counter()
+        c1 = time.thread_time()
         _BUSY[0] += t1 - t0
-        _BUSY[1] += time.thread_time() - c0
-        ts.append(t1 - t0)
-    return statistics.median(ts)
+        _BUSY[1] += c1 - c0
+        walls.append(t1 - t0)
+        cpus.append(c1 - c0)
+    return statistics.median(cpus if CLOCK == "cpu" else walls)
 
 
 @dataclass
@@ -605,8 +611,16 @@ def run_set(rows, pages: List[Dict[str, np.ndarray]], reps: int, only: Optional[
     return results
 
 
-def _spinner_rate(call, arg, seconds: float) -> float:
-    """Loop iterations per second of a spinning Python thread while ``call(arg)`` runs in a loop."""
+def _spinner_progress(call, arg, rounds: int = 4, window: float = 0.2) -> float:
+    """How much a spinning Python thread gets done while ``call(arg)`` runs in a loop.
+
+    Relative to the same while a numba ``nogil`` kernel (which releases the
+    GIL for all its work) runs in the loop instead; the two alternate in short
+    windows so that load from other jobs hits both alike. ~1.0 means the call
+    releases the GIL for (almost) all its work, ~0 means it holds it; in
+    between, part of the work (typically allocating or copying the output
+    object) runs with the GIL held.
+    """
     count = [0]
     done = threading.Event()
 
@@ -616,51 +630,49 @@ def _spinner_rate(call, arg, seconds: float) -> float:
             n += 1
             count[0] = n
 
+    if njit is not None:
+        src = np.zeros((1 << 18, 8), dtype=np.uint8)
+        dst = np.empty((8, 1 << 18), dtype=np.uint8)
+        _nb_shuffle(src, dst)
+
+        def ref(_):
+            _nb_shuffle(src, dst)
+    else:  # pragma: no cover
+        def ref(_):
+            time.sleep(0.002)
+
     th = threading.Thread(target=spin, daemon=True)
     th.start()
     time.sleep(0.01)
-    k0, t0 = count[0], time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        call(arg)
-    k1, t1 = count[0], time.perf_counter()
+    spins = {"ref": 0, "call": 0}
+    secs = {"ref": 0.0, "call": 0.0}
+    for _ in range(rounds):
+        for key, fn in (("ref", ref), ("call", call)):
+            k0, t0 = count[0], time.perf_counter()
+            while time.perf_counter() - t0 < window:
+                fn(arg)
+            spins[key] += count[0] - k0
+            secs[key] += time.perf_counter() - t0
     done.set()
     th.join()
-    return (k1 - k0) / (t1 - t0)
-
-
-def _spinner_progress(call, arg, seconds: float = 0.3) -> float:
-    """How much a spinning Python thread gets done while ``call(arg)`` runs in a loop.
-
-    Relative to the same while a numba ``nogil`` kernel (which releases the
-    GIL for all its work) runs in the loop instead, so that a busy machine
-    slows both alike: ~1.0 means the call releases the GIL for (almost) all
-    its work, ~0 means it holds it; in between, part of the work (typically
-    allocating or copying the output object) runs with the GIL held.
-    """
-    ref = None
-    if njit is not None:
-        src = np.zeros((1 << 20, 8), dtype=np.uint8)
-        dst = np.empty((8, 1 << 20), dtype=np.uint8)
-        _nb_shuffle(src, dst)
-        ref = _spinner_rate(lambda a: _nb_shuffle(a, dst), src, seconds)
-    else:  # pragma: no cover
-        ref = _spinner_rate(lambda a: time.sleep(0.005), None, seconds)
-    rate = _spinner_rate(call, arg, seconds)
-    return rate / ref if ref else float("nan")
+    ref_rate = spins["ref"] / secs["ref"]
+    return (spins["call"] / secs["call"]) / ref_rate if ref_rate else float("nan")
 
 
 def gil_table(rows, pages, reps: int, log) -> List[Tuple[str, float, float, float, float]]:
     """Does each codec release the GIL (compress / decompress)? Plus 2-thread speed-up.
 
-    GIL: ``_spinner_progress`` on the largest xyz column of the set (no
-    pre-transform). Speed-up: the set's columns split over 2 Python threads vs
+    GIL: ``_spinner_progress`` on >= 64 MB of the set's xyz data (no
+    pre-transform), so that one call lasts much longer than the interpreter's
+    5 ms switch interval. Speed-up: the set's columns split over 2 Python threads vs
     1 (~2x only when the GIL is released *and* the second core is free).
     """
     out = []
     wanted = {"lz4.block", "lz4.frame", "zstd 1", "zstd -1", "blosc lz4:5 shuffle", "blosc lz4:5 bitshuffle",
               "blosc2 lz4:5 shuffle", "blosc2 lz4:5 bitshuffle", "cramjam snappy raw", "cramjam lz4 block"}
     jobs = [(c, page[c]) for page in pages for c in COLUMNS if c in page]
-    big = max((p["xyz"] for p in pages), key=lambda a: a.nbytes).view(np.uint8).reshape(-1)
+    xyz = np.concatenate([p["xyz"].reshape(-1) for p in pages])
+    big = np.tile(xyz, -(-64_000_000 // xyz.nbytes)).view(np.uint8)
     for codec, trs in rows:
         if codec.name not in wanted:
             continue
@@ -750,6 +762,9 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=5, help="timed repetitions per measurement (median)")
     ap.add_argument("--only", default=None, help="regex on 'codec | transform' to restrict rows")
     ap.add_argument("--no-threads", action="store_true", help="skip the 2-thread / GIL measurements")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="time.perf_counter (wall, default) or time.thread_time (CPU time of the calling thread: "
+                         "a cross-check when other jobs share the cores)")
     ap.add_argument("--out", default=None, help="also write the markdown tables here")
     args = ap.parse_args(argv)
 
@@ -761,10 +776,13 @@ def main(argv=None) -> int:
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
+    global CLOCK
+    CLOCK = args.clock
     rows, versions, threaded = make_codecs()
     md = [f"Input: `{path}`", "", f"Machine: {machine_facts()}", "",
           "Libraries: " + ", ".join(f"{k} {v}" for k, v in versions.items()), "",
-          f"Timing: median of {args.reps} repetitions after a warm-up, single thread, summed over the pages of "
+          f"Timing: {'time.perf_counter (wall)' if CLOCK == 'wall' else 'time.thread_time (CPU of the thread)'}, "
+          f"median of {args.reps} repetitions after a warm-up, single thread, summed over the pages of "
           "a set; MB = 1e6 bytes of uncompressed column data; pre-transform and its inverse included. "
           "Cells: ratio / compress MB/s / decompress MB/s. 'page' = the three columns compressed separately, "
           "summed. Round trip = bytes / (compress + decompress time).", ""]
@@ -804,11 +822,12 @@ def main(argv=None) -> int:
 
     if not args.no_threads and sets:
         title, pages, _ = sets[max(0, n_main - 1)]  # the largest pages of the real input
+        CLOCK = "wall"  # several threads at work: only wall time means anything here
         log(f"== 2 Python threads (GIL) on {title}")
         g = gil_table(rows, pages, args.reps, log)
         lines = [f"### GIL and two Python threads ({title})", "",
-                 "'spinner': work a spinning Python thread gets done while the call runs in a loop on the "
-                 "largest xyz column of the set, relative to while a numba nogil kernel runs instead (1.0: "
+                 "'spinner': work a spinning Python thread gets done while the call runs in a loop on "
+                 ">= 64 MB of the set's xyz data, relative to while a numba nogil kernel runs instead (1.0: "
                  "the GIL is released for all the work; 0: held). 'x2 threads': speed-up of splitting the set's columns "
                  "over 2 Python threads vs 1 (~2x only if the GIL is released *and* the second core is free).",
                  "",
