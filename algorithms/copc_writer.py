@@ -160,6 +160,14 @@ class CopcWriter:
                 placed[key] = (f.tell(), size, count)
                 f.write(os.pread(spool_fd, size, spool_offset))
                 table.append((count, size))
+            # A node can lose all its points to its parent (sparse data); it
+            # stays in the hierarchy with no points, so its children remain
+            # reachable.
+            for key in list(placed):
+                parent = key >> 3
+                while parent and parent not in placed:
+                    placed[parent] = (0, 0, 0)
+                    parent >>= 3
             self._entries = placed
             table_offset = f.tell()
             lazrs.write_chunk_table(f, table, self._laz_vlr)

@@ -14,33 +14,35 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import OptionError
+from .kernels.morton import fine_codes, fine_codes_float
 from .node_key import MAX_LEVEL
 
 FINE_LEVEL = 21
 
 
-def axis_ratios(scales: Sequence[float]) -> Tuple[float, Tuple[int, int, int]]:
-    """(S, ratios): the common unit S and S / scale per axis, all integers."""
+def axis_ratios(scales: Sequence[float]) -> Tuple[float, Optional[Tuple[int, int, int]]]:
+    """(S, ratios): a common unit S and S / scale per axis, all integers.
+
+    Scales with no small common multiple (e.g. 1.164e-06 and 1.003e-06) give
+    ratios None: cells are then computed in floating point (see fine_codes).
+    """
     s_max = max(scales)
     for k in range(1, 1001):
         unit = s_max * k
         ratios = [unit / s for s in scales]
-        if all(abs(r - round(r)) <= 1e-6 * r for r in ratios):
+        if all(abs(r - round(r)) <= 1e-9 * r for r in ratios):
             return unit, tuple(int(round(r)) for r in ratios)
-    raise OptionError(
-        f"the axis scales {tuple(scales)} have no common multiple; give one --scale for all axes"
-    )
+    return s_max, None
 
 
 @dataclass(frozen=True)
 class Cube:
     imin: Tuple[int, int, int]     # lowest quantized coordinate per axis
-    ratio: Tuple[int, int, int]    # units per common unit S, per axis
+    ratio: Optional[Tuple[int, int, int]]   # units per common unit S, per axis (None: float cells)
     m: int                         # side = 2**m * S
     unit: float                    # S, in real units
     scales: Tuple[float, float, float]
@@ -49,7 +51,10 @@ class Cube:
     @staticmethod
     def enclosing(imin: Sequence[int], imax: Sequence[int], scales, offsets) -> "Cube":
         unit, ratio = axis_ratios(list(scales))
-        span = max(math.ceil((int(hi) - int(lo) + 1) / r) for lo, hi, r in zip(imin, imax, ratio))
+        if ratio is not None:
+            span = max(math.ceil((int(hi) - int(lo) + 1) / r) for lo, hi, r in zip(imin, imax, ratio))
+        else:
+            span = max(math.ceil((int(hi) - int(lo) + 1) * s / unit) for lo, hi, s in zip(imin, imax, scales))
         m = max(0, (span - 1).bit_length())
         return Cube(tuple(int(v) for v in imin), ratio, m, unit,
                     tuple(float(s) for s in scales), tuple(float(o) for o in offsets))
@@ -84,11 +89,21 @@ class Cube:
     def contains(self, imin, imax) -> bool:
         """Do the integer bounds [imin, imax] fit inside the cube?"""
         for a in range(3):
-            top = self.imin[a] + (2 ** self.m) * self.ratio[a] - 1
+            if self.ratio is not None:
+                top = self.imin[a] + (2 ** self.m) * self.ratio[a] - 1
+            else:
+                top = self.imin[a] + math.floor(self.side / self.scales[a] - 0.5)
             if imin[a] < self.imin[a] or imax[a] > top:
                 return False
         return True
 
-    def code_params(self):
-        """Arrays for kernels.morton.fine_codes."""
-        return np.array(self.imin, np.int64), np.array(self.ratio, np.int64), self.m + 1
+    def fine_codes(self, xyz: np.ndarray) -> np.ndarray:
+        """Morton code (int64) of every point's cell at FINE_LEVEL."""
+        out = np.empty(len(xyz), np.int64)
+        imin = np.array(self.imin, np.int64)
+        if self.ratio is not None:
+            fine_codes(xyz, imin, np.array(self.ratio, np.int64), self.m + 1, out)
+        else:
+            factor = np.array([s * 2.0 ** FINE_LEVEL / self.side for s in self.scales])
+            fine_codes_float(xyz, imin, factor, out)
+        return out

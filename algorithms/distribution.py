@@ -15,18 +15,10 @@ import numpy as np
 from .columns import Columns
 from .cube import FINE_LEVEL, Cube
 from .kernels.distribute import bucket_order
-from .kernels.morton import fine_codes
 from .node_key import ROOT, key_level
 from .store import PointStore
 
 RAW = 0   # store key of points read before the cube is known
-
-
-def fine_codes_of(cols: Columns, cube: Cube) -> np.ndarray:
-    codes = np.empty(len(cols), np.int64)
-    imin, ratio, m1 = cube.code_params()
-    fine_codes(cols.xyz, imin, ratio, m1, codes)
-    return codes
 
 
 def split_into_buckets(store: PointStore, cols: Columns, codes: np.ndarray, parent_key: int,
@@ -61,7 +53,7 @@ class Distributor:
             self.broken = True
             self.store.append(RAW, cols)
             return
-        split_into_buckets(self.store, cols, fine_codes_of(cols, self.cube), ROOT, self.level)
+        split_into_buckets(self.store, cols, self.cube.fine_codes(cols.xyz), ROOT, self.level)
 
     def redistribute(self, cube: Cube) -> None:
         """Re-bucket everything in the store into ``cube`` at this level."""
@@ -71,4 +63,4 @@ class Distributor:
         # drained in any order (a bucket drained twice is merely split twice).
         for key in self.store.keys():
             for part in self.store.drain(key):
-                split_into_buckets(self.store, part, fine_codes_of(part, cube), ROOT, self.level)
+                split_into_buckets(self.store, part, cube.fine_codes(part.xyz), ROOT, self.level)

@@ -20,7 +20,6 @@ import numpy as np
 
 from .columns import Columns
 from .cube import FINE_LEVEL, Cube
-from .kernels.morton import fine_codes
 from .kernels.octree import (gps_sort_keys, sample_parents, sort_canonical, split_nodes,
                              split_promoted)
 from .node_key import key_level
@@ -32,9 +31,7 @@ Emit = Callable[[List[int], List[int], Columns, np.ndarray], None]
 def point_keys(cols: Columns, cube: Cube) -> Tuple[np.ndarray, np.ndarray]:
     """(fine Morton codes, GPS sort keys) of the points."""
     n = len(cols)
-    codes = np.empty(n, np.int64)
-    imin, ratio, m1 = cube.code_params()
-    fine_codes(cols.xyz, imin, ratio, m1, codes)
+    codes = cube.fine_codes(cols.xyz)
     gkeys = np.empty(n, np.uint64)
     gps_sort_keys(cols.gps, gkeys)
     return codes, gkeys

@@ -71,18 +71,35 @@ def choose_frame(infos: Sequence[LasHeaderInfo], options: BuildOptions, progress
     bounds_ok = all(np.all(np.isfinite(i.mins)) and np.all(np.isfinite(i.maxs)) and
                     np.all(i.mins <= i.maxs) for i in infos)
 
+    for info in infos:
+        if not (np.all(np.isfinite(info.scales)) and np.all(info.scales > 0)):
+            raise InputError(info.path, f"its header's scale {tuple(info.scales)} is not positive")
+    same_frame = _common_or_none([i.scales for i in infos]) is not None and \
+        _common_or_none([i.offsets for i in infos]) is not None
+    if options.scale is None and options.offset is None and same_frame:
+        # The inputs' own frame: their integers are kept as they are, and
+        # they fit 32 bits by construction, whatever the headers' bounds say.
+        scales, offsets = infos[0].scales.copy(), infos[0].offsets.copy()
+    else:
+        scales, offsets = _new_frame(infos, options, mins, maxs, bounds_ok, progress)
+    header_bounds = None
+    if bounds_ok:
+        lo = np.floor((mins - offsets) / scales + 1e-6)
+        hi = np.ceil((maxs - offsets) / scales - 1e-6)
+        # Bounds that do not even fit 32 bits are not the points' bounds.
+        if np.all(lo >= INT32_MIN) and np.all(hi <= INT32_MAX):
+            header_bounds = (lo.astype(np.int64), hi.astype(np.int64))
+    return tuple(float(s) for s in scales), tuple(float(o) for o in offsets), header_bounds
+
+
+def _new_frame(infos, options, mins, maxs, bounds_ok, progress):
+    """Scale/offset when the user sets them or the inputs disagree."""
     if options.scale is not None:
         scales = np.array(options.scale, np.float64)
     else:
-        common = _common_or_none([i.scales for i in infos])
-        if common is not None:
-            scales = common.copy()
-        else:
-            scales = np.min([i.scales for i in infos], axis=0)
+        scales = np.min([i.scales for i in infos], axis=0)
+        if _common_or_none([i.scales for i in infos]) is None:
             progress.info(f"inputs have different scales; using the finest, {tuple(scales)}")
-    if np.any(~np.isfinite(scales)) or np.any(scales <= 0):
-        bad = infos[0].path if options.scale is None else "--scale"
-        raise OptionError(f"{bad}: scale must be positive, got {tuple(scales)}")
 
     def fits(offsets):
         lo = (mins - offsets) / scales
@@ -107,12 +124,7 @@ def choose_frame(infos: Sequence[LasHeaderInfo], options: BuildOptions, progress
         raise OptionError(
             f"the inputs span {span:,.3f} units; at scale {tuple(scales)} and offset {tuple(offsets)} "
             f"that does not fit a 32-bit integer; use --scale {_suggest_scale(span):g} or coarser")
-    header_bounds = None
-    if bounds_ok:
-        lo = np.floor((mins - offsets) / scales + 1e-6).astype(np.int64)
-        hi = np.ceil((maxs - offsets) / scales - 1e-6).astype(np.int64)
-        header_bounds = (lo, hi)
-    return tuple(float(s) for s in scales), tuple(float(o) for o in offsets), header_bounds
+    return scales, offsets
 
 
 def choose_crs(infos: Sequence[LasHeaderInfo], options: BuildOptions, progress: Progress) -> Optional[str]:

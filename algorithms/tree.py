@@ -16,7 +16,7 @@ from typing import Callable, Dict, List
 
 from .columns import Columns
 from .cube import Cube
-from .distribution import fine_codes_of, split_into_buckets
+from .distribution import split_into_buckets
 from .node_key import ROOT, key_level
 from .octree_unit import Emit, build_unit, merge_children
 from .store import PointStore
@@ -68,7 +68,7 @@ class TreeBuilder:
             # A bucket bigger than a unit: split it into cells further down.
             levels = min(SPLIT_LEVELS, self.cube.max_depth - level)
             for part in self.store.drain(key):
-                split_into_buckets(self.store, part, fine_codes_of(part, self.cube), key, levels)
+                split_into_buckets(self.store, part, self.cube.fine_codes(part.xyz), key, levels)
             for sub in self.store.keys():
                 if sub > key and key_level(sub) == level + levels and sub >> (3 * levels) == key:
                     c = self.store.count(sub)

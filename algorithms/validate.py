@@ -679,8 +679,10 @@ class _Validator:
         np.minimum(stats.int_min, lo_int, out=stats.int_min)
         np.maximum(stats.int_max, hi_int, out=stats.int_max)
         gps = points["gps_time"]
-        stats.gps_min = min(stats.gps_min, float(gps.min()))
-        stats.gps_max = max(stats.gps_max, float(gps.max()))
+        gps = gps[~np.isnan(gps)]   # NaN has no place in a range (writers skip it too)
+        if len(gps):
+            stats.gps_min = min(stats.gps_min, float(gps.min()))
+            stats.gps_max = max(stats.gps_max, float(gps.max()))
         bits = points["return_bits"]
         ret = bits & 0x0F
         stats.returns += np.bincount(ret, minlength=16)

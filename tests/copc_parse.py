@@ -153,6 +153,11 @@ def _extra_dims(data: bytes, vlr: Optional[Dict], extra: int) -> List[Tuple[str,
             dims.append((name, f"V{options}"))
         elif data_type in _EB_TYPES:
             dims.append((name, _EB_TYPES[data_type]))
+        elif 11 <= data_type <= 30:
+            # LAS 1.4 R13 arrays (deprecated in R15, still in real files):
+            # types 11-20 are 2 values of type t-10, 21-30 are 3 of type t-20.
+            count, base = (2, data_type - 10) if data_type <= 20 else (3, data_type - 20)
+            dims.append((name, f"{count}{_EB_TYPES[base]}"))
         else:
             raise CopcParseError(f"extra dimension {name!r} has type {data_type}, not handled here")
     described = sum(np.dtype(t).itemsize for _, t in dims)

@@ -35,3 +35,22 @@ def fine_codes(xyz, imin, ratio, m1, out):
                 c = (h << (FINE - m1)) // ratio[a]
             code |= spread3(c) << a
         out[i] = code
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def fine_codes_float(xyz, imin, factor, out):
+    """fine_codes for scales with no common unit: the cell along an axis is
+    floor((X - imin + 0.5) * scale * 2**21 / side), in floating point."""
+    n = xyz.shape[0]
+    top = (1 << FINE) - 1
+    for i in prange(n):
+        code = np.int64(0)
+        for a in range(3):
+            t = (np.float64(xyz[i, a]) - imin[a] + 0.5) * factor[a]
+            c = np.int64(np.floor(t))
+            if c < 0:
+                c = 0
+            elif c > top:
+                c = top
+            code |= spread3(c) << a
+        out[i] = code

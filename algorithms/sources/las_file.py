@@ -8,6 +8,7 @@ the node store's columns.
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple
 
@@ -51,6 +52,7 @@ class LasHeaderInfo:
     crs_note: Optional[str]   # why there is no CRS, or how it was derived
     gps_standard: bool        # global encoding bit 0 (adjusted standard GPS time)
     compressed: bool
+    laz_backend: str          # "parallel" (chunked LAZ), "sequential" (point-wise) or ""
     creation: Tuple[int, int] # (day of year, year)
     file_source_id: int
 
@@ -74,8 +76,10 @@ class LasFile:
         info = self.info
         expected = self._real_count
         done = 0
+        backend = (laspy.LazBackend.Lazrs if info.laz_backend == "sequential"
+                   else laspy.LazBackend.LazrsParallel)
         try:
-            with laspy.open(self.path, laz_backend=laspy.LazBackend.LazrsParallel) as reader:
+            with laspy.open(self.path, laz_backend=backend) as reader:
                 while done < expected:
                     want = min(chunk_points, expected - done)
                     try:
@@ -138,6 +142,7 @@ def _read_header(path: str) -> LasHeaderInfo:
     record_length = pf.size
     extra, extra_offsets = _extra_dims(path, header)
     crs_wkt, crs_note = _crs_of(header)
+    laz_backend = _laz_backend(path, header) if header.are_points_compressed else ""
     ge = header.global_encoding
     date = header.creation_date
     creation = (date.timetuple().tm_yday, date.year) if date is not None else (0, 0)
@@ -157,9 +162,29 @@ def _read_header(path: str) -> LasHeaderInfo:
         crs_note=crs_note,
         gps_standard=bool(getattr(ge, "gps_time_type", 0)),
         compressed=bool(header.are_points_compressed),
+        laz_backend=laz_backend,
         creation=creation,
         file_source_id=int(header.file_source_id),
     )
+
+
+def _laz_backend(path, header) -> str:
+    """How lazrs can decode this LAZ, from its laszip VLR; refuse what it cannot."""
+    vlrs = [v for v in header.vlrs if v.user_id == "laszip encoded" and v.record_id == 22204]
+    if not vlrs:
+        raise InputError(path, "is compressed but has no laszip VLR")
+    data = bytes(vlrs[0].record_data)
+    if len(data) < 34:
+        raise InputError(path, f"its laszip VLR is {len(data)} bytes, too short")
+    compressor, _coder, major, minor, revision, _options, chunk_size = struct.unpack_from("<HHBBHII", data)
+    if compressor in (2, 3):   # point-wise chunked, layered chunked
+        return "parallel"
+    if compressor == 1 and chunk_size != 0:
+        return "sequential"   # point-wise: lazrs decodes it, but not in parallel
+    raise InputError(
+        path, f"is compressed by LASzip {major}.{minor}r{revision} with compressor {compressor} "
+              f"and chunk size {chunk_size}, which lazrs cannot decode; re-compress it with a "
+              f"current laszip or PDAL first")
 
 
 def _extra_dims(path, header) -> Tuple[Tuple[ExtraDim, ...], Tuple[int, ...]]:
@@ -202,11 +227,11 @@ def _crs_of(header) -> Tuple[Optional[str], Optional[str]]:
     wkt_vlrs += [v for v in getattr(header, "evlrs", None) or [] if isinstance(v, WktCoordinateSystemVlr)]
     for v in wkt_vlrs:
         text = (v.string or "").strip().strip("\0").strip()
-        if text:
+        if "[" in text:   # anything shorter is not WKT ('' and "" occur in real files)
             return text, None
     has_geotiff = any(isinstance(v, GeoKeyDirectoryVlr) for v in header.vlrs)
     if wkt_vlrs and not has_geotiff:
-        return None, "its WKT VLR is empty"
+        return None, "its WKT VLR holds no WKT"
     if has_geotiff:
         try:
             crs = header.parse_crs()

@@ -1,0 +1,262 @@
+"""The copc-builder command line (also ``python -m copc_builder``).
+
+    copc-builder build INPUT [INPUT ...] -o OUTPUT.copc.laz [options]
+    copc-builder validate FILE.copc.laz
+    copc-builder info FILE
+    copc-builder sample [--dir DIR] [--points N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from typing import List, Optional
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CANCELLED = 130
+
+
+# -- progress on a terminal, as lines, or as JSON ---------------------------------
+class BarProgress:
+    """One self-rewriting line on stderr."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.t0 = time.monotonic()
+        self.last = ""
+
+    def on_progress(self, event) -> None:
+        width = 30
+        filled = int(event.fraction * width)
+        line = (f"\r[{'#' * filled}{'.' * (width - filled)}] {event.fraction * 100:5.1f}%  "
+                f"{event.stage:<6} {time.monotonic() - self.t0:6.1f}s")
+        if line != self.last:
+            self.stream.write(line)
+            self.stream.flush()
+            self.last = line
+
+    def on_message(self, level: str, text: str) -> None:
+        self.stream.write(f"\r\033[K{level}: {text}\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.last:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class PlainProgress:
+    """A line per stage change and per 10 %."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.stage = None
+        self.decile = -1
+
+    def on_progress(self, event) -> None:
+        decile = int(event.fraction * 10)
+        if event.stage != self.stage or decile != self.decile:
+            self.stage, self.decile = event.stage, decile
+            self.stream.write(f"{event.fraction * 100:5.1f}% {event.stage} "
+                              f"{event.done}/{event.total}\n")
+            self.stream.flush()
+
+    def on_message(self, level: str, text: str) -> None:
+        self.stream.write(f"{level}: {text}\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        pass
+
+
+class JsonProgress:
+    """One JSON object per line on stdout: progress events and messages."""
+
+    def __init__(self, stream=sys.stdout):
+        self.stream = stream
+
+    def on_progress(self, event) -> None:
+        self._put({"stage": event.stage, "done": event.done, "total": event.total,
+                   "fraction": round(event.fraction, 4)})
+
+    def on_message(self, level: str, text: str) -> None:
+        self._put({"message": text, "level": level})
+
+    def _put(self, obj) -> None:
+        self.stream.write(json.dumps(obj) + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        pass
+
+
+def make_progress(kind: Optional[str]):
+    if kind is None:
+        kind = "bar" if sys.stderr.isatty() else "plain"
+    return {"bar": BarProgress, "plain": PlainProgress, "json": JsonProgress}[kind]()
+
+
+# -- commands ----------------------------------------------------------------------
+def _cancel_on_signals() -> threading.Event:
+    """SIGINT/SIGTERM ask the build to stop; it cleans up and exits 130."""
+    flag = threading.Event()
+
+    def handler(signum, frame):
+        if flag.is_set():   # second Ctrl-C: give up at once
+            raise KeyboardInterrupt
+        flag.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, handler)
+        except (ValueError, OSError):   # not the main thread
+            pass
+    return flag
+
+
+def cmd_build(args) -> int:
+    from copc_builder.algorithms.api import build_copc
+
+    progress = make_progress(args.progress)
+    cancel = _cancel_on_signals()
+    try:
+        summary = build_copc(
+            args.inputs, args.output, memory_budget=args.memory_budget, temp_dir=args.temp_dir,
+            threads=args.threads, scale=args.scale, offset=args.offset, a_srs=args.a_srs,
+            observer=progress, cancel=cancel.is_set)
+    finally:
+        progress.close()
+    if args.progress == "json":
+        print(json.dumps({"result": summary.as_dict()}))
+    else:
+        print(f"wrote {summary.output}: {summary.points:,} points in {summary.nodes:,} nodes, "
+              f"{summary.depth + 1} levels, {summary.bytes / 1e6:.1f} MB in {summary.seconds:.1f} s "
+              f"({summary.points / max(summary.seconds, 1e-9) / 1e6:.2f} M points/s)")
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    from copc_builder.algorithms.validate import format_report, validate_copc
+
+    code = EXIT_OK
+    for path in args.files:
+        report = validate_copc(path)
+        if args.json:
+            print(json.dumps({"path": report.path, "ok": report.ok,
+                              "findings": [f.__dict__ for f in report.findings]}))
+        else:
+            print(format_report(report))
+        if not report.ok:
+            code = EXIT_ERROR
+    return code
+
+
+def cmd_info(args) -> int:
+    from copc_builder.algorithms.info import copc_info, format_info
+
+    for path in args.files:
+        info = copc_info(path)
+        print(json.dumps(info, indent=1, default=str) if args.json else format_info(info))
+    return EXIT_OK
+
+
+def cmd_sample(args) -> int:
+    from copc_builder.algorithms.api import build_copc
+    from copc_builder.algorithms.sample_scene import write_sample_scene
+    from copc_builder.algorithms.validate import format_report, validate_copc
+
+    os.makedirs(args.dir, exist_ok=True)
+    scene = os.path.join(args.dir, "sample_scene.laz")
+    output = os.path.join(args.dir, "sample_scene.copc.laz")
+    print(f"generating the built-in sample scene ({args.points:,} points) ...", flush=True)
+    write_sample_scene(scene, points=args.points, seed=0)
+    progress = make_progress(args.progress)
+    try:
+        summary = build_copc([scene], output, threads=args.threads, observer=progress,
+                             cancel=_cancel_on_signals().is_set)
+    finally:
+        progress.close()
+    print(f"input:  {os.path.abspath(scene)}")
+    print(f"output: {summary.output}  ({summary.points:,} points, {summary.nodes:,} nodes, "
+          f"{summary.bytes / 1e6:.1f} MB, {summary.seconds:.1f} s)")
+    report = validate_copc(output)
+    print("validation: " + format_report(report).replace("\n", "\n  "))
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from copc_builder import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="copc-builder", description="Build, check and inspect COPC (Cloud Optimized Point Cloud) files.")
+    parser.add_argument("--version", action="version", version=f"copc-builder {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    b = sub.add_parser("build", help="convert LAS/LAZ files into one COPC file",
+                       description="Convert one or more LAS/LAZ files into one COPC file.")
+    b.add_argument("inputs", nargs="+", metavar="INPUT", help="LAS/LAZ files (merged into one COPC)")
+    b.add_argument("-o", "--output", required=True, metavar="OUTPUT.copc.laz")
+    b.add_argument("--memory-budget", default="2G", metavar="SIZE",
+                   help="memory for points before they spill to the temp folder (default 2G)")
+    b.add_argument("--temp-dir", metavar="DIR", help="folder for spilled pages (default: system temp)")
+    b.add_argument("--threads", type=int, metavar="N", help="worker threads (default: all cores)")
+    b.add_argument("--scale", metavar="S|SX,SY,SZ", help="output scale (default: the inputs')")
+    b.add_argument("--offset", metavar="OX,OY,OZ", help="output offset (default: the inputs')")
+    b.add_argument("--a-srs", metavar="CRS", help="assign this CRS (EPSG:n or WKT), overriding the inputs'")
+    b.add_argument("--progress", choices=("bar", "plain", "json"),
+                   help="progress display (default: bar on a terminal, else plain)")
+    b.set_defaults(func=cmd_build)
+
+    v = sub.add_parser("validate", help="check COPC files against the COPC 1.0 spec")
+    v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("--json", action="store_true", help="one JSON object per file")
+    v.set_defaults(func=cmd_validate)
+
+    i = sub.add_parser("info", help="header, CRS, COPC info, levels, nodes and points")
+    i.add_argument("files", nargs="+", metavar="FILE")
+    i.add_argument("--json", action="store_true", help="print JSON")
+    i.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("sample", help="generate the built-in sample scene and convert it")
+    s.add_argument("--dir", default="copc_builder_sample", help="where to write (default ./copc_builder_sample)")
+    s.add_argument("--points", type=int, default=1_000_000, help="points in the scene (default 1,000,000)")
+    s.add_argument("--threads", type=int, metavar="N")
+    s.add_argument("--progress", choices=("bar", "plain", "json"))
+    s.set_defaults(func=cmd_sample)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    threads = getattr(args, "threads", None)
+    if threads is not None and threads < 1:
+        parser.error("--threads must be at least 1")
+    if threads:
+        from copc_builder.algorithms.threads import prepare_threads
+
+        prepare_threads(threads)   # before lazrs starts its thread pool
+    from copc_builder.algorithms.errors import BuildCancelled, CopcBuilderError
+
+    try:
+        return args.func(args)
+    except BuildCancelled:
+        print("copc-builder: cancelled; nothing was written", file=sys.stderr)
+        return EXIT_CANCELLED
+    except KeyboardInterrupt:
+        print("copc-builder: interrupted", file=sys.stderr)
+        return EXIT_CANCELLED
+    except CopcBuilderError as exc:
+        print(f"copc-builder: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

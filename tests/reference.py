@@ -1,0 +1,161 @@
+"""Test-side references: what the output's records must be, and checks of a
+COPC file with readers we did not write.
+
+``expected_records`` converts an input file to the output point format with
+laspy's field accessors, written from the LAS 1.4 spec and sharing no code
+with the builder's converter.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import laspy
+import numpy as np
+
+from copc_parse import parse_copc
+
+# LAS 1.4 record layout of formats 6/7/8 (offset, numpy type) by field.
+_LAYOUT = [("X", 0, "<i4"), ("Y", 4, "<i4"), ("Z", 8, "<i4"), ("intensity", 12, "<u2"),
+           ("returns", 14, "u1"), ("flags", 15, "u1"), ("classification", 16, "u1"),
+           ("user_data", 17, "u1"), ("scan_angle", 18, "<i2"), ("point_source_id", 20, "<u2"),
+           ("gps_time", 22, "<f8")]
+_BASE = {6: 30, 7: 36, 8: 38}
+_RGB = {0: False, 1: False, 2: True, 3: True, 4: False, 5: True, 6: False, 7: True, 8: True,
+        9: False, 10: True}
+_NIR = {8, 10}
+
+
+def output_format_for(point_formats: Sequence[int]) -> int:
+    if any(pf in _NIR for pf in point_formats):
+        return 8
+    if any(_RGB[pf] for pf in point_formats):
+        return 7
+    return 6
+
+
+def _field(las, name, default=0):
+    try:
+        return np.asarray(las[name])
+    except (ValueError, KeyError):
+        return np.full(len(las.points), default)
+
+
+def expected_records(paths: Sequence[str], out_format: int, scales, offsets,
+                     extra: Sequence[Tuple[str, int]]) -> np.ndarray:
+    """Records (n, record_size) uint8 the COPC must hold, in input order.
+
+    extra: output extra dimensions as (name, byte size), in record order.
+    """
+    parts = []
+    for path in paths:
+        las = laspy.read(path)
+        pf = las.header.point_format.id
+        n = len(las.points)
+        size = _BASE[out_format] + sum(s for _, s in extra)
+        rec = np.zeros((n, size), np.uint8)
+
+        def put(offset, values, dtype):
+            v = np.ascontiguousarray(np.asarray(values).astype(dtype))
+            rec[:, offset:offset + np.dtype(dtype).itemsize] = v.view(np.uint8).reshape(n, -1)
+
+        same = np.allclose(las.header.scales, scales, rtol=0, atol=0) and \
+            np.allclose(las.header.offsets, offsets, rtol=0, atol=0)
+        for axis, name in enumerate("XYZ"):
+            if same:
+                put(axis * 4, las.points.array[name], "<i4")
+            else:
+                real = las.points.array[name] * las.header.scales[axis] + las.header.offsets[axis]
+                put(axis * 4, np.rint((real - offsets[axis]) / scales[axis]), "<i4")
+        put(12, las.intensity, "<u2")
+        rn = np.asarray(las.return_number).astype(np.uint8)
+        nr = np.asarray(las.number_of_returns).astype(np.uint8)
+        put(14, (rn & 15) | ((nr & 15) << 4), "u1")
+        flags = (np.asarray(las.synthetic).astype(np.uint8)
+                 | (np.asarray(las.key_point).astype(np.uint8) << 1)
+                 | (np.asarray(las.withheld).astype(np.uint8) << 2)
+                 | (_field(las, "overlap").astype(np.uint8) << 3)
+                 | ((_field(las, "scanner_channel").astype(np.uint8) & 3) << 4)
+                 | (np.asarray(las.scan_direction_flag).astype(np.uint8) << 6)
+                 | (np.asarray(las.edge_of_flight_line).astype(np.uint8) << 7))
+        put(15, flags, "u1")
+        put(16, las.classification, "u1")
+        put(17, las.user_data, "u1")
+        if pf >= 6:
+            put(18, las.points.array["scan_angle"], "<i2")
+        else:
+            # LAS 1.4: scan angle in 0.006 degree units (legacy: whole degrees)
+            put(18, np.rint(las.points.array["scan_angle_rank"].astype(np.float64) / 0.006), "<i2")
+        put(20, las.point_source_id, "<u2")
+        put(22, _field(las, "gps_time", 0.0), "<f8")
+        if out_format in (7, 8) and _RGB[pf]:
+            put(30, las.red, "<u2")
+            put(32, las.green, "<u2")
+            put(34, las.blue, "<u2")
+        if out_format == 8 and pf in _NIR:
+            put(36, las.nir, "<u2")
+        in_extra = {d.name: d for d in las.header.point_format.extra_dimensions}
+        offset = _BASE[out_format]
+        for name, nbytes in extra:
+            if name in in_extra:
+                raw = np.ascontiguousarray(las.points.array[name])
+                rec[:, offset:offset + nbytes] = raw.view(np.uint8).reshape(n, -1)
+            offset += nbytes
+        parts.append(rec)
+    return np.concatenate(parts)
+
+
+def sorted_rows(records: np.ndarray) -> np.ndarray:
+    """Rows sorted as byte strings, for comparing multisets of records."""
+    records = np.ascontiguousarray(records)
+    rows = records.view(np.dtype((np.void, records.shape[1]))).ravel()
+    return np.sort(rows)
+
+
+def copc_records(path: str) -> np.ndarray:
+    """All records of a COPC file, read with laspy's CopcReader."""
+    with laspy.CopcReader.open(path) as reader:
+        points = reader.query()
+        expected = reader.header.point_count
+    array = np.ascontiguousarray(points.array)
+    assert len(array) == expected, f"CopcReader read {len(array)} of {expected} points"
+    return array.view(np.uint8).reshape(len(array), -1)
+
+
+def copclib_total(path: str) -> Tuple[int, int]:
+    """(points read node by node with copclib, header point count)."""
+    import copclib
+
+    reader = copclib.FileReader(path)
+    total = 0
+    for node in reader.GetAllNodes():
+        data = reader.GetPointData(node)
+        total += len(data) // reader.copc_config.las_header.point_record_length
+    return total, reader.copc_config.las_header.point_count
+
+
+def check_nodes_contain_points(path: str) -> Dict:
+    """Every point inside its node's cube (inclusive bounds, no tolerance),
+    checked with the test-side parser.  Returns the parsed file."""
+    copc = parse_copc(path)
+    info = copc.info
+    center = np.array(info["center"])
+    half = info["halfsize"]
+    scale = np.array(copc.header["scale"])
+    offset = np.array(copc.header["offset"])
+    total = 0
+    for node in copc.nodes:
+        level, x, y, z = node.key
+        side = 2 * half / 2 ** level
+        lo = center - half + np.array([x, y, z]) * side
+        hi = lo + side
+        pts = node.points
+        real = np.stack([pts["X"] * scale[0] + offset[0], pts["Y"] * scale[1] + offset[1],
+                         pts["Z"] * scale[2] + offset[2]], axis=1)
+        outside = np.any((real < lo) | (real > hi), axis=1)
+        assert not outside.any(), (f"{path}: node {node.key}: {int(outside.sum())} points outside "
+                                   f"[{lo}, {hi}], first {real[outside][0]}")
+        assert len(pts) == node.point_count
+        total += len(pts)
+    assert total == copc.header["point_count"]
+    assert sum(c for c, _ in copc.chunk_table) == total
+    return copc

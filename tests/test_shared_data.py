@@ -1,0 +1,112 @@
+"""Every readable LAS/LAZ file in ../shared/data converts into a valid COPC
+holding every input point exactly once, checked by readers we did not write."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import laspy
+import numpy as np
+import pytest
+
+from copc_builder import build_copc, validate_copc
+from reference import (check_nodes_contain_points, copc_records, copclib_total, expected_records,
+                       output_format_for, sorted_rows)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Inputs that must be refused (tests/test_bad_inputs.py checks how).
+UNREADABLE = {
+    "copcvalidator_bad-ellipsoid.copc.laz",        # corrupt header
+    "pdal_las_permutations_1.2-no-points.las",     # header says 1065 points, file holds 0
+    "pdal_laz_simple-laszip-compressor-version-1.2r0.laz",  # LASzip 1.2r0: lazrs cannot decode
+}
+FILES = sorted(p.name for p in SHARED.glob("*.la[sz]")) if SHARED.is_dir() else []
+READABLE = [f for f in FILES if f not in UNREADABLE]
+
+
+def _layout(paths):
+    formats, extra = [], []
+    for p in paths:
+        with laspy.open(p) as r:
+            formats.append(r.header.point_format.id)
+            for d in r.header.point_format.extra_dimensions:
+                if d.name not in [n for n, _ in extra]:
+                    extra.append((d.name, int(d.num_bits // 8)))
+    return output_format_for(formats), extra
+
+
+def check_conversion(paths, output, **options):
+    summary = build_copc(paths, output, **options)
+    report = validate_copc(output)
+    assert report.ok, "\n".join(str(f) for f in report.findings)
+
+    with laspy.open(output) as r:
+        header = r.header
+    fmt, extra = _layout(paths)
+    assert header.point_format.id == fmt
+    want = expected_records(paths, fmt, header.scales, header.offsets, extra)
+    got = copc_records(output)
+    assert got.shape == want.shape, f"{got.shape} points written, {want.shape} expected"
+    assert np.array_equal(sorted_rows(got), sorted_rows(want)), "records differ from the input's"
+
+    total, count = copclib_total(output)
+    assert total == count == len(want)
+    check_nodes_contain_points(output)
+    return summary
+
+
+@pytest.mark.skipif(not READABLE, reason="../shared/data not present")
+@pytest.mark.parametrize("name", READABLE)
+def test_each_file_converts(name, tmp_path):
+    out = tmp_path / "out.copc.laz"
+    summary = check_conversion([str(SHARED / name)], str(out), leaf_limit=5_000)
+    first = out.read_bytes()
+    # Same input, same bytes: a second run, and the spill path.
+    build_copc([str(SHARED / name)], str(tmp_path / "again.copc.laz"), leaf_limit=5_000)
+    assert (tmp_path / "again.copc.laz").read_bytes() == first
+    if summary.points > 20_000:
+        build_copc([str(SHARED / name)], str(tmp_path / "spill.copc.laz"), leaf_limit=5_000,
+                   memory_budget="1M", page_points=512)
+        assert (tmp_path / "spill.copc.laz").read_bytes() == first
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["out.copc.laz", "again.copc.laz"] + (["spill.copc.laz"] if summary.points > 20_000 else []))
+
+
+def _crs_key(path):
+    with laspy.open(path) as r:
+        try:
+            crs = r.header.parse_crs()
+        except Exception:
+            crs = None
+    return crs.to_wkt() if crs is not None else None
+
+
+@pytest.mark.skipif(not READABLE, reason="../shared/data not present")
+def test_files_without_crs_merge(tmp_path):
+    """The inputs with no CRS that can share one integer grid merge into one COPC.
+
+    Compatible: same extra-dimension types, and the union of their extents
+    fits 32-bit integers at the finest of their scales (random-coordinate
+    test files cannot share a grid with anything).
+    """
+    group = [str(SHARED / n) for n in READABLE if _crs_key(SHARED / n) is None]
+    dims_seen, merged = {}, []
+    lo = np.full(3, np.inf)
+    hi = np.full(3, -np.inf)
+    finest = np.full(3, np.inf)
+    for p in group:
+        las = laspy.read(p)
+        dims = {d.name: str(d.dtype) for d in las.header.point_format.extra_dimensions}
+        if any(dims_seen.get(k, v) != v for k, v in dims.items()):
+            continue
+        xyz = np.stack([las.x, las.y, las.z], axis=1)
+        new_lo, new_hi = np.minimum(lo, xyz.min(axis=0)), np.maximum(hi, xyz.max(axis=0))
+        new_finest = np.minimum(finest, las.header.scales)
+        if np.any((new_hi - new_lo) / new_finest > 2.0 ** 31):
+            continue
+        dims_seen.update(dims)
+        merged.append(p)
+        lo, hi, finest = new_lo, new_hi, new_finest
+    assert len(merged) >= 10
+    summary = check_conversion(merged, str(tmp_path / "merged.copc.laz"))
+    assert summary.points == sum(laspy.open(p).header.point_count for p in merged)
