@@ -25,7 +25,10 @@ def build_copc(inputs, output, *, memory_budget="2G", temp_dir: Optional[str] = 
                page_points: Optional[int] = None, hierarchy_page_levels: int = 0) -> BuildSummary:
     """Build one COPC file from LAS/LAZ files.
 
-    inputs      a path or a list of paths (LAS/LAZ 1.0-1.4, any point format)
+    inputs      a path or a list of paths (LAS/LAZ 1.0-1.4, any point format); or
+                points as numpy structured arrays with PDAL dimension names: one
+                array, a list of arrays or any iterable of arrays (one cloud);
+                or a pdal.Pipeline
     output      the .copc.laz to write; it appears only when the build succeeds
     memory_budget  bytes or a size such as "512M", "2G"
     temp_dir    where spilled pages go (default: the system temp folder)
@@ -47,9 +50,6 @@ def build_copc(inputs, output, *, memory_budget="2G", temp_dir: Optional[str] = 
         page_points=page_points,
         hierarchy_page_levels=hierarchy_page_levels,
     ).checked()
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
-    paths = [os.fspath(p) for p in inputs]
     progress = Progress(observer, cancel)
     with set_threads(options.threads):
-        return Build(paths, output, options, progress, f"copc_builder {_version()}").run()
+        return Build(inputs, output, options, progress, f"copc_builder {_version()}").run()

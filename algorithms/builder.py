@@ -24,8 +24,7 @@ from .kernels.distribute import int_bounds
 from .options import BuildOptions
 from .plan import Plan, choose_cube, make_plan
 from .progress import Progress
-from .sources.las_file import LasFile
-from .sources.las_records import RecordConverter
+from .sources.resolve import open_sources
 from .store import PointStore
 from .store.spill_file import WorkFolder
 from .tree import TreeBuilder
@@ -69,9 +68,9 @@ def check_output_path(output: str, inputs: Sequence[str]) -> str:
 
 
 class Build:
-    def __init__(self, paths: Sequence[str], output: str, options: BuildOptions, progress: Progress,
+    def __init__(self, inputs, output: str, options: BuildOptions, progress: Progress,
                  software: str):
-        self.paths = [os.fspath(p) for p in paths]
+        self.inputs = inputs
         self.output = output
         self.options = options
         self.progress = progress
@@ -80,17 +79,15 @@ class Build:
     def run(self) -> BuildSummary:
         t0 = time.perf_counter()
         progress = self.progress
-        output = check_output_path(self.output, self.paths)
-        if not self.paths:
-            raise InputError("(no input)", "give at least one LAS/LAZ file")
+        paths = [i for i in (self.inputs if isinstance(self.inputs, (list, tuple)) else [self.inputs])
+                 if isinstance(i, (str, os.PathLike))]
+        output = check_output_path(self.output, [os.fspath(p) for p in paths])
 
         # -- scan ---------------------------------------------------------------
-        files = []
-        for i, path in enumerate(self.paths):
-            files.append(LasFile(path))
-            progress.update("scan", i + 1, len(self.paths))
+        files = open_sources(self.inputs)
+        progress.update("scan", 1, 1)
         for f in files:
-            if f.point_count == 0:
+            if f.point_count == 0 and f.info.bounds_kind != "partial":
                 raise InputError(f.path, "holds no points (header point count is 0)")
         plan = make_plan([f.info for f in files], [f.point_count for f in files], self.options,
                          progress, self.software)
@@ -108,18 +105,22 @@ class Build:
             distributor = self._distributor(store, plan, unit_points)
 
             # -- read -----------------------------------------------------------
-            imin, imax = self._read(files, plan, distributor)
+            imin, imax, total = self._read(files, plan, distributor)
+            if total == 0:
+                raise InputError(files[0].path if len(files) == 1 else "(inputs)", "hold no points")
 
             # -- build ----------------------------------------------------------
             cube = choose_cube(plan, imin, imax)
-            if distributor.level and (distributor.broken or distributor.cube != cube):
-                progress.info("the headers' bounds do not hold every point; redistributing")
-                distributor.redistribute(cube)
+            level = distributor.level or (self._bucket_level(total, unit_points)
+                                          if total > unit_points else 0)
+            if level != distributor.level or (level and (distributor.broken or distributor.cube != cube)):
+                if distributor.level:
+                    progress.info("the headers' bounds do not hold every point; redistributing")
+                distributor.redistribute(cube, level)
             writer = CopcWriter(output, plan.header, cube, work.path,
                                 self.options.hierarchy_page_levels)
             store.set_budget(max(budget - unit_points * per_point, 0))
             done = [0]
-            total = plan.total_points
 
             def emit(keys, counts, c, index):
                 writer.add_nodes(keys, counts, c, index)
@@ -154,20 +155,25 @@ class Build:
         level where a bucket holds about a quarter of a unit (aerial clouds
         spread over x and y, so a level has about 4**level filled cells)."""
         total = plan.total_points
-        if total <= unit_points:
+        if total <= unit_points:   # includes streams of unknown size (0)
             return Distributor(store, None, 0)
         cube = None
         if plan.header_bounds is not None:
             cube = Cube.enclosing(plan.header_bounds[0], plan.header_bounds[1], plan.scales, plan.offsets)
-        target = max(unit_points // 4, 1)
-        level = 1
-        while total / 4 ** level > target and level < 8:
-            level += 1
+        level = self._bucket_level(total, unit_points)
         if cube is not None:
             level = min(level, max(cube.max_depth, 1))
         return Distributor(store, cube, level)
 
-    def _read(self, files: Sequence[LasFile], plan: Plan, distributor: Distributor):
+    @staticmethod
+    def _bucket_level(total: int, unit_points: int) -> int:
+        target = max(unit_points // 4, 1)
+        level = 1
+        while total / 4 ** level > target and level < 8:
+            level += 1
+        return level
+
+    def _read(self, files, plan: Plan, distributor: Distributor):
         progress = self.progress
         imin = np.full(3, np.iinfo(np.int64).max, np.int64)
         imax = np.full(3, np.iinfo(np.int64).min, np.int64)
@@ -176,7 +182,7 @@ class Build:
         done = 0
         total = plan.total_points
         for f in files:
-            converter = RecordConverter(f.info, plan.layout, plan.scales, plan.offsets)
+            converter = f.converter(plan.layout, plan.scales, plan.offsets)
             for raw in f.chunks(self.options.chunk_points):
                 cols = converter.convert(raw)
                 lo[:] = np.iinfo(np.int64).max
@@ -187,4 +193,4 @@ class Build:
                 distributor.add(cols, lo, hi)
                 done += len(cols)
                 progress.update("read", done, total)
-        return imin, imax
+        return imin, imax, done

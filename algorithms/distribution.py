@@ -55,12 +55,18 @@ class Distributor:
             return
         split_into_buckets(self.store, cols, self.cube.fine_codes(cols.xyz), ROOT, self.level)
 
-    def redistribute(self, cube: Cube) -> None:
-        """Re-bucket everything in the store into ``cube`` at this level."""
+    def redistribute(self, cube: Cube, level: int) -> None:
+        """Re-bucket everything in the store into cells of ``level`` of ``cube``."""
         self.cube = cube
+        self.level = level
         self.broken = False
         # Canonical order does not depend on arrival order, so buckets can be
         # drained in any order (a bucket drained twice is merely split twice).
         for key in self.store.keys():
+            if level == 0 and key == ROOT:
+                continue
             for part in self.store.drain(key):
-                split_into_buckets(self.store, part, cube.fine_codes(part.xyz), ROOT, self.level)
+                if level == 0:
+                    self.store.append(ROOT, part)
+                else:
+                    split_into_buckets(self.store, part, cube.fine_codes(part.xyz), ROOT, level)

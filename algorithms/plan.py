@@ -18,10 +18,12 @@ from .errors import InputError, OptionError
 from .options import BuildOptions
 from .point_layout import ExtraDim, PointLayout, choose_point_format
 from .progress import Progress
-from .sources.las_file import NIR_OFFSET, RGB_OFFSET, WAVEFORM_FORMATS, LasHeaderInfo
+from .sources.las_file import NIR_OFFSET, RGB_OFFSET, WAVEFORM_FORMATS, SourceInfo
 
 INT32_MIN = -(2 ** 31)
 INT32_MAX = 2 ** 31 - 1
+# Scale for inputs with no integer grid of their own (numpy arrays of floats).
+DEFAULT_ARRAY_SCALE = 0.001
 
 
 @dataclass
@@ -37,7 +39,7 @@ class Plan:
     notes: List[str] = field(default_factory=list)
 
 
-def merge_extra_dims(infos: Sequence[LasHeaderInfo]) -> Tuple[ExtraDim, ...]:
+def merge_extra_dims(infos: Sequence[SourceInfo]) -> Tuple[ExtraDim, ...]:
     """Union of the inputs' extra dimensions, in order of first appearance."""
     merged: List[ExtraDim] = []
     seen = {}
@@ -64,26 +66,30 @@ def _suggest_scale(span: float) -> float:
     return 10.0 ** math.ceil(math.log10(needed)) if needed > 0 else 1.0
 
 
-def choose_frame(infos: Sequence[LasHeaderInfo], options: BuildOptions, progress: Progress):
+def choose_frame(infos: Sequence[SourceInfo], options: BuildOptions, progress: Progress):
     """Output (scales, offsets, integer header bounds or None)."""
-    mins = np.min([i.mins for i in infos], axis=0)
-    maxs = np.max([i.maxs for i in infos], axis=0)
-    bounds_ok = all(np.all(np.isfinite(i.mins)) and np.all(np.isfinite(i.maxs)) and
-                    np.all(i.mins <= i.maxs) for i in infos)
-
     for info in infos:
-        if not (np.all(np.isfinite(info.scales)) and np.all(info.scales > 0)):
+        if info.scales is not None and not (np.all(np.isfinite(info.scales)) and np.all(info.scales > 0)):
             raise InputError(info.path, f"its header's scale {tuple(info.scales)} is not positive")
-    same_frame = _common_or_none([i.scales for i in infos]) is not None and \
+    bounded = [i for i in infos if i.mins is not None and i.maxs is not None]
+    bounds_ok = len(bounded) == len(infos) and all(
+        np.all(np.isfinite(i.mins)) and np.all(np.isfinite(i.maxs)) and np.all(i.mins <= i.maxs)
+        for i in infos)
+    mins = np.min([i.mins for i in bounded], axis=0) if bounded else None
+    maxs = np.max([i.maxs for i in bounded], axis=0) if bounded else None
+
+    framed = [i for i in infos if i.scales is not None and i.offsets is not None]
+    same_frame = len(framed) == len(infos) and \
+        _common_or_none([i.scales for i in infos]) is not None and \
         _common_or_none([i.offsets for i in infos]) is not None
     if options.scale is None and options.offset is None and same_frame:
         # The inputs' own frame: their integers are kept as they are, and
         # they fit 32 bits by construction, whatever the headers' bounds say.
         scales, offsets = infos[0].scales.copy(), infos[0].offsets.copy()
     else:
-        scales, offsets = _new_frame(infos, options, mins, maxs, bounds_ok, progress)
+        scales, offsets = _new_frame(infos, framed, options, mins, maxs, bounds_ok, progress)
     header_bounds = None
-    if bounds_ok:
+    if bounds_ok and all(i.bounds_kind in ("header", "exact") for i in infos):
         lo = np.floor((mins - offsets) / scales + 1e-6)
         hi = np.ceil((maxs - offsets) / scales - 1e-6)
         # Bounds that do not even fit 32 bits are not the points' bounds.
@@ -92,34 +98,40 @@ def choose_frame(infos: Sequence[LasHeaderInfo], options: BuildOptions, progress
     return tuple(float(s) for s in scales), tuple(float(o) for o in offsets), header_bounds
 
 
-def _new_frame(infos, options, mins, maxs, bounds_ok, progress):
-    """Scale/offset when the user sets them or the inputs disagree."""
+def _new_frame(infos, framed, options, mins, maxs, bounds_ok, progress):
+    """Scale/offset when the user sets them, the inputs disagree, or an input
+    (numpy arrays) has no frame of its own."""
     if options.scale is not None:
         scales = np.array(options.scale, np.float64)
-    else:
-        scales = np.min([i.scales for i in infos], axis=0)
-        if _common_or_none([i.scales for i in infos]) is None:
+    elif framed:
+        scales = np.min([i.scales for i in framed], axis=0)
+        if _common_or_none([i.scales for i in framed]) is None:
             progress.info(f"inputs have different scales; using the finest, {tuple(scales)}")
+    else:
+        scales = np.full(3, DEFAULT_ARRAY_SCALE)
+        progress.info(f"the input has no scale of its own; using {DEFAULT_ARRAY_SCALE} "
+                      f"(set one with --scale)")
 
     def fits(offsets):
+        if mins is None:
+            return True
         lo = (mins - offsets) / scales
         hi = (maxs - offsets) / scales
         return bool(np.all(lo >= INT32_MIN) and np.all(hi <= INT32_MAX))
 
+    common = _common_or_none([i.offsets for i in framed]) if len(framed) == len(infos) else None
     if options.offset is not None:
         offsets = np.array(options.offset, np.float64)
+    elif common is not None and fits(common):
+        offsets = common.copy()
+    elif mins is not None:
+        # Centre of the inputs, rounded to a whole number of the coarsest
+        # unit among 1 and the scales, so inputs' values stay exact.
+        step = max(1.0, float(scales.max()))
+        offsets = np.round((mins + maxs) / 2.0 / step) * step
     else:
-        common = _common_or_none([i.offsets for i in infos])
-        if common is not None and (not bounds_ok or fits(common)):
-            offsets = common.copy()
-        elif bounds_ok:
-            # Centre of the inputs, rounded to a whole number of the coarsest
-            # unit among 1 and the scales, so inputs' values stay exact.
-            step = max(1.0, float(scales.max()))
-            offsets = np.round((mins + maxs) / 2.0 / step) * step
-        else:
-            offsets = infos[0].offsets.copy()
-    if bounds_ok and not fits(offsets):
+        offsets = np.zeros(3)
+    if mins is not None and not fits(offsets):
         span = float(np.max(maxs - mins))
         raise OptionError(
             f"the inputs span {span:,.3f} units; at scale {tuple(scales)} and offset {tuple(offsets)} "
@@ -127,7 +139,7 @@ def _new_frame(infos, options, mins, maxs, bounds_ok, progress):
     return scales, offsets
 
 
-def choose_crs(infos: Sequence[LasHeaderInfo], options: BuildOptions, progress: Progress) -> Optional[str]:
+def choose_crs(infos: Sequence[SourceInfo], options: BuildOptions, progress: Progress) -> Optional[str]:
     from .crs import crs_to_wkt, same_crs
 
     if options.a_srs:
@@ -149,7 +161,7 @@ def choose_crs(infos: Sequence[LasHeaderInfo], options: BuildOptions, progress: 
     return first.crs_wkt
 
 
-def make_plan(infos: Sequence[LasHeaderInfo], counts: Sequence[int], options: BuildOptions,
+def make_plan(infos: Sequence[SourceInfo], counts: Sequence[int], options: BuildOptions,
               progress: Progress, software: str) -> Plan:
     any_rgb = any(i.point_format in RGB_OFFSET for i in infos)
     any_nir = any(i.point_format in NIR_OFFSET for i in infos)

@@ -34,27 +34,34 @@ def _reraise_fatal(exc: BaseException) -> None:
 
 
 @dataclass
-class LasHeaderInfo:
-    """What the builder needs from a header, in plain data."""
+class SourceInfo:
+    """What the builder needs to know of an input before reading its points."""
 
-    path: str
-    version: str
-    point_format: int
-    record_length: int
-    point_count: int          # what the header says
-    scales: np.ndarray        # (3,) float64
-    offsets: np.ndarray       # (3,) float64
-    mins: np.ndarray          # header bounds, may lie
-    maxs: np.ndarray
+    path: str                 # file path, or a name for arrays and pipelines
+    point_format: int         # LAS point format (arrays: 6, 7 or 8 by their colours)
+    point_count: int          # what the header says (0: unknown)
+    scales: Optional[np.ndarray]     # (3,) float64, None: no frame of its own
+    offsets: Optional[np.ndarray]
+    mins: Optional[np.ndarray]       # bounds, None when unknown
+    maxs: Optional[np.ndarray]
     extra: Tuple[ExtraDim, ...]
-    extra_offsets: Tuple[int, ...]   # byte offset of each extra dim in the input record
     crs_wkt: Optional[str]
     crs_note: Optional[str]   # why there is no CRS, or how it was derived
-    gps_standard: bool        # global encoding bit 0 (adjusted standard GPS time)
-    compressed: bool
-    laz_backend: str          # "parallel" (chunked LAZ), "sequential" (point-wise) or ""
-    creation: Tuple[int, int] # (day of year, year)
-    file_source_id: int
+    # "header" (may lie), "exact" (computed from every point), "partial"
+    # (first chunk of a stream: good for an offset, not for the cube)
+    bounds_kind: str = "header"
+    gps_standard: bool = True # global encoding bit 0 (adjusted standard GPS time)
+    creation: Tuple[int, int] = (0, 0)   # (day of year, year)
+    file_source_id: int = 0
+    # LAS files only
+    version: str = ""
+    record_length: int = 0
+    extra_offsets: Tuple[int, ...] = ()  # byte offset of each extra dim in the input record
+    compressed: bool = False
+    laz_backend: str = ""     # "parallel" (chunked LAZ), "sequential" (point-wise) or ""
+
+
+LasHeaderInfo = SourceInfo
 
 
 class LasFile:
@@ -68,6 +75,11 @@ class LasFile:
     @property
     def point_count(self) -> int:
         return self._real_count
+
+    def converter(self, layout, scales, offsets):
+        from .las_records import RecordConverter
+
+        return RecordConverter(self.info, layout, scales, offsets)
 
     def chunks(self, chunk_points: int) -> Iterator[np.ndarray]:
         """Yield raw records (n, record_length) uint8, every point exactly once."""

@@ -1,0 +1,233 @@
+"""Points as numpy structured arrays named as PDAL names its dimensions.
+
+This is the builder's input contract for everything that is not a LAS file:
+a user's own arrays, or the arrays of a PDAL pipeline.  Known dimensions land
+in their LAS 1.4 fields; any other dimension becomes an extra-bytes
+dimension with its own name and type.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Iterable, Iterator, Optional, Sequence
+
+import numpy as np
+
+from ..columns import Columns
+from ..errors import InputError
+from ..point_layout import (REST_CLASS, REST_FLAGS, REST_INTENSITY, REST_RETURN,
+                            REST_RGB, REST_SCAN_ANGLE, REST_SOURCE_ID, REST_USER, ExtraDim,
+                            PointLayout)
+from .las_file import SourceInfo
+
+# PDAL dimension name -> its type in PDAL (what the LAS readers produce).
+PDAL_TYPES = {
+    "X": "f8", "Y": "f8", "Z": "f8", "Intensity": "u2", "ReturnNumber": "u1",
+    "NumberOfReturns": "u1", "ScanDirectionFlag": "u1", "EdgeOfFlightLine": "u1",
+    "Classification": "u1", "Synthetic": "u1", "KeyPoint": "u1", "Withheld": "u1",
+    "Overlap": "u1", "ScanChannel": "u1", "ScanAngleRank": "f4", "UserData": "u1",
+    "PointSourceId": "u2", "GpsTime": "f8", "Red": "u2", "Green": "u2", "Blue": "u2",
+    "Infrared": "u2",
+}
+# Dimensions PDAL has that LAS 1.4 stores nowhere: never written as extra bytes.
+DROPPED = {"ClassFlags"}   # PDAL's packed copy of Synthetic/KeyPoint/Withheld/Overlap
+# LAS extra-bytes data type of each numpy scalar type.
+EB_TYPE = {"u1": 1, "i1": 2, "u2": 3, "i2": 4, "u4": 5, "i4": 6, "u8": 7, "i8": 8, "f4": 9, "f8": 10}
+
+
+def extra_dim_for(name: str, dtype: np.dtype) -> ExtraDim:
+    """An extra-bytes dimension keeping a PDAL dimension's name and type."""
+    from laspy.vlrs.known import ExtraBytesStruct
+
+    dtype = np.dtype(dtype)
+    code = f"{dtype.kind}{dtype.itemsize}"
+    if dtype.shape == () and code in EB_TYPE:
+        struct = ExtraBytesStruct(name=name.encode()[:32], data_type=EB_TYPE[code],
+                                  description=b"from a PDAL dimension")
+        kind = dtype.newbyteorder("<").str
+    else:
+        struct = ExtraBytesStruct(name=name.encode()[:32], data_type=(0, dtype.itemsize),
+                                  description=b"from a PDAL dimension")
+        kind = f"{dtype.itemsize}u1"
+    return ExtraDim(name=name, size=dtype.itemsize, dtype=kind, struct=bytes(struct))
+
+
+def schema_info(name: str, dtype: np.dtype, count: int, mins=None, maxs=None,
+                bounds_kind: Optional[str] = None, scales=None, offsets=None,
+                crs_wkt: Optional[str] = None, crs_note: Optional[str] = None) -> SourceInfo:
+    """The SourceInfo of PDAL-named arrays of this dtype."""
+    names = dtype.names or ()
+    for dim in ("X", "Y", "Z"):
+        if dim not in names:
+            raise InputError(name, f"has no {dim} dimension (dimensions: {', '.join(names) or 'none'})")
+    point_format = 8 if "Infrared" in names else 7 if {"Red", "Green", "Blue"} & set(names) else 6
+    extra = tuple(extra_dim_for(n, dtype[n]) for n in names
+                  if n not in PDAL_TYPES and n not in DROPPED)
+    return SourceInfo(
+        path=name, point_format=point_format, point_count=count,
+        scales=None if scales is None else np.asarray(scales, np.float64),
+        offsets=None if offsets is None else np.asarray(offsets, np.float64),
+        mins=mins, maxs=maxs, extra=extra, crs_wkt=crs_wkt,
+        crs_note=crs_note or "arrays carry no CRS", bounds_kind=bounds_kind or "exact")
+
+
+def _bounds(arrays: Sequence[np.ndarray], name: str):
+    mins = np.full(3, np.inf)
+    maxs = np.full(3, -np.inf)
+    for a in arrays:
+        if len(a) == 0:
+            continue
+        for k, dim in enumerate("XYZ"):
+            v = np.asarray(a[dim], np.float64)
+            lo, hi = v.min(), v.max()
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                raise InputError(name, non_finite_message(dim, v))
+            mins[k] = min(mins[k], lo)
+            maxs[k] = max(maxs[k], hi)
+    return mins, maxs
+
+
+def non_finite_message(dim: str, values: np.ndarray, first: int = 0) -> str:
+    bad = np.flatnonzero(~np.isfinite(values))
+    what = "NaN" if np.isnan(values[bad[0]]) else "infinite values"
+    return (f"dimension {dim} holds {what} ({len(bad):,} point{'s' if len(bad) != 1 else ''}, the first at point "
+            f"{first + int(bad[0]):,}); remove them first (e.g. PDAL filters.range "
+            f"'{dim}[-1e300:1e300]')")
+
+
+class ArraySource:
+    """A cloud given as one array, a list of arrays, or any iterable of arrays."""
+
+    def __init__(self, arrays, name: str = "<arrays>", scale=None, offset=None,
+                 crs_wkt: Optional[str] = None):
+        self.path = name
+        if isinstance(arrays, np.ndarray):
+            arrays = [arrays]
+        if isinstance(arrays, (list, tuple)):
+            self._list = [self._check(a) for a in arrays]
+            self._stream = None
+            first = self._list[0] if self._list else None
+            count = sum(len(a) for a in self._list)
+            mins, maxs = _bounds(self._list, name) if count else (None, None)
+            kind = "exact"
+        else:
+            self._list = None
+            stream = iter(arrays)
+            first = next(stream, None)
+            if first is not None:
+                first = self._check(first)
+            self._stream = itertools.chain([first], stream) if first is not None else iter(())
+            count = 0
+            mins, maxs = _bounds([first], name) if first is not None and len(first) else (None, None)
+            kind = "partial"
+        if first is None:
+            raise InputError(name, "holds no points (no arrays)")
+        self.dtype = first.dtype
+        self.info = schema_info(name, first.dtype, count, mins, maxs, kind, scale, offset, crs_wkt)
+
+    def _check(self, a) -> np.ndarray:
+        if not isinstance(a, np.ndarray) or a.dtype.names is None:
+            raise InputError(self.path, f"expected numpy structured arrays with PDAL dimension "
+                                        f"names, got {type(a).__name__}")
+        return a
+
+    @property
+    def point_count(self) -> int:
+        return self.info.point_count
+
+    def converter(self, layout: PointLayout, scales, offsets) -> "ArrayPacker":
+        return ArrayPacker(self.path, self.dtype, layout, scales, offsets)
+
+    def chunks(self, chunk_points: int) -> Iterator[np.ndarray]:
+        source = self._list if self._list is not None else self._stream
+        for a in source:
+            a = self._check(a)
+            if a.dtype != self.dtype:
+                raise InputError(self.path, f"arrays change their dimensions midway "
+                                            f"({self.dtype.names} then {a.dtype.names})")
+            for start in range(0, len(a), chunk_points):
+                yield a[start:start + chunk_points]
+
+
+class ArrayPacker:
+    """PDAL-named structured arrays -> the node store's columns."""
+
+    def __init__(self, name: str, dtype: np.dtype, layout: PointLayout, scales, offsets):
+        self.name = name
+        self.names = set(dtype.names)
+        self.layout = layout
+        self.scales = np.asarray(scales, np.float64)
+        self.offsets = np.asarray(offsets, np.float64)
+        self.seen = 0
+
+    def _get(self, a, dim, dtype):
+        if dim not in self.names:
+            return None
+        return np.asarray(a[dim]).astype(dtype, copy=False)
+
+    def convert(self, a: np.ndarray) -> Columns:
+        n = len(a)
+        xyz = np.empty((n, 3), np.int32)
+        for k, dim in enumerate("XYZ"):
+            v = np.asarray(a[dim], np.float64)
+            q = np.rint((v - self.offsets[k]) / self.scales[k])
+            if not np.all(np.isfinite(q)):
+                raise InputError(self.name, non_finite_message(dim, v, self.seen))
+            if q.min() < -2 ** 31 or q.max() > 2 ** 31 - 1:
+                raise InputError(self.name, f"{dim} values from {v.min():.3f} to {v.max():.3f} do not fit "
+                                            f"a 32-bit integer at scale {self.scales[k]} and offset "
+                                            f"{self.offsets[k]}; give a coarser scale or an offset")
+            xyz[:, k] = q
+        gps = np.zeros(n, np.float64)
+        g = self._get(a, "GpsTime", np.float64)
+        if g is not None:
+            gps[:] = g
+        rest = np.zeros((n, self.layout.rest_size), np.uint8)
+
+        def put(offset, values, dtype):
+            v = np.ascontiguousarray(values.astype(dtype, copy=False))
+            rest[:, offset:offset + v.itemsize] = v.view(np.uint8).reshape(n, v.itemsize)
+
+        def bits(dim, mask, shift):
+            v = self._get(a, dim, np.int64)
+            return np.zeros(n, np.int64) if v is None else (v & mask) << shift
+
+        if "Intensity" in self.names:
+            put(REST_INTENSITY, np.clip(self._get(a, "Intensity", np.float64), 0, 65535), "<u2")
+        rest[:, REST_RETURN] = bits("ReturnNumber", 15, 0) | bits("NumberOfReturns", 15, 4)
+        flags = (bits("Synthetic", 1, 0) | bits("KeyPoint", 1, 1) | bits("Withheld", 1, 2)
+                 | bits("Overlap", 1, 3) | bits("ScanChannel", 3, 4)
+                 | bits("ScanDirectionFlag", 1, 6) | bits("EdgeOfFlightLine", 1, 7))
+        if "ClassFlags" in self.names and not ({"Synthetic", "KeyPoint", "Withheld", "Overlap"} & self.names):
+            flags |= bits("ClassFlags", 15, 0)
+        rest[:, REST_FLAGS] = flags
+        if "Classification" in self.names:
+            rest[:, REST_CLASS] = self._get(a, "Classification", np.int64) & 255
+        if "UserData" in self.names:
+            rest[:, REST_USER] = self._get(a, "UserData", np.int64) & 255
+        if "ScanAngleRank" in self.names:
+            # PDAL gives degrees; LAS 1.4 stores 0.006 degree units.
+            deg = self._get(a, "ScanAngleRank", np.float64)
+            put(REST_SCAN_ANGLE, np.clip(np.rint(deg / 0.006), -30000, 30000), "<i2")
+        if "PointSourceId" in self.names:
+            put(REST_SOURCE_ID, self._get(a, "PointSourceId", np.int64) & 0xFFFF, "<u2")
+        if self.layout.has_rgb:
+            for k, dim in enumerate(("Red", "Green", "Blue")):
+                if dim in self.names:
+                    put(REST_RGB + 2 * k, np.clip(self._get(a, dim, np.float64), 0, 65535), "<u2")
+        if self.layout.has_nir and "Infrared" in self.names:
+            put(REST_RGB + 6, np.clip(self._get(a, "Infrared", np.float64), 0, 65535), "<u2")
+        for dim in self.layout.extra:
+            if dim.name in self.names:
+                raw = np.asarray(a[dim.name])
+                if raw.dtype.shape == () and raw.dtype.kind in "iuf":
+                    raw = raw.astype(np.dtype(dim.dtype), copy=False)   # little-endian
+                raw = np.ascontiguousarray(raw)
+                off = self.layout.extra_rest_offset(dim.name)
+                rest[:, off:off + dim.size] = raw.view(np.uint8).reshape(n, dim.size)
+        self.seen += n
+        return Columns(xyz, gps, rest)
+
+
+def is_pdal_array(obj) -> bool:
+    return isinstance(obj, np.ndarray) and obj.dtype.names is not None
+
