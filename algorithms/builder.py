@@ -27,6 +27,7 @@ from .progress import Progress
 from .sources.resolve import open_sources
 from .store import PointStore
 from .store.spill_file import WorkFolder
+from .timing import TIMINGS
 from .tree import TreeBuilder
 
 # Bytes a point costs while its unit is built in memory, beyond its columns
@@ -78,6 +79,7 @@ class Build:
 
     def run(self) -> BuildSummary:
         t0 = time.perf_counter()
+        TIMINGS.seconds.clear()
         progress = self.progress
         paths = [i for i in (self.inputs if isinstance(self.inputs, (list, tuple)) else [self.inputs])
                  if isinstance(i, (str, os.PathLike))]
@@ -116,7 +118,8 @@ class Build:
             if level != distributor.level or (level and (distributor.broken or distributor.cube != cube)):
                 if distributor.level:
                     progress.info("the headers' bounds do not hold every point; redistributing")
-                distributor.redistribute(cube, level)
+                with TIMINGS("build.redistribute"):
+                    distributor.redistribute(cube, level)
             writer = CopcWriter(output, plan.header, cube, work.path,
                                 self.options.hierarchy_page_levels)
             store.set_budget(max(budget - unit_points * per_point, 0))
@@ -135,7 +138,9 @@ class Build:
                               peak_temp_bytes=store.temp_bytes_peak,
                               peak_store_bytes=store.peak_resident)
             progress.update("finish", 0, 1, force=True)
-            size = writer.close()
+            with TIMINGS("finish.write"):
+                size = writer.close()
+            self.stats["seconds"] = TIMINGS.rounded()
         except BaseException:
             if writer is not None:
                 writer.abort()
@@ -184,13 +189,15 @@ class Build:
         for f in files:
             converter = f.converter(plan.layout, plan.scales, plan.offsets)
             for raw in f.chunks(self.options.chunk_points):
-                cols = converter.convert(raw)
-                lo[:] = np.iinfo(np.int64).max
-                hi[:] = np.iinfo(np.int64).min
-                int_bounds(cols.xyz, lo, hi)
-                np.minimum(imin, lo, out=imin)
-                np.maximum(imax, hi, out=imax)
-                distributor.add(cols, lo, hi)
+                with TIMINGS("read.convert"):
+                    cols = converter.convert(raw)
+                with TIMINGS("read.distribute"):
+                    lo[:] = np.iinfo(np.int64).max
+                    hi[:] = np.iinfo(np.int64).min
+                    int_bounds(cols.xyz, lo, hi)
+                    np.minimum(imin, lo, out=imin)
+                    np.maximum(imax, hi, out=imax)
+                    distributor.add(cols, lo, hi)
                 done += len(cols)
                 progress.update("read", done, total)
         return imin, imax, done

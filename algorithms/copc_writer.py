@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import io
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -29,6 +30,7 @@ from .hierarchy import build_pages
 from .kernels.records import assemble_records, record_stats
 from .node_key import key_level
 from .point_layout import PointLayout
+from .timing import TIMINGS
 
 BATCH_BYTES = 48 << 20   # raw record bytes compressed together in parallel
 
@@ -104,11 +106,14 @@ class CopcWriter:
     def _write_batch(self, keys, counts, cols: Columns, index: np.ndarray) -> None:
         import lazrs
 
+        t0 = time.perf_counter()
         index = np.ascontiguousarray(index, dtype=np.int64)
         records = np.empty((len(index), self.record_size), np.uint8)
         assemble_records(cols.xyz, cols.gps, cols.rest, index, records)
         record_stats(cols.xyz, cols.gps, cols.rest, index, self._mins, self._maxs,
                      self._by_return, self._gps)
+        t1 = time.perf_counter()
+        TIMINGS.add("write.assemble", t1 - t0)
         chunks = []
         pos = 0
         for count in counts:
@@ -120,6 +125,7 @@ class CopcWriter:
         compressor.done()
         buffer.seek(0)
         table = lazrs.read_chunk_table(buffer, self._laz_vlr)
+        TIMINGS.add("write.compress", time.perf_counter() - t1)
         data = buffer.getbuffer()
         offset = self._spool.tell()
         try:

@@ -20,9 +20,12 @@ import numpy as np
 
 from .columns import Columns
 from .cube import FINE_LEVEL, Cube
-from .kernels.octree import (gps_sort_keys, sample_parents, sort_canonical, split_nodes,
-                             split_promoted)
+from .kernels.octree import (gps_sort_keys, sample_parents, sort_canonical, split_big_node,
+                             split_nodes, split_promoted)
 from .node_key import key_level
+from .timing import TIMINGS
+
+BIG_NODE = 1 << 20   # points from which a node is split by several threads
 
 # emit(keys, counts, cols, index): final nodes, points cols[index] node after node
 Emit = Callable[[List[int], List[int], Columns, np.ndarray], None]
@@ -72,10 +75,20 @@ def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int)
                 leaves.setdefault(level, []).append((key, s, e))
         if not split:
             break
-        starts = np.array([s for _, s, _ in split], np.int64)
-        ends = np.array([e for _, _, e in split], np.int64)
+        shift = 3 * (FINE_LEVEL - level - 1)
         counts = np.zeros((len(split), 8), np.int64)
-        split_nodes(codes, perm, starts, ends, 3 * (FINE_LEVEL - level - 1), counts)
+        # Few big nodes (the top levels): split each one in parallel; many
+        # nodes: one node per thread.
+        small = [j for j, (_, s, e) in enumerate(split) if e - s < BIG_NODE]
+        for j, (_, s, e) in enumerate(split):
+            if e - s >= BIG_NODE:
+                split_big_node(codes, perm, s, e, shift, counts[j])
+        if small:
+            starts = np.array([split[j][1] for j in small], np.int64)
+            ends = np.array([split[j][2] for j in small], np.int64)
+            small_counts = np.zeros((len(small), 8), np.int64)
+            split_nodes(codes, perm, starts, ends, shift, small_counts)
+            counts[small] = small_counts
         internal[level] = [k for k, _, _ in split]
         work = []
         for j, (key, s, _) in enumerate(split):
@@ -131,20 +144,24 @@ def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: 
     handed to ``emit``; otherwise the root's points, in canonical order, are
     returned for the levels above.
     """
-    codes, gkeys = point_keys(cols, cube)
-    perm, leaves, internal = partition(codes, root_key, leaf_limit, cube.max_depth)
+    with TIMINGS("build.keys"):
+        codes, gkeys = point_keys(cols, cube)
+    with TIMINGS("build.partition"):
+        perm, leaves, internal = partition(codes, root_key, leaf_limit, cube.max_depth)
     check_cancel()
 
     all_leaves = [leaf for lv in leaves.values() for leaf in lv]
-    sort_canonical(perm, np.array([s for _, s, _ in all_leaves], np.int64),
-                   np.array([e for _, _, e in all_leaves], np.int64), gkeys, codes, cols.xyz, cols.rest)
+    with TIMINGS("build.sort"):
+        sort_canonical(perm, np.array([s for _, s, _ in all_leaves], np.int64),
+                       np.array([e for _, _, e in all_leaves], np.int64), gkeys, codes, cols.xyz, cols.rest)
     check_cancel()
 
     pool = _Pool(perm, len(perm) // 3)
     deepest = max(leaves)
     cur = sorted(leaves.get(deepest, []))
     for level in range(deepest - 1, key_level(root_key) - 1, -1):
-        keys, counts, index, parents = lod_step(cols, codes, gkeys, pool, cur, internal[level], level)
+        with TIMINGS("build.lod"):
+            keys, counts, index, parents = lod_step(cols, codes, gkeys, pool, cur, internal[level], level)
         if keys:
             emit(keys, counts, cols, index)
         check_cancel()

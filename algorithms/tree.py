@@ -20,6 +20,7 @@ from .distribution import split_into_buckets
 from .node_key import ROOT, key_level
 from .octree_unit import Emit, build_unit, merge_children
 from .store import PointStore
+from .timing import TIMINGS
 
 SPLIT_LEVELS = 2   # levels a too-big bucket is split by, at a time
 
@@ -91,9 +92,10 @@ class TreeBuilder:
         return found
 
     def _build_unit(self, unit: int) -> None:
-        parts = [self.store.take(b) for b in self._buckets_under(unit)]
-        cols = Columns.concat(parts, self.store.rest_size)
-        del parts
+        with TIMINGS("build.load"):
+            parts = [self.store.take(b) for b in self._buckets_under(unit)]
+            cols = Columns.concat(parts, self.store.rest_size)
+            del parts
         root = build_unit(cols, unit, self.cube, self.leaf_limit, self.emit,
                           unit == ROOT, self.check_cancel)
         self.units_built += 1

@@ -43,6 +43,42 @@ def split_nodes(codes, perm, starts, ends, shift, counts):
             perm[q] = tmp[q - s]
 
 
+SPLIT_PARTS = 64   # fixed, so the result never depends on the thread count
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def split_big_node(codes, perm, s, e, shift, counts):
+    """split_nodes for one large node, in parallel: a stable counting sort
+    done part by part (per-part histograms, then each part scatters)."""
+    n = e - s
+    size = (n + SPLIT_PARTS - 1) // SPLIT_PARTS
+    hist = np.zeros((SPLIT_PARTS, 8), np.int64)
+    for p in prange(SPLIT_PARTS):
+        a = s + p * size
+        b = min(a + size, e)
+        for q in range(a, b):
+            hist[p, (codes[perm[q]] >> shift) & 7] += 1
+    pos = np.empty((SPLIT_PARTS, 8), np.int64)
+    acc = 0
+    for k in range(8):
+        counts[k] = 0
+        for p in range(SPLIT_PARTS):
+            pos[p, k] = acc
+            acc += hist[p, k]
+            counts[k] += hist[p, k]
+    tmp = np.empty(n, np.int64)
+    for p in prange(SPLIT_PARTS):
+        a = s + p * size
+        b = min(a + size, e)
+        mine = pos[p].copy()
+        for q in range(a, b):
+            k = (codes[perm[q]] >> shift) & 7
+            tmp[mine[k]] = perm[q]
+            mine[k] += 1
+    for q in prange(n):
+        perm[s + q] = tmp[q]
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def gps_sort_keys(gps, out):
     """Order-preserving uint64 keys of float64 GPS times (NaN sorts last)."""
@@ -106,6 +142,28 @@ def _sort_records(run, xyz, rest):
         run[q] = src[q]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _canonical_less(a, b, gkeys, codes, xyz, rest):
+    if gkeys[a] != gkeys[b]:
+        return gkeys[a] < gkeys[b]
+    if codes[a] != codes[b]:
+        return codes[a] < codes[b]
+    return _record_less(a, b, xyz, rest)
+
+
+@njit(cache=True, nogil=True)
+def _insertion_sort(run, gkeys, codes, xyz, rest):
+    """Stable insertion sort in canonical order; for the short runs of
+    points sharing a GPS time (the returns of one pulse)."""
+    for q in range(1, run.shape[0]):
+        v = run[q]
+        p = q - 1
+        while p >= 0 and _canonical_less(v, run[p], gkeys, codes, xyz, rest):
+            run[p + 1] = run[p]
+            p -= 1
+        run[p + 1] = v
+
+
 @njit(cache=True, nogil=True)
 def _sort_run_by(out, start, stop, keys):
     """Order out[start:stop] stably by ``keys`` of its points."""
@@ -120,34 +178,44 @@ def _sort_run_by(out, start, stop, keys):
 
 @njit(cache=True, nogil=True)
 def _sort_segment(seg, gkeys, codes, xyz, rest):
-    """Sort indices seg (in place) into canonical order."""
+    """Sort indices seg (in place) into canonical order.
+
+    Points usually arrive in acquisition order, so GPS times are mostly
+    already in order: that case costs one pass plus short insertion sorts.
+    """
     n = seg.shape[0]
     if n < 2:
         return
-    out = seg.copy()
-    _sort_run_by(out, 0, n, gkeys)
+    in_order = True
+    for q in range(1, n):
+        if gkeys[seg[q]] < gkeys[seg[q - 1]]:
+            in_order = False
+            break
+    if not in_order:
+        _sort_run_by(seg, 0, n, gkeys)
     # Ties in GPS time (returns of one pulse, or no GPS at all): by code,
     # then, for points in the same fine cell, by the whole record.
     i = 0
     while i < n:
-        gi = gkeys[out[i]]
+        gi = gkeys[seg[i]]
         j = i + 1
-        while j < n and gkeys[out[j]] == gi:
+        while j < n and gkeys[seg[j]] == gi:
             j += 1
         if j - i > 1:
-            _sort_run_by(out, i, j, codes)
-            a = i
-            while a < j:
-                ca = codes[out[a]]
-                b = a + 1
-                while b < j and codes[out[b]] == ca:
-                    b += 1
-                if b - a > 1:
-                    _sort_records(out[a:b], xyz, rest)
-                a = b
+            if j - i <= 32:
+                _insertion_sort(seg[i:j], gkeys, codes, xyz, rest)
+            else:
+                _sort_run_by(seg, i, j, codes)
+                a = i
+                while a < j:
+                    ca = codes[seg[a]]
+                    b = a + 1
+                    while b < j and codes[seg[b]] == ca:
+                        b += 1
+                    if b - a > 1:
+                        _sort_records(seg[a:b], xyz, rest)
+                    a = b
         i = j
-    for q in range(n):
-        seg[q] = out[q]
 
 
 @njit(parallel=True, cache=True, nogil=True)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..point_layout import ExtraDim
+from ..timing import TIMINGS
 
 WAVEFORM_FORMATS = (4, 5, 9, 10)
 LEGACY_FORMATS = (0, 1, 2, 3, 4, 5)
@@ -95,7 +96,8 @@ class LasFile:
                 while done < expected:
                     want = min(chunk_points, expected - done)
                     try:
-                        points = reader.read_points(want)
+                        with TIMINGS("read.decode"):
+                            points = reader.read_points(want)
                     except BaseException as exc:  # lazrs errors and panics
                         _reraise_fatal(exc)
                         raise InputError(

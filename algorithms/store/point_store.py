@@ -128,11 +128,24 @@ class PointStore:
     # -- reading ---------------------------------------------------------------
     def take(self, key: int) -> Columns:
         """All points of ``key`` (in append order); the node leaves the store."""
-        parts = list(self.drain(key))
-        return Columns.concat(parts, self.rest_size) if len(parts) != 1 else parts[0]
+        handle = self._nodes.get(key)
+        if handle is None:
+            return Columns.empty(self.rest_size)
+        out = Columns.empty(self.rest_size, handle.count)
+        pos = 0
+        for part in self.drain(key, copy=False):
+            n = len(part)
+            out.xyz[pos:pos + n] = part.xyz
+            out.gps[pos:pos + n] = part.gps
+            out.rest[pos:pos + n] = part.rest
+            pos += n
+        return out
 
-    def drain(self, key: int) -> Iterator[Columns]:
-        """Yield the node's points extent by extent, freeing each as it goes."""
+    def drain(self, key: int, copy: bool = True) -> Iterator[Columns]:
+        """Yield the node's points extent by extent, freeing each as it goes.
+
+        With copy=False the parts are views, valid only until the next step.
+        """
         handle = self._nodes.pop(key, None)
         if handle is None:
             return
@@ -142,12 +155,13 @@ class PointStore:
         for ext in extents:
             page = ext.page
             self._load(page)
-            view = page.view(ext.start, ext.count)
-            part = Columns(view.xyz.copy(), view.gps.copy(), view.rest.copy())
+            part = page.view(ext.start, ext.count)
+            if copy:
+                part = Columns(part.xyz.copy(), part.gps.copy(), part.rest.copy())
+            yield part
             page.live -= ext.count
             if page.live == 0 and page is not self._open:
                 self._free_page(page)
-            yield part
 
     # -- memory ----------------------------------------------------------------
     def set_budget(self, budget: int) -> None:
