@@ -15,8 +15,9 @@ the fullest cells), adds one page of random data (worst case), and measures for
 each codec x pre-transform and each column: compression ratio, compress MB/s
 and decompress MB/s (MB = 1e6 bytes of *uncompressed* column data, the
 pre-transform and its inverse included in the times), single thread.
-Each time is the median of ``--reps`` repetitions (after one warm-up), summed
-over the pages of a set. Every round trip is checked for exactness.
+Each time is the median of ``--reps`` repetitions (after one warm-up; the
+repetitions of all rows are interleaved), summed over the pages of a set.
+Every round trip is checked for exactness.
 
 Run from the repository root with the project's venv:
 
@@ -590,24 +591,68 @@ def measure(codec: Codec, tr: Transform, name: str, col: np.ndarray, reps: int) 
     return Stat(raw=col.nbytes, comp=len(blob), tc=_median_time(enc, reps), td=_median_time(dec, reps))
 
 
+def _timed(fn) -> float:
+    c0 = time.thread_time()
+    t0 = time.perf_counter()
+    fn()
+    t1 = time.perf_counter()
+    c1 = time.thread_time()
+    _BUSY[0] += t1 - t0
+    _BUSY[1] += c1 - c0
+    return (c1 - c0) if CLOCK == "cpu" else (t1 - t0)
+
+
 def run_set(rows, pages: List[Dict[str, np.ndarray]], reps: int, only: Optional[str], log) -> List[Tuple[str, Dict[str, Stat]]]:
-    results = []
+    """Measure every (codec, transform) row on every column of every page.
+
+    The repetitions are interleaved (rep 1 of every row, then rep 2 of every
+    row, ...) so that load from other jobs on a shared machine spreads over
+    all rows alike instead of penalising whichever rows ran while it lasted.
+    """
     cols = [c for c in COLUMNS if c in pages[0]]
+    cases = []  # (label, column, Stat, enc, dec, enc times, dec times)
+    labels = []
     for codec, trs in rows:
         for tr in trs:
             label = f"{codec.name} | {tr.name}"
             if only and not re.search(only, label):
                 continue
-            per = {c: Stat() for c in cols}
+            labels.append(label)
             for page in pages:
                 for c in cols:
-                    per[c].add(measure(codec, tr, c, page[c], reps))
-            tot = Stat()
-            for c in cols:
-                tot.add(per[c])
-            per["page"] = tot
-            results.append((label, per))
-            log(f"  {label:55s} page ratio {tot.ratio:5.2f}  c {tot.cmbs:7.0f}  d {tot.dmbs:7.0f}  rt {tot.rtmbs:6.0f} MB/s")
+                    col = page[c]
+                    ts = _typesize(c, col)
+
+                    def enc(codec=codec, tr=tr, c=c, col=col, ts=ts):
+                        return codec.compress(tr.forward(c, col), ts)
+
+                    blob = enc()  # also the warm-up (numba compiles here)
+                    back = tr.inverse(c, codec.decompress(blob), col)
+                    if back.shape != col.shape or not np.array_equal(back.view(np.uint8), col.view(np.uint8)):
+                        raise AssertionError(f"round trip failed: {label} {c}")
+
+                    def dec(codec=codec, tr=tr, c=c, col=col, blob=blob):
+                        return tr.inverse(c, codec.decompress(blob), col)
+
+                    dec()
+                    cases.append((label, c, Stat(raw=col.nbytes, comp=len(blob)), enc, dec, [], []))
+    for r in range(reps):
+        for label, c, st, enc, dec, te, td in cases:
+            te.append(_timed(enc))
+            td.append(_timed(dec))
+        log(f"  rep {r + 1}/{reps} done")
+    results = []
+    for label in labels:
+        per = {c: Stat() for c in cols}
+        for lab, c, st, enc, dec, te, td in cases:
+            if lab == label:
+                per[c].add(Stat(raw=st.raw, comp=st.comp, tc=statistics.median(te), td=statistics.median(td)))
+        tot = Stat()
+        for c in cols:
+            tot.add(per[c])
+        per["page"] = tot
+        results.append((label, per))
+        log(f"  {label:55s} page ratio {tot.ratio:5.2f}  c {tot.cmbs:7.0f}  d {tot.dmbs:7.0f}  rt {tot.rtmbs:6.0f} MB/s")
     return results
 
 
