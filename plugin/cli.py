@@ -256,6 +256,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except CopcBuilderError as exc:
         print(f"copc-builder: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:   # e.g. `copc-builder info x | head`
+        sys.stderr = open(os.devnull, "w")
+        return EXIT_OK
 
 
 if __name__ == "__main__":

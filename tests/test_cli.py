@@ -1,0 +1,90 @@
+"""The command line on good inputs: build, validate, info, sample, threads."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import laspy
+import pytest
+
+from fixtures import write_las
+
+
+def run_cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "copc_builder", *map(str, args)],
+                          capture_output=True, text=True, timeout=600, **kw)
+
+
+@pytest.fixture(scope="module")
+def merged_inputs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("inputs")
+    a = write_las(d / "a.laz", n=60_000, point_format=3, seed=1, crs="EPSG:32631")
+    b = write_las(d / "b.las", n=40_000, point_format=1, seed=2, crs="EPSG:32631",
+                  offset=(500_400.0, 4_000_100.0, 0.0))
+    return [a, b]
+
+
+def test_build_json_progress_and_result(tmp_path, merged_inputs):
+    out = tmp_path / "m.copc.laz"
+    r = run_cli("build", *merged_inputs, "-o", out, "--progress", "json")
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    events = [e for e in lines if "stage" in e]
+    fractions = [e["fraction"] for e in events]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert {e["stage"] for e in events} == {"scan", "read", "build", "finish"}
+    result = lines[-1]["result"]
+    assert result["points"] == 100_000 and result["point_format"] == 7
+    with laspy.open(out) as f:
+        assert f.header.point_count == 100_000
+        assert "UTM zone 31N" in f.header.parse_crs().name
+
+
+def test_validate_and_info_commands(tmp_path, merged_inputs):
+    out = tmp_path / "m.copc.laz"
+    assert run_cli("build", *merged_inputs, "-o", out).returncode == 0
+    v = run_cli("validate", out)
+    assert v.returncode == 0 and "valid COPC 1.0" in v.stdout
+    vj = run_cli("validate", out, "--json")
+    assert json.loads(vj.stdout)["ok"] is True
+    i = run_cli("info", out, "--json")
+    info = json.loads(i.stdout)
+    assert i.returncode == 0 and info["is_copc"] and info["point_count"] == 100_000
+    assert info["point_format"] == 7
+    # A plain LAS is not a COPC: validate says so and exits 1.
+    bad = run_cli("validate", merged_inputs[1])
+    assert bad.returncode == 1 and "NOT a valid COPC" in bad.stdout
+
+
+def test_same_bytes_at_one_and_two_threads(tmp_path, merged_inputs):
+    one, two = tmp_path / "t1.copc.laz", tmp_path / "t2.copc.laz"
+    assert run_cli("build", *merged_inputs, "-o", one, "--threads", "1").returncode == 0
+    assert run_cli("build", *merged_inputs, "-o", two, "--threads", "2").returncode == 0
+    assert one.read_bytes() == two.read_bytes()
+
+
+def test_same_bytes_threads_real_file(tmp_path, shared_data):
+    src = shared_data / "pdal_laz_las_with_several_extra_byte_bloc.laz"
+    one, two = tmp_path / "t1.copc.laz", tmp_path / "t2.copc.laz"
+    assert run_cli("build", src, "-o", one, "--threads", "1").returncode == 0
+    assert run_cli("build", src, "-o", two, "--threads", "2", "--memory-budget", "8M").returncode == 0
+    assert one.read_bytes() == two.read_bytes()
+
+
+def test_sample_command(tmp_path):
+    r = run_cli("sample", "--dir", tmp_path / "s", "--points", "20000", "--progress", "plain")
+    assert r.returncode == 0, r.stderr
+    assert "validation:" in r.stdout and "valid COPC 1.0" in r.stdout
+    out = Path(tmp_path / "s" / "sample_scene.copc.laz")
+    with laspy.open(out) as f:
+        assert f.header.point_count > 19_000
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert run_cli().returncode == 2
+    assert run_cli("build", "x.las").returncode == 2          # no -o
+    assert run_cli("build", "x.las", "-o", tmp_path / "y.copc.laz", "--threads", "0").returncode == 2
+    r = run_cli("build", "x.las", "-o", tmp_path / "y.copc.laz", "--memory-budget", "lots")
+    assert r.returncode == 1 and "cannot read 'lots' as a size" in r.stderr
