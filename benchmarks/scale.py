@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Throughput and memory of `copc-builder build` beside the LAZ floor.
+
+For each mosaic size (copies of a real tile, made with ../shared/tools/mosaic.py)
+this runs, each as its own process:
+  - ../shared/tools/laz_limit.py INPUT   (the floor: lazrs decode + encode)
+  - copc-builder build INPUT -o OUT      (peak RSS from the OS, temp folder polled)
+  - copc-builder validate OUT
+and prints one row per size: points, wall s, points/s, ratio to the floor, peak
+RSS, peak temp-folder bytes, output bytes.  The table is also written to
+benchmarks/results/ with the command that made it.
+
+    python benchmarks/scale.py                      # 2, 16 and 160 copies of zurich
+    python benchmarks/scale.py --copies 16 --budget 1G
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SHARED = REPO.parent / "shared"
+
+
+def folder_bytes(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass
+    return total
+
+
+def run_measured(cmd, temp_dir: Path = None):
+    """Run cmd; return (wall s, peak bytes in temp_dir, stdout, stderr).
+
+    The peak RSS comes from /usr/bin/time -v in front of the command."""
+    peak_temp = [0]
+    done = threading.Event()
+
+    def poll():
+        while not done.is_set():
+            peak_temp[0] = max(peak_temp[0], folder_bytes(temp_dir))
+            done.wait(0.05)
+
+    poller = threading.Thread(target=poll, daemon=True) if temp_dir else None
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if poller:
+        poller.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    done.set()
+    if poller:
+        poller.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{err[-2000:]}")
+    return wall, peak_temp[0], out, err
+
+
+def peak_rss_from_time(err: str) -> int:
+    for line in err.splitlines():
+        if "Maximum resident set size" in line:
+            return int(line.split(":")[1]) * 1024
+    return 0
+
+
+def make_input(source: Path, copies: int, work: Path) -> Path:
+    out = work / f"{source.stem}_x{copies}.laz"
+    if not out.exists():
+        print(f"making {out.name} ({copies} copies of {source.name}) ...", flush=True)
+        tmp = out.with_suffix(".part.laz")
+        subprocess.run([sys.executable, str(SHARED / "tools" / "mosaic.py"), str(source), str(tmp),
+                        "--copies", str(copies), "--point-format", "6"], check=True)
+        tmp.rename(out)
+    return out
+
+
+def floor_seconds(path: Path):
+    r = subprocess.run([sys.executable, str(SHARED / "tools" / "laz_limit.py"), str(path)],
+                       capture_output=True, text=True, check=True)
+    line = r.stdout.strip().splitlines()[-1]
+    words = line.split()
+    return float(words[words.index("floor") + 1].rstrip("s")), line
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--source", type=Path, default=SHARED / "data" / "lastools_zurich.laz")
+    ap.add_argument("--copies", default="2,16,160", help="comma-separated mosaic sizes (copies)")
+    ap.add_argument("--budget", default="1G", help="--memory-budget for the build")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--work", type=Path, default=HERE / "work", help="inputs, outputs, temp")
+    ap.add_argument("--results", type=Path, default=HERE / "results" / "scale.md")
+    ap.add_argument("--no-validate", action="store_true")
+    args = ap.parse_args()
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    details = []
+    for copies in [int(c) for c in args.copies.split(",")]:
+        src = make_input(args.source, copies, args.work)
+        floor, floor_line = floor_seconds(src)
+        out = args.work / f"{src.stem}.copc.laz"
+        temp = args.work / "tmp"
+        temp.mkdir(exist_ok=True)
+        cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "copc_builder", "build", str(src), "-o", str(out),
+               "--memory-budget", args.budget, "--temp-dir", str(temp), "--progress", "json"]
+        if args.threads:
+            cmd += ["--threads", str(args.threads)]
+        wall, peak_temp, stdout, err = run_measured(cmd, temp)
+        result = json.loads(stdout.strip().splitlines()[-1])["result"]
+        rss = peak_rss_from_time(err)
+        points = result["points"]
+        valid = "-"
+        if not args.no_validate:
+            v = subprocess.run([sys.executable, "-m", "copc_builder", "validate", str(out)],
+                               capture_output=True, text=True)
+            valid = "valid" if v.returncode == 0 else "INVALID"
+        row = dict(copies=copies, points=points, wall=wall, pps=points / wall, floor=floor,
+                   ratio=wall / floor, rss=rss, temp=peak_temp, out=os.path.getsize(out),
+                   valid=valid)
+        rows.append(row)
+        details.append((copies, floor_line, result.get("stats", {})))
+        print(f"{points:>12,} pts  {wall:7.1f} s  {points / wall / 1e6:5.2f} Mpts/s  floor {floor:6.1f} s  "
+              f"x{wall / floor:4.2f}  RSS {rss / 2**20:7.0f} MiB  temp {peak_temp / 2**20:7.0f} MiB  "
+              f"out {row['out'] / 1e6:7.1f} MB  {valid}", flush=True)
+        out.unlink()
+
+    write_results(args, rows, details)
+
+
+def write_results(args, rows, details) -> None:
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    lines = [
+        f"# copc-builder scale benchmark, {datetime.date.today()}",
+        "",
+        f"Command: `python benchmarks/scale.py {' '.join(sys.argv[1:])}`",
+        f"Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; "
+        f"memory budget {args.budget}; source {args.source.name}.",
+        "",
+        "| points | wall s | M points/s | floor s | ratio to floor | peak RSS MiB | peak temp MiB | output MB | validate |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['points']:,} | {r['wall']:.1f} | {r['pps'] / 1e6:.2f} | {r['floor']:.1f} | "
+                     f"{r['ratio']:.2f} | {r['rss'] / 2**20:.0f} | {r['temp'] / 2**20:.0f} | "
+                     f"{r['out'] / 1e6:.1f} | {r['valid']} |")
+    lines += ["", "Floor lines (laz_limit.py) and the build's own step timings:", ""]
+    for copies, floor_line, stats in details:
+        lines.append(f"- {copies} copies: `{floor_line}`")
+        if stats:
+            lines.append(f"  - stats: `{json.dumps(stats)}`")
+    args.results.write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.results}")
+
+
+if __name__ == "__main__":
+    main()
