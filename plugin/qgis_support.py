@@ -1,0 +1,167 @@
+"""What the QGIS algorithms share: the dependency check and the progress bridge.
+
+Importing this module imports qgis.core but none of the core's third-party
+dependencies (numpy, numba, laspy, lazrs): QGIS must start, and the toolbox
+must list the algorithms, even when they are missing from QGIS's Python.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import sysconfig
+from typing import Iterable, List, Optional, Tuple
+
+from qgis.core import QgsProcessingFeedback
+
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ICON_PATH = os.path.join(PLUGIN_DIR, "icon.svg")
+HOMEPAGE = "https://github.com/copc-builder/copc_builder"
+
+# Import name -> pip name.  What each algorithm needs to run.
+BUILD_MODULES = ("numpy", "numba", "laspy", "lazrs")
+VALIDATE_MODULES = ("numpy", "lazrs")
+PIP_NAMES = {"numpy": "numpy<2", "numba": "numba", "laspy": "laspy", "lazrs": "lazrs"}
+
+
+def missing_modules(modules: Iterable[str]) -> List[Tuple[str, str]]:
+    """(module, why) for each module that cannot be imported; [] when all can.
+
+    A module that is installed but fails to import (numba built for another
+    numpy, say) is reported with the reason, which is what a user needs.
+    """
+    missing = []
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):   # a None entry in sys.modules, a broken parent
+            found = False
+        if not found:
+            missing.append((name, "not installed"))
+            continue
+        try:
+            importlib.import_module(name)
+        except Exception as exc:   # any failure on import means the module is unusable here
+            missing.append((name, f"installed but cannot be imported: {type(exc).__name__}: {exc}"))
+    return missing
+
+
+def qgis_python() -> str:
+    """The Python interpreter QGIS runs on, as a command to type.
+
+    Inside QGIS ``sys.executable`` is often QGIS itself (qgis-bin.exe, the
+    QGIS.app binary), so the interpreter is looked for beside the standard
+    library instead.
+    """
+    exe = sys.executable or ""
+    if os.path.basename(exe).lower().startswith("python"):
+        return _quoted(exe)
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if os.name == "nt":
+        candidates = [os.path.join(sys.exec_prefix, "python.exe")]
+    else:
+        candidates = [os.path.join(sys.exec_prefix, "bin", f"python{version}"),
+                      os.path.join(sys.exec_prefix, "bin", "python3")]
+    for path in candidates:
+        if os.path.isfile(path):
+            return _quoted(path)
+    return "python" if os.name == "nt" else "python3"
+
+
+def _quoted(path: str) -> str:
+    return f'"{path}"' if " " in path else path
+
+
+def _externally_managed() -> bool:
+    """Debian/Ubuntu mark the system Python so plain ``pip install`` refuses."""
+    stdlib = sysconfig.get_paths().get("stdlib") or ""
+    return os.path.isfile(os.path.join(stdlib, "EXTERNALLY-MANAGED"))
+
+
+def install_command(modules: Iterable[str]) -> str:
+    names = [PIP_NAMES.get(m, m) for m in modules]
+    quoted = [f'"{n}"' if "<" in n or ">" in n else n for n in names]
+    flags = "--user --break-system-packages " if _externally_managed() and sys.prefix == sys.base_prefix else ""
+    return f"{qgis_python()} -m pip install {flags}{' '.join(quoted)}"
+
+
+def dependency_problem(modules: Iterable[str]) -> Optional[str]:
+    """None when every module imports, else one message saying what and how."""
+    missing = missing_modules(modules)
+    if not missing:
+        return None
+    names = ", ".join(name for name, _ in missing)
+    details = "; ".join(f"{name} {why}" for name, why in missing if why != "not installed")
+    text = f"missing Python packages: {names}"
+    if details:
+        text += f" ({details})"
+    return f"{text}. Install them into QGIS's Python with: {install_command(m for m, _ in missing)}"
+
+
+def dependency_help(modules: Iterable[str]) -> str:
+    """A paragraph for shortHelpString: the requirements, and a warning if unmet."""
+    modules = list(modules)
+    problem = dependency_problem_cheap(modules)
+    text = (f"<p><b>Python packages needed</b>: {', '.join(modules)}, installed into QGIS's own "
+            f"Python, for example with <code>{install_command(modules)}</code>.</p>")
+    if problem:
+        text = f"<p><b>Cannot run yet</b>: {problem}</p>" + text
+    return text
+
+
+def dependency_problem_cheap(modules: Iterable[str]) -> Optional[str]:
+    """Like dependency_problem but without importing anything (for help texts)."""
+    missing = []
+    for name in modules:
+        try:
+            if importlib.util.find_spec(name) is None:
+                missing.append(name)
+        except (ImportError, ValueError):
+            missing.append(name)
+    if not missing:
+        return None
+    return (f"missing Python packages: {', '.join(missing)}. Install them with: "
+            f"{install_command(missing)}")
+
+
+class FeedbackObserver:
+    """The core's observer, reporting onto a QgsProcessingFeedback.
+
+    The core's overall fraction already never goes back (each stage owns a
+    fixed share); the bar here keeps the maximum anyway, so a host never sees
+    it refill whatever the events.  A stage change becomes the progress text
+    (which the algorithm dialog also logs); core warnings become Processing
+    warnings.
+    """
+
+    def __init__(self, feedback: Optional[QgsProcessingFeedback], stage_texts: dict):
+        self.feedback = feedback if feedback is not None else QgsProcessingFeedback()
+        self.stage_texts = stage_texts
+        self.stage = None
+        self.percent = 0.0
+
+    def start(self) -> None:
+        self.feedback.setProgress(0.0)
+
+    def on_progress(self, event) -> None:
+        if event.stage != self.stage:
+            self.stage = event.stage
+            # The dialog logs progress texts too, and qgis_process prints
+            # them: one call, so each stage shows once.
+            self.feedback.setProgressText(self.stage_texts.get(event.stage, event.stage))
+        percent = min(100.0, 100.0 * float(event.fraction))
+        if percent > self.percent:
+            self.percent = percent
+            self.feedback.setProgress(percent)
+
+    def on_message(self, level: str, text: str) -> None:
+        if level == "warning":
+            self.feedback.pushWarning(text)
+        else:
+            self.feedback.pushInfo(text)
+
+    def finish(self) -> None:
+        if self.percent < 100.0:
+            self.percent = 100.0
+            self.feedback.setProgress(100.0)
