@@ -1,0 +1,247 @@
+"""Processing algorithm copcbuilder:buildcopc, "Build COPC".
+
+A thin adapter: it reads the parameters, calls
+``copc_builder.algorithms.api.build_copc`` and maps the core's progress,
+messages, cancel and errors onto Processing's.  The core (numpy, numba,
+laspy, lazrs) is imported only when the algorithm runs.
+"""
+from __future__ import annotations
+
+import os
+
+from qgis.core import (
+    Qgis,
+    QgsCoordinateReferenceSystem,
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterCrs,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+    QgsProcessingUtils,
+    QgsProviderRegistry,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+from .qgis_support import BUILD_MODULES, HOMEPAGE, ICON_PATH, FeedbackObserver, dependency_help, dependency_problem
+
+LAS_FILTER = "LAS/LAZ files (*.las *.laz *.LAS *.LAZ);;All files (*.*)"
+COPC_FILTER = "COPC files (*.copc.laz)"
+
+STAGE_TEXTS = {
+    "scan": "Reading the input headers and planning the build",
+    "read": "Reading points into the node store",
+    "build": "Building the octree and compressing its nodes",
+    "finish": "Writing the hierarchy and the header",
+}
+
+
+class LasFilesParameter(QgsProcessingParameterMultipleLayers):
+    """Several files, picked in a file dialog that shows LAS/LAZ files.
+
+    QGIS 3.22's multiple-layers parameter of files has no file filter of its
+    own; its "Add File(s)" and "Add Directory" buttons ask the parameter for
+    one (``createFileFilter``), so a subclass can give it.
+    """
+
+    def __init__(self, name: str, description: str = "", optional: bool = False):
+        super().__init__(name, description, QgsProcessing.TypeFile, None, optional)
+
+    def createFileFilter(self) -> str:  # noqa: N802 (QGIS's name)
+        return LAS_FILTER
+
+    def clone(self):
+        copy = LasFilesParameter(self.name(), self.description(),
+                                 bool(self.flags() & QgsProcessingParameterDefinition.FlagOptional))
+        copy.setFlags(self.flags())
+        copy.setDefaultValue(self.defaultValue())
+        copy.setMinimumNumberInputs(self.minimumNumberInputs())
+        copy.setHelp(self.help())
+        copy.setMetadata(self.metadata())
+        return copy
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("BuildCopcAlgorithm", text)
+
+
+class BuildCopcAlgorithm(QgsProcessingAlgorithm):
+    INPUT = "INPUT"
+    OUTPUT = "OUTPUT"
+    MEMORY_BUDGET = "MEMORY_BUDGET"
+    TEMP_FOLDER = "TEMP_FOLDER"
+    THREADS = "THREADS"
+    SCALE = "SCALE"
+    OFFSET = "OFFSET"
+    CRS = "CRS"
+    POINTS = "POINTS"
+    NODES = "NODES"
+
+    def createInstance(self):  # noqa: N802
+        return BuildCopcAlgorithm()
+
+    def name(self) -> str:
+        return "buildcopc"
+
+    def displayName(self) -> str:  # noqa: N802
+        return _tr("Build COPC")
+
+    def group(self) -> str:
+        return _tr("Point cloud data management")
+
+    def groupId(self) -> str:  # noqa: N802
+        return "pointclouddatamanagement"
+
+    def tags(self):
+        return _tr("copc,laz,las,lidar,point cloud,octree,convert,merge,cloud optimized").split(",")
+
+    def icon(self):
+        return QIcon(ICON_PATH)
+
+    def helpUrl(self) -> str:  # noqa: N802
+        return HOMEPAGE
+
+    def shortDescription(self) -> str:  # noqa: N802
+        return _tr("Converts one or more LAS/LAZ files into one COPC (Cloud Optimized Point Cloud) file.")
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return _tr(
+            "<p>Converts one or more LAS/LAZ files (LAS 1.0-1.4, any point format) into one COPC 1.0 "
+            "file: a LAZ 1.4 file whose points are clustered in an octree, so viewers stream only what "
+            "they show. Several inputs are merged. Memory stays within the budget: beyond it, points "
+            "spill to the temp folder. The output appears only when the build succeeds; cancelling or "
+            "an error leaves neither the output nor temp files behind.</p>"
+            "<h3>Parameters</h3>"
+            "<p><b>Input LAS/LAZ files</b>: the files to convert; they must share a CRS (or set "
+            "<i>CRS</i>).</p>"
+            "<p><b>COPC file</b>: the output, named <code>*.copc.laz</code>.</p>"
+            "<p><b>Memory budget</b> (advanced): memory for points before they spill to the temp folder, "
+            "as bytes or with a unit: <code>512M</code>, <code>2G</code> (default 2G).</p>"
+            "<p><b>Temp folder</b> (advanced): where spilled points go (default: the system temp folder). "
+            "Choose a fast disk with room for about the size of the uncompressed input.</p>"
+            "<p><b>Threads</b> (advanced): worker threads; 0 uses every core.</p>"
+            "<p><b>Scale</b> (advanced): the output's coordinate resolution, one value for x, y and z "
+            "(<code>0.01</code>) or three (<code>0.01,0.01,0.001</code>). Empty: the inputs' own.</p>"
+            "<p><b>Offset</b> (advanced): the output's coordinate offset, one or three values. Empty: the "
+            "inputs' own.</p>"
+            "<p><b>CRS</b> (advanced): assign this CRS to the output, overriding the inputs' (needed when "
+            "they have none, or differ). Points are not reprojected.</p>"
+            "<h3>Outputs</h3>"
+            "<p><b>COPC file</b>, <b>Points</b> (points written) and <b>Nodes</b> (octree nodes).</p>"
+        ) + dependency_help(BUILD_MODULES)
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(LasFilesParameter(self.INPUT, _tr("Input LAS/LAZ files")))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT, _tr("COPC file"), fileFilter=COPC_FILTER))
+
+        advanced = [
+            QgsProcessingParameterString(self.MEMORY_BUDGET, _tr("Memory budget (e.g. 512M, 2G)"),
+                                         defaultValue="2G"),
+            QgsProcessingParameterFile(self.TEMP_FOLDER, _tr("Temp folder"),
+                                       behavior=QgsProcessingParameterFile.Folder, optional=True),
+            QgsProcessingParameterNumber(self.THREADS, _tr("Threads (0 = all cores)"),
+                                         type=QgsProcessingParameterNumber.Integer, defaultValue=0,
+                                         minValue=0),
+            QgsProcessingParameterString(self.SCALE, _tr("Scale (0.01 or 0.01,0.01,0.001; empty: the inputs')"),
+                                         optional=True),
+            QgsProcessingParameterString(self.OFFSET, _tr("Offset (x,y,z; empty: the inputs')"),
+                                         optional=True),
+            QgsProcessingParameterCrs(self.CRS, _tr("CRS (overrides the inputs')"), optional=True),
+        ]
+        for param in advanced:
+            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(param)
+
+        self.addOutput(QgsProcessingOutputNumber(self.POINTS, _tr("Points")))
+        self.addOutput(QgsProcessingOutputNumber(self.NODES, _tr("Nodes")))
+
+    def canExecute(self):  # noqa: N802
+        problem = dependency_problem(BUILD_MODULES)
+        return (False, problem) if problem else (True, "")
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        problem = dependency_problem(BUILD_MODULES)
+        if problem:
+            raise QgsProcessingException(problem)
+
+        inputs = self.parameterAsFileList(parameters, self.INPUT, context)
+        if not inputs:
+            raise QgsProcessingException(_tr("give at least one LAS/LAZ file"))
+        output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        if not output:
+            raise QgsProcessingException(_tr("give an output file name (*.copc.laz)"))
+        memory_budget = (self.parameterAsString(parameters, self.MEMORY_BUDGET, context) or "").strip() or "2G"
+        temp_dir = self.parameterAsFile(parameters, self.TEMP_FOLDER, context) or None
+        threads = self.parameterAsInt(parameters, self.THREADS, context) or None
+        scale = (self.parameterAsString(parameters, self.SCALE, context) or "").strip() or None
+        offset = (self.parameterAsString(parameters, self.OFFSET, context) or "").strip() or None
+        a_srs = crs_text(self.parameterAsCrs(parameters, self.CRS, context))
+
+        if not output.lower().endswith(".copc.laz"):
+            feedback.pushWarning(_tr("{}: COPC readers recognise COPC files by the .copc.laz ending")
+                                 .format(output))
+
+        from copc_builder.algorithms.errors import BuildCancelled, CopcBuilderError
+
+        observer = FeedbackObserver(feedback, STAGE_TEXTS)
+        observer.start()
+        feedback.pushInfo(_tr("Building {} from {} file(s)").format(output, len(inputs)))
+        try:
+            from copc_builder.algorithms.api import build_copc
+
+            summary = build_copc(inputs, output, memory_budget=memory_budget, temp_dir=temp_dir,
+                                 threads=threads, scale=scale, offset=offset, a_srs=a_srs,
+                                 observer=observer, cancel=feedback.isCanceled)
+        except BuildCancelled:
+            raise QgsProcessingException(_tr("Build cancelled; nothing was written")) from None
+        except CopcBuilderError as exc:
+            raise QgsProcessingException(str(exc)) from None
+        observer.finish()
+        feedback.pushInfo(_tr("Wrote {}: {:,} points in {:,} nodes, {} levels, {:.1f} MB in {:.1f} s").format(
+            summary.output, summary.points, summary.nodes, summary.depth + 1, summary.bytes / 1e6,
+            summary.seconds))
+
+        offer_point_cloud_layer(summary.output, context, self.OUTPUT)
+        return {self.OUTPUT: summary.output, self.POINTS: summary.points, self.NODES: summary.nodes}
+
+
+def crs_text(crs: QgsCoordinateReferenceSystem):
+    """What the core's a_srs takes: an authority id pyproj knows, else WKT; None if unset."""
+    if crs is None or not crs.isValid():
+        return None
+    authid = crs.authid()
+    if authid and authid.split(":", 1)[0].upper() in ("EPSG", "ESRI", "IGNF", "OGC"):
+        return authid
+    return crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED)
+
+
+def copc_provider_available() -> bool:
+    """QGIS 3.26+ opens COPC with its own "copc" point-cloud provider; 3.22 cannot."""
+    return Qgis.QGIS_VERSION_INT >= 32600 and "copc" in QgsProviderRegistry.instance().providerList()
+
+
+def offer_point_cloud_layer(path: str, context: QgsProcessingContext, output_name: str) -> bool:
+    """Load the result as a point-cloud layer when QGIS can; else it stays a file output."""
+    if not copc_provider_available():
+        return False
+    from qgis.core import QgsPointCloudLayer
+
+    name = os.path.basename(path)
+    if name.lower().endswith(".copc.laz"):
+        name = name[: -len(".copc.laz")]
+    layer = QgsPointCloudLayer(path, name, "copc")
+    if not layer.isValid():
+        return False
+    context.temporaryLayerStore().addMapLayer(layer)
+    details = QgsProcessingContext.LayerDetails(name, context.project(), output_name,
+                                                QgsProcessingUtils.LayerHint.PointCloud)
+    context.addLayerToLoadOnCompletion(layer.id(), details)
+    return True
