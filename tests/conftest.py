@@ -1,4 +1,5 @@
 """Shared pytest fixtures."""
+import os
 from pathlib import Path
 
 import pytest
@@ -13,3 +14,64 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared test data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+# -- QGIS ------------------------------------------------------------------------
+# pytest-qgis starts QGIS before any conftest is read, with its profile in
+# <rootdir>/.qgis-settings.  From here on QGIS's settings (and any
+# qgis_process a test starts) use a throwaway folder instead, and the
+# folder pytest-qgis made in the repository goes when the session ends.
+_QGIS_PROFILE_ROOT = None
+
+
+def _redirect_qgis_profile() -> None:
+    global _QGIS_PROFILE_ROOT
+    try:
+        from qgis.PyQt.QtCore import QSettings
+    except ImportError:     # no QGIS on this machine: nothing to redirect
+        return
+    import tempfile
+
+    _QGIS_PROFILE_ROOT = tempfile.mkdtemp(prefix="copc_builder-qgis-profile-")
+    profile = os.path.join(_QGIS_PROFILE_ROOT, "profiles", "default")
+    os.makedirs(profile)
+    os.environ["QGIS_CUSTOM_CONFIG_PATH"] = _QGIS_PROFILE_ROOT
+    os.environ["QGIS_OPTIONS_PATH"] = _QGIS_PROFILE_ROOT
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, profile)
+
+
+_redirect_qgis_profile()
+
+
+def pytest_unconfigure(config):
+    """After QGIS has exited: no profile left in the repository or in /tmp."""
+    import shutil
+
+    shutil.rmtree(Path(config.rootpath) / ".qgis-settings", ignore_errors=True)
+    if _QGIS_PROFILE_ROOT:
+        shutil.rmtree(_QGIS_PROFILE_ROOT, ignore_errors=True)
+
+
+_PROVIDERS = []   # Python references: a provider's Python half must outlive its registration
+
+
+@pytest.fixture
+def copc_processing():
+    """Processing initialised, with the COPC Builder provider registered.
+
+    The provider is looked up in the registry on every use (a test may have
+    removed it, e.g. by unloading the plugin) and added again when missing.
+    """
+    from qgis.core import QgsApplication
+    from processing.core.Processing import Processing
+
+    Processing.initialize()
+    registry = QgsApplication.processingRegistry()
+    provider = registry.providerById("copcbuilder")
+    if provider is None:
+        from copc_builder.plugin.qgis_provider import CopcBuilderProvider
+
+        provider = CopcBuilderProvider()
+        assert registry.addProvider(provider)
+        _PROVIDERS[:] = [provider]
+    return provider

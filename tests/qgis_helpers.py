@@ -1,0 +1,68 @@
+"""Helpers for the QGIS tests: a feedback that records (and can cancel)."""
+from __future__ import annotations
+
+import os
+import time
+from typing import List, Optional
+
+from qgis.core import QgsProcessingFeedback
+
+
+class RecordingFeedback(QgsProcessingFeedback):
+    """Records what an algorithm reports; cancels once progress reaches ``cancel_at``.
+
+    Progress is recorded from the progressChanged signal, so every change
+    counts, whoever makes it (Python or C++).
+    """
+
+    def __init__(self, cancel_at: Optional[float] = None, watch_folder: Optional[str] = None):
+        super().__init__()
+        # The bar as a user sees it: where it starts, then every change.
+        self.percents: List[float] = [self.progress()]
+        self.texts: List[str] = []
+        self.infos: List[str] = []
+        self.warnings: List[str] = []
+        self.errors: List[str] = []
+        self.cancel_at = cancel_at
+        self.watch_folder = watch_folder
+        self.cancelled_at: Optional[float] = None     # time.monotonic() of the cancel
+        self.folder_at_cancel: List[str] = []         # watch_folder's entries then
+        self.progressChanged.connect(self._on_progress)
+
+    def _on_progress(self, value: float) -> None:
+        self.percents.append(value)
+        if self.cancel_at is not None and self.cancelled_at is None and value >= self.cancel_at:
+            if self.watch_folder:
+                self.folder_at_cancel = sorted(os.listdir(self.watch_folder))
+            self.cancelled_at = time.monotonic()
+            self.cancel()
+
+    def setProgressText(self, text):  # noqa: N802
+        self.texts.append(text)
+        super().setProgressText(text)
+
+    def pushInfo(self, info):  # noqa: N802
+        self.infos.append(info)
+        super().pushInfo(info)
+
+    def pushWarning(self, warning):  # noqa: N802
+        self.warnings.append(warning)
+        super().pushWarning(warning)
+
+    def reportError(self, error, fatalError=False):  # noqa: N802
+        self.errors.append(error)
+        super().reportError(error, fatalError)
+
+
+def assert_monotone_0_to_100(progress: List[float]) -> None:
+    assert progress, "no progress reported"
+    assert progress[0] == 0.0, progress[:5]
+    assert progress[-1] == 100.0, progress[-5:]
+    assert all(b >= a for a, b in zip(progress, progress[1:])), f"progress went back: {progress}"
+    assert all(0.0 <= p <= 100.0 for p in progress)
+
+
+def leftovers_beside(path) -> List[str]:
+    """Hidden temp files the writer leaves beside an output while it works."""
+    folder = os.path.dirname(os.fspath(path))
+    return sorted(n for n in os.listdir(folder) if n.endswith(".copc_builder-tmp"))
