@@ -1,0 +1,190 @@
+"""copcbuilder:buildcopc run through processing.run in real (headless) QGIS."""
+import os
+import time
+
+import pytest
+from qgis.core import QgsApplication, QgsProcessing, QgsProcessingContext, QgsProcessingException, QgsProject
+
+import processing
+from copc_builder.algorithms.info import copc_info
+from copc_builder.algorithms.sample_scene import write_sample_scene
+from copc_builder.algorithms.validate import format_report, validate_copc
+from copc_builder.plugin import qgis_build_algorithm
+from qgis_helpers import RecordingFeedback, assert_monotone_0_to_100, leftovers_beside
+
+pytestmark = pytest.mark.qgis
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory):
+    """Two small generated surveys of the same area (same CRS), different seeds."""
+    folder = tmp_path_factory.mktemp("scenes")
+    a = write_sample_scene(folder / "a.laz", points=60_000, seed=1)
+    b = write_sample_scene(folder / "b.laz", points=40_000, seed=2)
+    return a, b
+
+
+def run_build(params, feedback=None, context=None):
+    return processing.run("copcbuilder:buildcopc", params, feedback=feedback or RecordingFeedback(),
+                          context=context)
+
+
+def assert_valid(path, points):
+    report = validate_copc(path)
+    assert report.ok, format_report(report)
+    assert report.points == points
+
+
+def test_algorithm_is_registered_with_its_parameters(copc_processing):
+    alg = QgsApplication.processingRegistry().algorithmById("copcbuilder:buildcopc")
+    assert alg is not None
+    assert alg.displayName() == "Build COPC"
+    assert (alg.group(), alg.groupId()) == ("Point cloud data management", "pointclouddatamanagement")
+    names = [p.name() for p in alg.parameterDefinitions()]
+    assert names == ["INPUT", "OUTPUT", "MEMORY_BUDGET", "TEMP_FOLDER", "THREADS", "SCALE", "OFFSET", "CRS"]
+    advanced = {p.name() for p in alg.parameterDefinitions() if p.flags() & p.FlagAdvanced}
+    assert advanced == {"MEMORY_BUDGET", "TEMP_FOLDER", "THREADS", "SCALE", "OFFSET", "CRS"}
+    inp = alg.parameterDefinition("INPUT")
+    assert inp.type() == "multilayer" and inp.layerType() == QgsProcessing.TypeFile
+    assert "*.las" in inp.createFileFilter() and "*.laz" in inp.createFileFilter()
+    assert "*.las" in inp.clone().createFileFilter()
+    assert alg.parameterDefinition("OUTPUT").defaultFileExtension() == "copc.laz"
+    assert {o.name() for o in alg.outputDefinitions()} == {"OUTPUT", "POINTS", "NODES"}
+    help_text = alg.shortHelpString()
+    for word in ("Memory budget", "Temp folder", "Threads", "Scale", "Offset", "CRS", "pip install"):
+        assert word in help_text
+    assert alg.canExecute() == (True, "")
+
+
+def test_build_generated_files_merges_them_with_monotone_progress(copc_processing, scenes, tmp_path):
+    out = tmp_path / "merged.copc.laz"
+    feedback = RecordingFeedback()
+    result = run_build({"INPUT": [str(p) for p in scenes], "OUTPUT": str(out), "THREADS": 1}, feedback)
+
+    total = sum(copc_info(p)["point_count"] for p in scenes)
+    assert result["OUTPUT"] == str(out)
+    assert result["POINTS"] == total
+    assert result["NODES"] >= 1
+    assert_valid(out, total)
+    assert_monotone_0_to_100(feedback.percents)
+    assert len(set(feedback.percents)) >= 4          # a bar that moves, not 0 then 100
+    assert feedback.percents[1] < 10                  # the first step is the short scan stage
+    # each stage announced once, in order
+    assert feedback.texts == [qgis_build_algorithm.STAGE_TEXTS[s] for s in ("scan", "read", "build", "finish")]
+    assert any("Wrote" in line and f"{total:,} points" in line for line in feedback.infos)
+    assert leftovers_beside(out) == []
+
+
+@pytest.mark.parametrize("names, points", [
+    (["lastools_sample.laz"], 150_395),                          # LAS 1.2, format 1, GeoTIFF CRS
+    (["laspy_simple.las", "laspy_simple.laz"], 2 * 1_065),       # two files merged
+    (["copcvalidator_ellipsoid-1.4.laz"], 100_000),              # LAS 1.4 format 7, extra bytes
+])
+def test_build_shared_files(copc_processing, shared_data, tmp_path, names, points):
+    out = tmp_path / "shared.copc.laz"
+    feedback = RecordingFeedback()
+    result = run_build({"INPUT": [str(shared_data / n) for n in names], "OUTPUT": str(out)}, feedback)
+    assert result["POINTS"] == points
+    assert_valid(out, points)
+    assert_monotone_0_to_100(feedback.percents)
+
+
+def test_advanced_parameters_reach_the_core(copc_processing, scenes, tmp_path):
+    out = tmp_path / "options.copc.laz"
+    temp = tmp_path / "spill"
+    temp.mkdir()
+    result = run_build({
+        "INPUT": [str(scenes[0])], "OUTPUT": str(out), "MEMORY_BUDGET": "6M", "TEMP_FOLDER": str(temp),
+        "THREADS": 2, "SCALE": "0.001,0.001,0.0005", "OFFSET": "467000,5552000,0", "CRS": "EPSG:2056",
+    })
+    info = copc_info(out)
+    assert info["scale"] == [0.001, 0.001, 0.0005]
+    assert info["offset"] == [467000.0, 5552000.0, 0.0]
+    assert info["crs"]["epsg"] == 2056
+    assert_valid(out, result["POINTS"])
+    assert os.listdir(temp) == []                    # spilled pages removed on success
+
+
+def test_cancel_mid_build_leaves_nothing(copc_processing, tmp_path):
+    scene = write_sample_scene(tmp_path / "scene.laz", points=150_000, seed=3)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "cancelled.copc.laz"
+    temp = tmp_path / "spill"
+    temp.mkdir()
+    # A small budget makes the build spill, so there are temp files to clean.
+    feedback = RecordingFeedback(cancel_at=30.0, watch_folder=str(temp))
+    with pytest.raises(QgsProcessingException) as caught:
+        run_build({"INPUT": [str(scene)], "OUTPUT": str(out), "MEMORY_BUDGET": "6M",
+                   "TEMP_FOLDER": str(temp), "THREADS": 1}, feedback)
+    stopped = time.monotonic()
+
+    assert "cancelled" in str(caught.value).lower()
+    assert feedback.cancelled_at is not None
+    assert stopped - feedback.cancelled_at < 2.0      # stops within about a second
+    assert max(feedback.percents) < 100.0
+    assert feedback.folder_at_cancel, "the build had made no temp files yet: cancel came too early to test"
+    assert os.listdir(temp) == []
+    assert os.listdir(out_dir) == []                  # no output, no hidden .copc_builder-tmp
+
+
+def test_not_a_las_file_gives_the_clear_message(copc_processing, tmp_path):
+    bad = tmp_path / "notes.laz"
+    bad.write_text("this is a text file renamed .laz\n")
+    out = tmp_path / "bad.copc.laz"
+    with pytest.raises(QgsProcessingException) as caught:
+        run_build({"INPUT": [str(bad)], "OUTPUT": str(out)})
+    assert str(caught.value) == f"{bad}: not a LAS/LAZ file (no LASF signature)"
+    assert os.listdir(tmp_path) == ["notes.laz"]
+
+
+def test_missing_file_gives_the_clear_message(copc_processing, tmp_path, scenes):
+    missing = tmp_path / "nowhere.laz"
+    with pytest.raises(QgsProcessingException) as caught:
+        run_build({"INPUT": [str(scenes[0]), str(missing)], "OUTPUT": str(tmp_path / "x.copc.laz")})
+    assert str(caught.value) == f"{missing}: file not found"
+    assert os.listdir(tmp_path) == []
+
+
+def test_bad_option_gives_the_clear_message(copc_processing, tmp_path, scenes):
+    with pytest.raises(QgsProcessingException) as caught:
+        run_build({"INPUT": [str(scenes[0])], "OUTPUT": str(tmp_path / "x.copc.laz"), "SCALE": "fine"})
+    assert str(caught.value) == "cannot read 'fine' as a scale (examples: 0.01 or 0.01,0.01,0.001)"
+    with pytest.raises(QgsProcessingException) as caught:
+        run_build({"INPUT": [str(scenes[0])], "OUTPUT": str(tmp_path / "x.copc.laz"), "MEMORY_BUDGET": "lots"})
+    assert "'lots'" in str(caught.value) and "size" in str(caught.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_warns_when_output_lacks_the_copc_ending(copc_processing, scenes, tmp_path):
+    out = tmp_path / "plain.laz"
+    feedback = RecordingFeedback()
+    run_build({"INPUT": [str(scenes[1])], "OUTPUT": str(out)}, feedback)
+    assert any(".copc.laz" in w for w in feedback.warnings)
+    assert validate_copc(out).ok
+
+
+def test_result_is_a_file_on_qgis_without_copc_provider(copc_processing, scenes, tmp_path):
+    """3.22 has no COPC point-cloud provider: nothing is queued for loading.
+    With one (3.26+), the result is offered as a point-cloud layer."""
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    out = tmp_path / "layer.copc.laz"
+    run_build({"INPUT": [str(scenes[1])], "OUTPUT": str(out)}, context=context)
+    if qgis_build_algorithm.copc_provider_available():
+        details = list(context.layersToLoadOnCompletion().values())
+        assert [d.outputName for d in details] == ["OUTPUT"]
+    else:
+        assert context.layersToLoadOnCompletion() == {}
+        assert not qgis_build_algorithm.offer_point_cloud_layer(str(out), context, "OUTPUT")
+
+
+def test_crs_text_prefers_authority_ids():
+    from qgis.core import QgsCoordinateReferenceSystem
+
+    assert qgis_build_algorithm.crs_text(QgsCoordinateReferenceSystem()) is None
+    assert qgis_build_algorithm.crs_text(QgsCoordinateReferenceSystem("EPSG:2056")) == "EPSG:2056"
+    custom = QgsCoordinateReferenceSystem.fromProj("+proj=tmerc +lat_0=0 +lon_0=7.5 +k=1 +x_0=0 +y_0=0 "
+                                                   "+ellps=GRS80 +units=m +no_defs")
+    text = qgis_build_algorithm.crs_text(custom)
+    assert text.startswith(("PROJCRS", "PROJCS")) and "7.5" in text
