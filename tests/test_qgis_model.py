@@ -1,0 +1,166 @@
+"""tests/data/build_and_validate.model3: Build COPC chained into Validate COPC.
+
+The model file is made by ``make_model()`` below with QGIS's model API; to
+write it again after a change:
+
+    python tests/test_qgis_model.py        (in the dev shell, QT_QPA_PLATFORM=offscreen)
+"""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+MODEL = Path(__file__).resolve().parent / "data" / "build_and_validate.model3"
+
+pytestmark = pytest.mark.qgis
+
+
+def make_model():
+    """The model, built with the model API (the file is its toFile())."""
+    from qgis.core import (
+        QgsProcessing,
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelOutput,
+        QgsProcessingModelParameter,
+        QgsProcessingParameterMultipleLayers,
+    )
+    from qgis.PyQt.QtCore import QPointF
+
+    model = QgsProcessingModelAlgorithm("Build and validate COPC", "COPC Builder", "copcbuilder")
+    model.setHelpContent({
+        "ALG_DESC": "Converts LAS/LAZ files into one COPC file, then checks it against the COPC 1.0 "
+                    "specification.",
+        "las_files": "The LAS/LAZ files to convert (merged into one COPC file).",
+        "ALG_CREATOR": "copc_builder developers",
+    })
+
+    inputs = QgsProcessingModelParameter("las_files")
+    inputs.setDescription("LAS/LAZ files")
+    inputs.setPosition(QPointF(120, 80))
+    model.addModelParameter(
+        QgsProcessingParameterMultipleLayers("las_files", "LAS/LAZ files", QgsProcessing.TypeFile), inputs)
+
+    build = QgsProcessingModelChildAlgorithm("copcbuilder:buildcopc")
+    build.setChildId("build")
+    build.setDescription("Build COPC")
+    build.setPosition(QPointF(320, 180))
+    build.addParameterSources("INPUT", [QgsProcessingModelChildParameterSource.fromModelParameter("las_files")])
+    build.addParameterSources("MEMORY_BUDGET", [QgsProcessingModelChildParameterSource.fromStaticValue("2G")])
+    build.addParameterSources("THREADS", [QgsProcessingModelChildParameterSource.fromStaticValue(0)])
+    copc = QgsProcessingModelOutput("copc", "COPC file")
+    copc.setChildId("build")
+    copc.setChildOutputName("OUTPUT")
+    copc.setPosition(QPointF(520, 140))
+    build.setModelOutputs({"copc": copc})
+    model.addChildAlgorithm(build)
+
+    validate = QgsProcessingModelChildAlgorithm("copcbuilder:validatecopc")
+    validate.setChildId("validate")
+    validate.setDescription("Validate COPC")
+    validate.setPosition(QPointF(320, 300))
+    validate.addParameterSources("INPUT", [QgsProcessingModelChildParameterSource.fromChildOutput("build", "OUTPUT")])
+    validate.addParameterSources("FAIL_ON_ERROR", [QgsProcessingModelChildParameterSource.fromStaticValue(False)])
+    outputs = {}
+    for name, description, child_output, y in (("report", "Validation report", "REPORT", 280),
+                                               ("findings", "Validation findings", "FINDINGS", 340)):
+        out = QgsProcessingModelOutput(name, description)
+        out.setChildId("validate")
+        out.setChildOutputName(child_output)
+        out.setPosition(QPointF(560, y))
+        outputs[name] = out
+    validate.setModelOutputs(outputs)
+    model.addChildAlgorithm(validate)
+    return model
+
+
+def xml_tree(path):
+    """A .model3 file as nested (tag, sorted attributes, children): Qt writes
+    attributes in a random order, so the text differs run to run."""
+    import xml.etree.ElementTree as ET
+
+    def walk(element):
+        return (element.tag, sorted(element.attrib.items()), [walk(child) for child in element])
+
+    return walk(ET.parse(path).getroot())
+
+
+def load_model():
+    from qgis.core import QgsProcessingModelAlgorithm
+
+    model = QgsProcessingModelAlgorithm()
+    assert model.fromFile(str(MODEL)), f"cannot load {MODEL}"
+    return model
+
+
+def test_model_file_loads_and_chains_build_into_validate(copc_processing):
+    model = load_model()
+    assert model.name() == "Build and validate COPC"
+    children = model.childAlgorithms()
+    assert {c.algorithmId() for c in children.values()} == {"copcbuilder:buildcopc", "copcbuilder:validatecopc"}
+    source = children["validate"].parameterSources()["INPUT"][0]
+    assert (source.outputChildId(), source.outputName()) == ("build", "OUTPUT")
+    assert model.dependsOnChildAlgorithms("validate") == {"build"}
+    assert {p.name() for p in model.parameterDefinitions()} == {
+        "las_files", "build:copc", "validate:report", "validate:findings"}
+    ok, errors = model.validate()
+    assert ok, errors
+
+
+def test_model_file_is_what_make_model_writes(copc_processing, tmp_path):
+    """The committed file is the API-built model, not hand-edited XML that drifted."""
+    fresh = tmp_path / "fresh.model3"
+    assert make_model().toFile(str(fresh))
+    assert xml_tree(fresh) == xml_tree(MODEL)
+
+
+def test_model_runs_with_processing_run(copc_processing, tmp_path):
+    import processing
+    from copc_builder.algorithms.info import copc_info
+    from copc_builder.algorithms.sample_scene import write_sample_scene
+    from copc_builder.algorithms.validate import validate_copc
+    from qgis_helpers import RecordingFeedback
+
+    a = write_sample_scene(tmp_path / "a.laz", points=30_000, seed=5)
+    b = write_sample_scene(tmp_path / "b.laz", points=20_000, seed=6)
+    copc = tmp_path / "model.copc.laz"
+    report = tmp_path / "model.html"
+    feedback = RecordingFeedback()
+    result = processing.run(load_model(), {
+        "las_files": [str(a), str(b)],
+        "build:copc": str(copc),
+        "validate:report": str(report),
+        "validate:findings": "TEMPORARY_OUTPUT",
+    }, feedback=feedback)
+
+    assert result["build:copc"] == str(copc)
+    assert result["validate:report"] == str(report)
+    assert validate_copc(copc).ok
+    assert "valid COPC 1.0" in report.read_text(encoding="utf-8")
+    findings = result.pop("validate:findings")
+    assert findings.featureCount() == 0
+    del findings
+    children = result["CHILD_RESULTS"]    # the child outputs a model can branch on
+    assert children["validate"]["VALID"] is True
+    total = copc_info(a)["point_count"] + copc_info(b)["point_count"]
+    assert children["validate"]["POINTS"] == children["build"]["POINTS"] == total
+    assert max(feedback.percents) == 100.0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from qgis.core import QgsApplication
+
+    app = QgsApplication([], False)
+    app.initQgis()
+    sys.path.append(os.path.join(QgsApplication.pkgDataPath(), "python", "plugins"))
+    from copc_builder.plugin.qgis_provider import CopcBuilderProvider
+
+    provider = CopcBuilderProvider()
+    QgsApplication.processingRegistry().addProvider(provider)
+    MODEL.parent.mkdir(exist_ok=True)
+    assert make_model().toFile(str(MODEL))
+    print(f"wrote {MODEL}")
+    app.exitQgis()

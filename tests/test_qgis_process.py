@@ -1,0 +1,125 @@
+"""The plugin's algorithms through qgis_process, QGIS's command line runner.
+
+Run as the README says: QGIS_PLUGINPATH names a folder holding the plugin
+as ``copc_builder`` (here a symlink to this repository), PYTHONPATH adds the
+site-packages holding numba/laspy/lazrs, the plugin is enabled once with
+``qgis_process plugins enable copc_builder``.  Debian's ``qgis_process``
+wrapper adds --noversioncheck, which 3.22 rejects, so the binary is run.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sysconfig
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import copc_builder
+from copc_builder.algorithms.info import copc_info
+from copc_builder.algorithms.sample_scene import write_sample_scene
+from copc_builder.algorithms.validate import validate_copc
+
+ROOT = Path(copc_builder.__file__).resolve().parent
+QGIS_PROCESS = shutil.which("qgis_process.bin") or "/usr/bin/qgis_process.bin"
+MODEL = Path(__file__).resolve().parent / "data" / "build_and_validate.model3"
+
+pytestmark = [
+    pytest.mark.qgis,
+    pytest.mark.skipif(not os.access(QGIS_PROCESS, os.X_OK), reason=f"{QGIS_PROCESS} not found"),
+]
+
+
+def stable_plugin_folder() -> Path:
+    """A plugins folder with ``copc_builder`` -> this repository.
+
+    It stays put between runs: numba caches compiled kernels per source
+    path, so a new folder each run would compile them again (~20 s).
+    """
+    key = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
+    folder = Path(tempfile.gettempdir()) / f"copc_builder-qgis-plugins-{os.getuid()}-{key}"
+    folder.mkdir(exist_ok=True)
+    link = folder / "copc_builder"
+    if not (link.is_symlink() and os.readlink(link) == str(ROOT)):
+        part = folder / f".copc_builder-{os.getpid()}"
+        part.symlink_to(ROOT, target_is_directory=True)
+        os.replace(part, link)     # atomic, should another run do the same
+    return folder
+
+
+@pytest.fixture(scope="module")
+def qgis_env(tmp_path_factory):
+    profile = tmp_path_factory.mktemp("qgis_process-profile")
+    site = sysconfig.get_paths()["purelib"]
+    env = dict(os.environ)
+    env.update(
+        QGIS_PLUGINPATH=str(stable_plugin_folder()),
+        PYTHONPATH=os.pathsep.join(p for p in (site, os.environ.get("PYTHONPATH")) if p),
+        QT_QPA_PLATFORM="offscreen",
+        QGIS_CUSTOM_CONFIG_PATH=str(profile),      # a throwaway profile, not the user's
+        PROJ_DATA=os.environ.get("PROJ_DATA", "/usr/share/proj"),
+    )
+    listing = qgis_process(env, "plugins")
+    assert "copc_builder" in listing.stdout, listing.stdout
+    enabled = qgis_process(env, "plugins", "enable", "copc_builder")
+    assert enabled.returncode == 0, enabled.stderr
+    assert "* copc_builder" in enabled.stdout       # loaded, with a Processing provider
+    return env
+
+
+def qgis_process(env, *args, timeout=600):
+    return subprocess.run([QGIS_PROCESS, *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("qgis_process-scenes")
+    return (write_sample_scene(folder / "a.laz", points=40_000, seed=7),
+            write_sample_scene(folder / "b.laz", points=30_000, seed=8))
+
+
+def test_algorithms_are_listed(qgis_env):
+    listing = qgis_process(qgis_env, "list")
+    assert listing.returncode == 0, listing.stderr
+    assert "copcbuilder:buildcopc\tBuild COPC" in listing.stdout
+    assert "copcbuilder:validatecopc\tValidate COPC" in listing.stdout
+    help_text = qgis_process(qgis_env, "help", "copcbuilder:buildcopc")
+    assert help_text.returncode == 0
+    assert "MEMORY_BUDGET" in help_text.stdout and "TEMP_FOLDER" in help_text.stdout
+
+
+def test_build_exits_0_and_writes_a_valid_file(qgis_env, scenes, tmp_path):
+    out = tmp_path / "qp.copc.laz"
+    run = qgis_process(qgis_env, "run", "copcbuilder:buildcopc", "--",
+                       f"INPUT={scenes[0]}", f"INPUT={scenes[1]}", f"OUTPUT={out}", "THREADS=1")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    total = sum(copc_info(p)["point_count"] for p in scenes)
+    report = validate_copc(out)
+    assert report.ok and report.points == total
+    assert f"POINTS:\t{total}" in run.stdout
+    assert "...100" in run.stdout                  # qgis_process's own progress line reached the end
+    assert os.listdir(tmp_path) == ["qp.copc.laz"]
+
+
+def test_bad_input_exits_1_with_the_clear_message(qgis_env, tmp_path):
+    bad = tmp_path / "notes.laz"
+    bad.write_text("not a point cloud\n")
+    run = qgis_process(qgis_env, "run", "copcbuilder:buildcopc", "--", f"INPUT={bad}",
+                       f"OUTPUT={tmp_path / 'x.copc.laz'}")
+    assert run.returncode == 1
+    assert f"{bad}: not a LAS/LAZ file (no LASF signature)" in run.stdout + run.stderr
+    assert os.listdir(tmp_path) == ["notes.laz"]
+
+
+def test_model_file_runs_in_qgis_process(qgis_env, scenes, tmp_path):
+    copc = tmp_path / "model.copc.laz"
+    report = tmp_path / "model.html"
+    run = qgis_process(qgis_env, "--json", "run", str(MODEL), "--", f"las_files={scenes[0]}",
+                       f"build:copc={copc}", f"validate:report={report}", "validate:findings=TEMPORARY_OUTPUT")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    results = json.loads(run.stdout)["results"]
+    assert results["build:copc"] == str(copc)
+    assert validate_copc(copc).ok
+    assert "valid COPC 1.0" in report.read_text(encoding="utf-8")
