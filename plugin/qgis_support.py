@@ -51,12 +51,10 @@ def qgis_python() -> str:
     """The Python interpreter QGIS runs on, as a command to type.
 
     Inside QGIS ``sys.executable`` is often QGIS itself (qgis-bin.exe, the
-    QGIS.app binary), so the interpreter is looked for beside the standard
-    library instead.
+    QGIS.app binary) or whatever ``python3`` comes first on PATH (a pyenv
+    shim, say), so the interpreter is looked for under ``sys.exec_prefix``
+    first: that is the installation whose packages QGIS imports.
     """
-    exe = sys.executable or ""
-    if os.path.basename(exe).lower().startswith("python"):
-        return _quoted(exe)
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     if os.name == "nt":
         candidates = [os.path.join(sys.exec_prefix, "python.exe")]
@@ -66,6 +64,9 @@ def qgis_python() -> str:
     for path in candidates:
         if os.path.isfile(path):
             return _quoted(path)
+    exe = sys.executable or ""
+    if os.path.basename(exe).lower().startswith("python"):
+        return _quoted(exe)
     return "python" if os.name == "nt" else "python3"
 
 

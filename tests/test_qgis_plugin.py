@@ -133,7 +133,10 @@ def test_install_command_names_a_python_and_the_packages():
 
     command = install_command(["numba", "numpy"])
     python, rest = command.split(" -m pip install ", 1)
-    assert "python" in os.path.basename(python.strip('"')).lower()
+    python = python.strip('"')
+    assert os.path.basename(python).startswith("python")
+    # the interpreter of the running installation, not whatever python3 is on PATH
+    assert os.path.dirname(os.path.dirname(python)) == sys.exec_prefix
     assert rest.endswith('numba "numpy<2"')
 
 
