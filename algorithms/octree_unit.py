@@ -20,8 +20,8 @@ import numpy as np
 
 from .columns import Columns
 from .cube import FINE_LEVEL, Cube
-from .kernels.octree import (gps_sort_keys, sample_parents, sort_canonical, split_big_node,
-                             split_nodes, split_promoted)
+from .kernels.octree import (gps_sort_keys, merge_canonical, sample_parents, sort_canonical,
+                             split_big_node, split_nodes, split_promoted)
 from .node_key import key_level
 from .timing import TIMINGS
 
@@ -123,7 +123,18 @@ def lod_step(cols: Columns, codes, gkeys, pool: _Pool, cur, parents: List[int], 
     keep_end = np.empty(len(cur), np.int64)
     split_promoted(pool.array, flags, c_starts, c_ends, first, last, p_starts, pool.array, keep_end)
     p_ends = p_starts + promoted
-    sort_canonical(pool.array, p_starts, p_ends, gkeys, codes, xyz, rest)
+    # Each child gave its parent a run in canonical order: merge the runs.
+    given = c_ends - keep_end
+    run_bounds, run_first = [], [0]
+    for j in range(len(parents)):
+        pos = int(p_starts[j])
+        run_bounds.append(pos)
+        for c in range(first[j], last[j]):
+            pos += int(given[c])
+            run_bounds.append(pos)
+        run_first.append(len(run_bounds))
+    merge_canonical(pool.array, np.array(run_bounds, np.int64), np.array(run_first, np.int64),
+                    gkeys, codes, xyz, rest)
     keys, counts, index = [], [], []
     for j, (key, s, _) in enumerate(cur):
         e = int(keep_end[j])

@@ -231,6 +231,62 @@ def sort_canonical(perm, starts, ends, gkeys, codes, xyz, rest):
         _sort_segment(perm[starts[j]:ends[j]], gkeys, codes, xyz, rest)
 
 
+@njit(cache=True, nogil=True)
+def _merge_runs(seg, bounds, gkeys, codes, xyz, rest):
+    """Merge the canonical runs seg[bounds[r]:bounds[r+1]] into one (in place)."""
+    nruns = bounds.shape[0] - 1
+    if nruns < 2:
+        return
+    src = seg.copy()
+    dst = np.empty_like(src)
+    b = bounds - bounds[0]
+    while nruns > 1:
+        nb = np.empty((nruns + 1) // 2 + 1, np.int64)
+        k = 0
+        for r in range(0, nruns, 2):
+            lo = b[r]
+            mid = b[r + 1]
+            hi = b[r + 2] if r + 2 <= nruns else mid
+            i, j, o = lo, mid, lo
+            while i < mid and j < hi:
+                if _canonical_less(src[j], src[i], gkeys, codes, xyz, rest):
+                    dst[o] = src[j]
+                    j += 1
+                else:
+                    dst[o] = src[i]
+                    i += 1
+                o += 1
+            while i < mid:
+                dst[o] = src[i]
+                i += 1
+                o += 1
+            while j < hi:
+                dst[o] = src[j]
+                j += 1
+                o += 1
+            nb[k] = lo
+            k += 1
+        nb[k] = b[nruns]
+        b = nb[:k + 1]
+        nruns = k
+        src, dst = dst, src
+    for q in range(seg.shape[0]):
+        seg[q] = src[q]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def merge_canonical(perm, run_bounds, run_first, gkeys, codes, xyz, rest):
+    """For every segment j, merge its runs into one canonical sequence.
+
+    Segment j's run boundaries are run_bounds[run_first[j]:run_first[j+1]]
+    (start of each run, then the segment's end); each run is already in
+    canonical order, e.g. the points each child gave its parent.
+    """
+    for j in prange(run_first.shape[0] - 1):
+        bounds = run_bounds[run_first[j]:run_first[j + 1]]
+        _merge_runs(perm[bounds[0]:bounds[-1]], bounds, gkeys, codes, xyz, rest)
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def sample_parents(codes, pts, child_starts, child_ends, parent_first, parent_last,
                    level, flags, promoted):

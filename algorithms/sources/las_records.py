@@ -5,7 +5,7 @@ import numpy as np
 
 from ..columns import Columns
 from ..errors import InputError
-from ..kernels.records import copy_fields, legacy_fields
+from ..kernels.records import split_records
 from ..point_layout import (CORE_SIZE, REST_RGB, REST_SOURCE_ID, REST_USER, PointLayout)
 from .las_file import GPS_OFFSET, LEGACY_FORMATS, NIR_OFFSET, RGB_OFFSET, LasHeaderInfo
 
@@ -36,20 +36,15 @@ class RecordConverter:
         for dim, offset in zip(info.extra, info.extra_offsets):
             rest.append((offset, layout.extra_rest_offset(dim.name), dim.size))
         self._rest_plan = np.array(rest, np.int64).reshape(-1, 3)
-        self._gps_plan = np.array([(GPS_OFFSET[pf], 0, 8)] if pf in GPS_OFFSET else [], np.int64).reshape(-1, 3)
-        self._xyz_plan = np.array([(0, 0, 12)], np.int64)
+        self._gps_at = GPS_OFFSET.get(pf, -1)
 
     def convert(self, raw: np.ndarray) -> Columns:
         n = raw.shape[0]
         xyz = np.empty((n, 3), np.int32)
         gps = np.zeros(n, np.float64)
         rest = np.zeros((n, self.layout.rest_size), np.uint8)
-        copy_fields(raw, xyz.view(np.uint8).reshape(n, 12), self._xyz_plan)
-        if len(self._gps_plan):
-            copy_fields(raw, gps.view(np.uint8).reshape(n, 8), self._gps_plan)
-        copy_fields(raw, rest, self._rest_plan)
-        if self.legacy:
-            legacy_fields(raw, rest)
+        split_records(np.ascontiguousarray(raw), xyz, gps.view(np.uint64), rest, self._gps_at,
+                      self._rest_plan, self.legacy)
         if not self.same_frame:
             xyz = self._reframe(xyz)
         return Columns(xyz, gps, rest)

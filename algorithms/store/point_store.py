@@ -229,8 +229,8 @@ class PointStore:
             if page.disk is not None:
                 self._spill.free(page.disk[0], sum(page.disk[1:]))
             n = page.fill
-            blobs = (codec.compress(page.xyz[:n]), codec.compress(page.gps[:n]),
-                     codec.compress(page.rest[:n]))
+            blobs = (codec.compress(page.xyz[:n], True), codec.compress(page.gps[:n], True),
+                     codec.compress(page.rest[:n], False))
             offset = self._spill.write(b"".join(blobs))
             page.disk = (offset, len(blobs[0]), len(blobs[1]), len(blobs[2]))
             page.dirty = False
@@ -248,9 +248,9 @@ class PointStore:
         page.xyz = np.empty((page.capacity, 3), np.int32)
         page.gps = np.empty(page.capacity, np.float64)
         page.rest = np.empty((page.capacity, page.rest_size), np.uint8)
-        codec.decompress_into(data[:a], page.xyz[:n])
-        codec.decompress_into(data[a:a + b], page.gps[:n])
-        codec.decompress_into(data[a + b:], page.rest[:n])
+        codec.decompress_into(data[:a], page.xyz[:n], True)
+        codec.decompress_into(data[a:a + b], page.gps[:n], True)
+        codec.decompress_into(data[a + b:], page.rest[:n], False)
         page.dirty = False
         self.loaded_pages += 1
         self.resident_bytes += page.nbytes
