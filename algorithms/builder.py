@@ -130,8 +130,16 @@ class Build:
                 done[0] += len(index)
                 progress.update("build", done[0], total)
 
+            def emit_stream(key, parts):
+                def counted():
+                    for cols, index in parts:
+                        yield cols, index
+                        done[0] += len(index)
+                        progress.update("build", done[0], total)
+                writer.add_node_stream(key, counted())
+
             tree = TreeBuilder(store, cube, self.options.leaf_limit, unit_points, emit,
-                               progress.check_cancel)
+                               progress.check_cancel, emit_stream)
             tree.run()
             self.stats = dict(units=tree.units_built, bucket_level=distributor.level,
                               spilled_pages=store.spilled_pages, loaded_pages=store.loaded_pages,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import io
 import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,6 +48,19 @@ class HeaderTemplate:
     creation: Tuple[int, int] = (0, 0)       # (day of year, year)
     file_source_id: int = 0
     software: str = "copc_builder"
+
+
+def _limited(f, size: int):
+    """A reader of the next ``size`` bytes of f, for shutil.copyfileobj."""
+    class Limited:
+        left = size
+
+        def read(self, n=-1):
+            n = self.left if n < 0 else min(n, self.left)
+            data = f.read(n)
+            self.left -= len(data)
+            return data
+    return Limited()
 
 
 def temp_name_for(output: str) -> str:
@@ -103,17 +117,57 @@ class CopcWriter:
         if batch_keys:
             self._write_batch(batch_keys, batch_counts, cols, index[batch_start:pos])
 
-    def _write_batch(self, keys, counts, cols: Columns, index: np.ndarray) -> None:
-        import lazrs
-
+    def _records(self, cols: Columns, index: np.ndarray) -> np.ndarray:
+        """LAS records of cols[index], folded into the header statistics."""
         t0 = time.perf_counter()
         index = np.ascontiguousarray(index, dtype=np.int64)
         records = np.empty((len(index), self.record_size), np.uint8)
         assemble_records(cols.xyz, cols.gps, cols.rest, index, records)
         record_stats(cols.xyz, cols.gps, cols.rest, index, self._mins, self._maxs,
                      self._by_return, self._gps)
+        TIMINGS.add("write.assemble", time.perf_counter() - t0)
+        return records
+
+    def add_node_stream(self, key: int, parts) -> None:
+        """Write one node too big for memory: ``parts`` yields (cols, index)
+        blocks, in order; they become one LAZ chunk, compressed as they come."""
+        import lazrs
+
+        path = os.path.join(os.path.dirname(self._spool.name), f"node-{key}.laz")
+        count = 0
+        try:
+            with open(path, "w+b") as f:
+                compressor = lazrs.LasZipCompressor(f, self._laz_vlr)
+                for cols, index in parts:
+                    records = self._records(cols, index)
+                    t0 = time.perf_counter()
+                    compressor.compress_many(records)
+                    TIMINGS.add("write.compress", time.perf_counter() - t0)
+                    count += len(records)
+                compressor.done()
+                if count == 0:   # every point went to the parent: an empty node
+                    return
+                f.seek(0)
+                ((points, size),) = lazrs.read_chunk_table(f, self._laz_vlr)
+                assert points == count
+                f.seek(8)
+                offset = self._spool.tell()
+                shutil.copyfileobj(_limited(f, size), self._spool)
+        except OSError as exc:
+            raise OutputError(path, f"cannot write to the temp folder ({exc.strerror})") from None
+        finally:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+        self._entries[int(key)] = (offset, size, count)
+        self.points += count
+
+    def _write_batch(self, keys, counts, cols: Columns, index: np.ndarray) -> None:
+        import lazrs
+
+        records = self._records(cols, index)
         t1 = time.perf_counter()
-        TIMINGS.add("write.assemble", t1 - t0)
         chunks = []
         pos = 0
         for count in counts:
@@ -137,7 +191,7 @@ class CopcWriter:
         for key, (count, size) in zip(keys, table):
             self._entries[key] = (offset, size, count)   # spool offset until close()
             offset += size
-        self.points += len(index)
+        self.points += len(records)
 
     @property
     def node_count(self) -> int:

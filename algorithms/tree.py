@@ -14,11 +14,16 @@ from __future__ import annotations
 
 from typing import Callable, Dict, List
 
+import numpy as np
+
+from .big_node import merged, sort_into_runs
 from .columns import Columns
 from .cube import Cube
 from .distribution import split_into_buckets
 from .node_key import ROOT, key_level
-from .octree_unit import Emit, build_unit, merge_children
+from .kernels.merge import sample_stream
+from .kernels.octree import lod_grid, merge_canonical
+from .octree_unit import Emit, build_unit, merge_children, point_keys
 from .store import PointStore
 from .timing import TIMINGS
 
@@ -27,8 +32,11 @@ SPLIT_LEVELS = 2   # levels a too-big bucket is split by, at a time
 
 class TreeBuilder:
     def __init__(self, store: PointStore, cube: Cube, leaf_limit: int, unit_points: int,
-                 emit: Emit, check_cancel: Callable[[], None]):
+                 emit: Emit, check_cancel: Callable[[], None], emit_stream=None):
         self.store = store
+        # emit_stream(key, parts): one node too big for memory, (cols, index) blocks
+        self.emit_stream = emit_stream
+        self.big = set()   # pending nodes too big for memory (sorted in the store)
         self.cube = cube
         self.leaf_limit = leaf_limit
         self.unit_points = max(unit_points, 1)
@@ -92,8 +100,12 @@ class TreeBuilder:
         return found
 
     def _build_unit(self, unit: int) -> None:
+        buckets = self._buckets_under(unit)
+        if sum(self.store.count(b) for b in buckets) > max(self.unit_points, self.leaf_limit):
+            self._build_big_leaf(unit, buckets)
+            return
         with TIMINGS("build.load"):
-            parts = [self.store.take(b) for b in self._buckets_under(unit)]
+            parts = [self.store.take(b) for b in buckets]
             cols = Columns.concat(parts, self.store.rest_size)
             del parts
         root = build_unit(cols, unit, self.cube, self.leaf_limit, self.emit,
@@ -101,6 +113,18 @@ class TreeBuilder:
         self.units_built += 1
         if root is not None:
             self.store.append(unit, root)
+
+    def _build_big_leaf(self, unit: int, buckets: List[int]) -> None:
+        """A leaf at the deepest level with more points than a unit holds."""
+        with TIMINGS("build.big"):
+            runs = sort_into_runs(self.store, buckets, self.cube, self.unit_points, self.check_cancel)
+            if unit == ROOT:
+                self.emit_stream(unit, ((b, np.arange(len(b))) for b in merged(self.store, runs, self.cube)))
+            else:
+                for block in merged(self.store, runs, self.cube):
+                    self.store.append(unit, block)
+                self.big.add(unit)
+        self.units_built += 1
 
     # -- levels above the units ----------------------------------------------------
     def _build_top(self, units: List[int]) -> None:
@@ -114,8 +138,45 @@ class TreeBuilder:
                 key >>= 3
         for key in sorted(above, key=lambda k: (-key_level(k), k)):
             self.check_cancel()
-            children = [(c, self.store.take(c)) for c in range(key << 3, (key << 3) + 8) if c in self.store]
-            parent = merge_children(key, children, self.cube, self.emit, key == ROOT,
-                                    self.store.rest_size)
+            kids = [c for c in range(key << 3, (key << 3) + 8) if c in self.store]
+            if self.big.intersection(kids):
+                parent = self._merge_streaming(key, kids)
+            else:
+                children = [(c, self.store.take(c)) for c in kids]
+                parent = merge_children(key, children, self.cube, self.emit, key == ROOT,
+                                        self.store.rest_size)
             if parent is not None:
                 self.store.append(key, parent)
+
+    def _merge_streaming(self, key: int, kids: List[int]):
+        """merge_children when a child is too big for memory: its points are
+        sampled and written block by block, in canonical order."""
+        level = key_level(key)
+        bitmap = np.zeros(lod_grid(level)[2], np.uint8)
+        runs: List[Columns] = []
+
+        def sample(block: Columns) -> np.ndarray:
+            flags = np.empty(len(block), np.uint8)
+            sample_stream(self.cube.fine_codes(block.xyz), level, bitmap, flags)
+            runs.append(block.take(np.flatnonzero(flags)))
+            return np.flatnonzero(flags == 0)
+
+        for child in kids:
+            if child in self.big:
+                self.big.discard(child)
+                self.emit_stream(child, ((b, sample(b)) for b in self.store.drain(child)))
+            else:
+                cols = self.store.take(child)
+                keep = sample(cols)
+                if len(keep):
+                    self.emit([child], [len(keep)], cols, keep)
+        cols = Columns.concat(runs, self.store.rest_size)
+        bounds = np.cumsum([0] + [len(r) for r in runs]).astype(np.int64)
+        perm = np.arange(len(cols), dtype=np.int64)
+        codes, gkeys = point_keys(cols, self.cube)
+        merge_canonical(perm, bounds, np.array([0, len(bounds)], np.int64), gkeys, codes,
+                        cols.xyz, cols.rest)
+        if key == ROOT:
+            self.emit([key], [len(perm)], cols, perm)
+            return None
+        return cols.take(perm)

@@ -287,6 +287,28 @@ def merge_canonical(perm, run_bounds, run_first, gkeys, codes, xyz, rest):
         _merge_runs(perm[bounds[0]:bounds[-1]], bounds, gkeys, codes, xyz, rest)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def lod_grid(level):
+    """(shift, mask, bitmap bytes) of the 128^3 sampling grid of a node at
+    ``level`` (coarser only when the fine codes run out)."""
+    grid_level = min(level + 7, FINE)
+    shift = 3 * (FINE - grid_level)
+    mask = (np.int64(1) << (3 * (grid_level - level))) - 1
+    return shift, mask, (mask >> 3) + 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def first_in_cell(bitmap, code, shift, mask):
+    """Mark the code's grid cell; True when it was still empty."""
+    cell = (code >> shift) & mask
+    byte = cell >> 3
+    bit = np.uint8(1 << (cell & 7))
+    if bitmap[byte] & bit:
+        return False
+    bitmap[byte] |= bit
+    return True
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def sample_parents(codes, pts, child_starts, child_ends, parent_first, parent_last,
                    level, flags, promoted):
@@ -294,29 +316,22 @@ def sample_parents(codes, pts, child_starts, child_ends, parent_first, parent_la
 
     Parent p's children are child ranges parent_first[p] .. parent_last[p]-1,
     in Morton order; child c's points are pts[child_starts[c]:child_ends[c]]
-    in canonical order.  The parent's cube is cut into a 128^3 grid (coarser
-    only when the fine codes run out); visiting the children's points in that
-    order, the first point in each empty grid cell moves up: flags[q] = 1.
-    promoted[p] gets the number of points that moved up to parent p.
+    in canonical order.  The parent's cube is cut into a 128^3 grid;
+    visiting the children's points in that order, the first point in each
+    empty grid cell moves up: flags[q] = 1.  promoted[p] gets the number of
+    points that moved up to parent p.
     """
-    grid_level = min(level + 7, FINE)
-    shift = 3 * (FINE - grid_level)
-    mask = (np.int64(1) << (3 * (grid_level - level))) - 1
-    nbytes = (mask >> 3) + 1
+    shift, mask, nbytes = lod_grid(level)
     for p in prange(parent_first.shape[0]):
         bitmap = np.zeros(nbytes, np.uint8)
         count = 0
         for c in range(parent_first[p], parent_last[p]):
             for q in range(child_starts[c], child_ends[c]):
-                cell = (codes[pts[q]] >> shift) & mask
-                byte = cell >> 3
-                bit = np.uint8(1 << (cell & 7))
-                if bitmap[byte] & bit:
-                    flags[q] = 0
-                else:
-                    bitmap[byte] |= bit
+                if first_in_cell(bitmap, codes[pts[q]], shift, mask):
                     flags[q] = 1
                     count += 1
+                else:
+                    flags[q] = 0
         promoted[p] = count
 
 
