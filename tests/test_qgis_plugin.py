@@ -268,3 +268,11 @@ def test_session_leaves_no_qgis_profile_behind(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "1 passed" in run.stdout
     assert os.listdir(root) == []
+
+
+def test_session_runs_headless(request):
+    """pyproject's qgis_gui_enabled = false reaches pytest-qgis: no display is used."""
+    from qgis.PyQt.QtGui import QGuiApplication
+
+    assert request.config.getini("qgis_gui_enabled") is False
+    assert QGuiApplication.platformName() == "offscreen"
