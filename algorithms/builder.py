@@ -86,8 +86,11 @@ class Build:
         output = check_output_path(self.output, [os.fspath(p) for p in paths])
 
         # -- scan ---------------------------------------------------------------
-        files = open_sources(self.inputs)
+        files = open_sources(self.inputs, progress, self.options.chunk_points)
         progress.update("scan", 1, 1)
+        for f in files:
+            for text in getattr(f, "warnings", ()):
+                progress.warning(text)
         for f in files:
             if f.point_count == 0 and f.info.bounds_kind != "partial":
                 raise InputError(f.path, "holds no points (header point count is 0)")

@@ -63,9 +63,32 @@ def _limited(f, size: int):
     return Limited()
 
 
+TEMP_SUFFIX = ".copc_builder-tmp"
+
+
 def temp_name_for(output: str) -> str:
     folder, name = os.path.split(os.path.abspath(output))
-    return os.path.join(folder, f".{name}.{os.getpid()}.copc_builder-tmp")
+    return os.path.join(folder, f".{name}.{os.getpid()}{TEMP_SUFFIX}")
+
+
+def remove_stale_temps(output: str) -> None:
+    """Remove the half-written outputs of killed builds to the same name."""
+    from .store.spill_file import pid_alive
+
+    folder, name = os.path.split(os.path.abspath(output))
+    prefix = f".{name}."
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.startswith(prefix) and entry.endswith(TEMP_SUFFIX):
+            pid = entry[len(prefix):-len(TEMP_SUFFIX)]
+            if pid.isdigit() and not pid_alive(int(pid)):
+                try:
+                    os.remove(os.path.join(folder, entry))
+                except OSError:
+                    pass
 
 
 class CopcWriter:
@@ -75,6 +98,7 @@ class CopcWriter:
 
         self.output = os.path.abspath(output)
         self.temp = temp_name_for(self.output)
+        remove_stale_temps(self.output)
         self.header = header
         self.cube = cube
         self.page_levels = page_levels

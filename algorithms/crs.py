@@ -9,7 +9,7 @@ def crs_to_wkt(user_input: str) -> str:
     try:
         import pyproj
     except ImportError:
-        raise OptionError("--a-srs needs the pyproj package (pip install pyproj)") from None
+        raise OptionError("assigning a CRS needs the pyproj package (pip install pyproj)") from None
     try:
         crs = pyproj.CRS.from_user_input(user_input)
     except Exception as exc:

@@ -7,8 +7,11 @@ the node store's columns.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
+import sys
+import tempfile
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple
 
@@ -71,7 +74,8 @@ class LasFile:
     def __init__(self, path: str):
         self.path = os.fspath(path)
         self.info = _read_header(self.path)
-        self._real_count = _count_points_in_file(self.path, self.info)
+        self.warnings: List[str] = []
+        self._real_count = _count_points_in_file(self.path, self.info, self.warnings)
 
     @property
     def point_count(self) -> int:
@@ -93,10 +97,11 @@ class LasFile:
                    else laspy.LazBackend.LazrsParallel)
         try:
             with laspy.open(self.path, laz_backend=backend) as reader:
+                reader.header.point_count = expected   # may exceed the header's claim
                 while done < expected:
                     want = min(chunk_points, expected - done)
                     try:
-                        with TIMINGS("read.decode"):
+                        with TIMINGS("read.decode"), quiet_stderr():
                             points = reader.read_points(want)
                     except BaseException as exc:  # lazrs errors and panics
                         _reraise_fatal(exc)
@@ -263,14 +268,14 @@ def _crs_of(header) -> Tuple[Optional[str], Optional[str]]:
     return None, "it has no CRS VLR"
 
 
-def _count_points_in_file(path: str, info: LasHeaderInfo) -> int:
+def _count_points_in_file(path: str, info: LasHeaderInfo, warnings: List[str]) -> int:
     """The number of points actually there, when the file can tell.
 
-    Uncompressed: from the size of the point data.  LAZ: the header count
-    (the decoder then checks it chunk by chunk).
+    LAS: from the size of the point data; more points than the header says
+    are all read (with a warning), fewer is an error.  LAZ: the chunk table
+    must be readable and inside the file; with variable-size chunks it holds
+    the exact count.
     """
-    if info.compressed:
-        return info.point_count
     import laspy
 
     with laspy.open(path) as reader:
@@ -283,7 +288,79 @@ def _count_points_in_file(path: str, info: LasHeaderInfo) -> int:
         wave = getattr(h, "start_of_waveform_data_packet_record", 0) or 0
         if info.point_format in WAVEFORM_FORMATS and wave > start:
             end = min(end, wave)
+        laz_vlr = next((bytes(v.record_data) for v in h.vlrs
+                        if v.user_id == "laszip encoded" and v.record_id == 22204), None)
+    if info.compressed:
+        if info.laz_backend == "parallel":
+            return _count_laz_points(path, info, start, laz_vlr)
+        return info.point_count
     real = max(0, (end - start) // info.record_length)
     if real < info.point_count:
         raise InputError(path, f"header says {info.point_count:,} points, file holds {real:,}")
-    return info.point_count
+    if real > info.point_count:
+        warnings.append(f"{path}: header says {info.point_count:,} points, file holds {real:,}; "
+                        f"converting all {real:,}")
+    return real
+
+
+def _count_laz_points(path: str, info: LasHeaderInfo, start: int, laz_vlr: bytes) -> int:
+    import lazrs
+
+    size = os.path.getsize(path)
+    try:
+        vlr = lazrs.LazVlr(laz_vlr)
+        with open(path, "rb") as f:
+            f.seek(start)
+            with quiet_stderr():
+                table = lazrs.read_chunk_table(f, vlr)
+    except BaseException as exc:
+        _reraise_fatal(exc)
+        raise InputError(path, f"is truncated or damaged: its LAZ chunk table cannot be read "
+                               f"({_short(exc)}); the file is {size:,} bytes") from None
+    data_end = start + 8 + sum(nbytes for _, nbytes in table)
+    if data_end > size:
+        raise InputError(path, f"is truncated: its LAZ chunks end at byte {data_end:,}, "
+                               f"the file is {size:,} bytes")
+    if vlr.uses_variable_size_chunks():
+        real = sum(count for count, _ in table)
+    else:
+        per = vlr.chunk_size()
+        low, high = (len(table) - 1) * per + 1, len(table) * per
+        if not low <= info.point_count <= high:
+            raise InputError(path, f"header says {info.point_count:,} points, its LAZ chunk table "
+                                   f"holds {low:,} to {high:,}")
+        real = info.point_count
+    if real != info.point_count:
+        raise InputError(path, f"header says {info.point_count:,} points, its LAZ chunk table "
+                               f"holds {real:,}")
+    return real
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Hold back what native code (a Rust panic message) writes to stderr.
+
+    The text is replayed when the block succeeds; on failure it is dropped,
+    because the caller raises one clear error instead.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        sys.stderr.flush()
+        os.dup2(held.fileno(), 2)
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            if ok:
+                held.seek(0)
+                text = held.read()
+                if text:
+                    os.write(2, text)

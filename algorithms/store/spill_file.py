@@ -11,7 +11,7 @@ from ..errors import OutputError
 PREFIX = "copc_builder-"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -31,7 +31,7 @@ def clean_stale(temp_dir: str) -> None:
         if not name.startswith(PREFIX):
             continue
         parts = name[len(PREFIX):].split("-")
-        if parts and parts[0].isdigit() and not _pid_alive(int(parts[0])):
+        if parts and parts[0].isdigit() and not pid_alive(int(parts[0])):
             shutil.rmtree(os.path.join(temp_dir, name), ignore_errors=True)
 
 
