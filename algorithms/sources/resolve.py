@@ -9,20 +9,26 @@ import numpy as np
 from ..errors import InputError
 from .las_file import LasFile
 from .pdal_arrays import ArraySource
+from .pdal_pipeline import DEFAULT_CHUNK, PipelineSource, is_pipeline_spec
 
 
 def _is_path(obj: Any) -> bool:
     return isinstance(obj, (str, os.PathLike))
 
 
-def _is_pipeline(obj: Any) -> bool:
-    return type(obj).__module__.split(".")[0] == "pdal" and hasattr(obj, "execute")
+def _is_source(obj: Any) -> bool:
+    """An already opened source (ArraySource, PipelineSource, LasFile)."""
+    return all(hasattr(obj, name) for name in ("info", "chunks", "converter"))
 
 
-def open_sources(inputs) -> List[Any]:
+def open_sources(inputs, progress=None, chunk_points: int = DEFAULT_CHUNK) -> List[Any]:
     """Paths -> LAS/LAZ files; a structured array, a list of arrays or any
-    iterable of arrays -> one cloud; a pdal.Pipeline -> its points."""
-    if _is_path(inputs) or isinstance(inputs, np.ndarray) or _is_pipeline(inputs):
+    iterable of arrays -> one cloud; a PDAL pipeline (a pdal.Pipeline, a
+    PipelineInput, a JSON string or a .json file) -> its points; an opened
+    source -> itself.  ``progress`` receives a pipeline's warnings;
+    ``chunk_points`` is the size of the chunks a pipeline is streamed in."""
+    if (_is_path(inputs) or isinstance(inputs, np.ndarray) or is_pipeline_spec(inputs)
+            or _is_source(inputs)):
         inputs = [inputs]
     elif not isinstance(inputs, (list, tuple)):
         return [ArraySource(inputs, name="<array iterable>")]
@@ -32,15 +38,15 @@ def open_sources(inputs) -> List[Any]:
         return [ArraySource(list(inputs), name="<arrays>")]
     sources = []
     for i, item in enumerate(inputs):
-        if _is_path(item):
+        if _is_source(item):
+            sources.append(item)
+        elif is_pipeline_spec(item):
+            sources.append(PipelineSource(item, progress, chunk_points))
+        elif _is_path(item):
             sources.append(LasFile(os.fspath(item)))
         elif isinstance(item, np.ndarray):
             sources.append(ArraySource([item], name=f"<array {i}>"))
-        elif _is_pipeline(item):
-            from .pdal_pipeline import PipelineSource
-
-            sources.append(PipelineSource(item))
         else:
             raise InputError(f"<input {i}>", f"cannot read a {type(item).__name__}; give LAS/LAZ "
-                                             f"paths, numpy structured arrays or a pdal.Pipeline")
+                                             f"paths, numpy structured arrays or a PDAL pipeline")
     return sources

@@ -1,0 +1,367 @@
+"""A PDAL pipeline as a source: a pipeline JSON file, a JSON string, or a
+``pdal.Pipeline``.
+
+Streamable pipelines are read with ``Pipeline.iterator(chunk_size=...)``, so
+only a chunk of points is in memory at a time; others are executed whole
+(with a warning).  The points arrive as PDAL-named numpy arrays and enter
+the builder like any array source (``pdal_arrays.ArrayPacker``).
+
+What the builder needs before reading (``SourceInfo``):
+- scale, offset, bounds and count: from the headers of the pipeline's
+  LAS/COPC readers when every reader is a local LAS/COPC file and no stage
+  moves points (``pdal_stages.moves_points``); from the points otherwise
+  (exact after an execute, the first chunk while streaming), with the
+  plan's default scale, or 1e-7 degree when the CRS is geographic.
+- CRS: the pipeline's own (the last stage that sets one, e.g. a
+  filters.reprojection, else the readers'), kept verbatim from the LAS
+  header when it is the same CRS.
+
+pdal is imported only when a pipeline is opened (``pdal_support.import_pdal``).
+"""
+from __future__ import annotations
+
+import atexit
+import contextlib
+import dataclasses
+import json
+import os
+import weakref
+from typing import Iterator, List, Optional
+
+import numpy as np
+
+from ..errors import DependencyError, InputError
+from ..point_layout import PointLayout
+from .las_file import LasFile, SourceInfo
+from .pdal_arrays import ArrayPacker, _bounds, schema_info
+from .pdal_stages import (GEOGRAPHIC_SCALE, centred_offsets, describe, is_geographic,
+                          local_las_readers, moves_points)
+from .pdal_support import import_pdal, pdal_problem, stdout_kept
+
+DEFAULT_CHUNK = 1_000_000
+
+
+class PipelineInput:
+    """Marks a PDAL pipeline (a JSON file path of any name, a JSON string or a
+    ``pdal.Pipeline``) as such among ``build_copc``'s inputs."""
+
+    def __init__(self, pipeline):
+        self.pipeline = pipeline
+
+    def __repr__(self) -> str:
+        return f"PipelineInput({self.pipeline!r})"
+
+
+def _is_pdal_object(obj) -> bool:
+    return type(obj).__module__.split(".")[0] == "pdal" and hasattr(obj, "execute")
+
+
+def _is_json_text(obj) -> bool:
+    return isinstance(obj, str) and obj.lstrip()[:1] in ("{", "[") and obj.strip() != ""
+
+
+def is_pipeline_spec(obj) -> bool:
+    """A PipelineInput, a pdal.Pipeline, a JSON string, or a path ending in .json."""
+    if isinstance(obj, PipelineInput) or _is_pdal_object(obj) or _is_json_text(obj):
+        return True
+    return isinstance(obj, (str, os.PathLike)) and os.fspath(obj).lower().endswith(".json")
+
+
+# Iterators still running at interpreter exit make libpdal abort the process
+# ("FATAL: exception not rethrown"); close them first.
+_LIVE: "weakref.WeakSet[PipelineSource]" = weakref.WeakSet()
+_AT_EXIT = []
+
+
+def _close_live() -> None:
+    for source in list(_LIVE):
+        source.close()
+
+
+class PipelineSource:
+    """The points of one PDAL pipeline."""
+
+    def __init__(self, pipeline, progress=None, chunk_points: int = DEFAULT_CHUNK):
+        spec = pipeline.pipeline if isinstance(pipeline, PipelineInput) else pipeline
+        self.path = _first_name(spec)
+        pdal = import_pdal()
+        self._pipeline, from_file = self._open(pdal, spec)
+        self._iter = None
+        self._first: Optional[np.ndarray] = None
+        self._arrays: Optional[List[np.ndarray]] = None
+        if not _AT_EXIT:
+            atexit.register(_close_live)
+            _AT_EXIT.append(True)
+        _LIVE.add(self)
+
+        stages = self._stages()
+        if not from_file:
+            self.path = describe(stages)
+        movers = [str(s.get("type")) for s in stages if moves_points(s)]
+        readers = local_las_readers(stages)
+        headers = _headers(readers) if readers else []
+        with self._pdal_errors("reading the inputs' headers"):
+            quick = self._pipeline.quickinfo
+
+        self._arrays = self._executed_arrays()
+        self.streamed = self._arrays is None and bool(self._pipeline.streamable)
+        if self.streamed:
+            with self._pdal_errors("streaming the points"):
+                self._iter = self._pipeline.iterator(chunk_size=int(chunk_points))
+                self._first = next(self._iter, None)
+            if self._first is None:
+                raise InputError(self.path, "the pipeline produced no points")
+            metadata = _as_dict(self._iter.metadata)
+            sample = self._first
+        else:
+            if self._arrays is None:
+                _warn(progress, f"{self.path}: PDAL cannot stream this pipeline (a stage such as "
+                                f"filters.python, filters.sort or filters.smrf needs every point at "
+                                f"once), so it runs whole and the whole cloud is in memory, "
+                                f"beyond the memory budget")
+                with self._pdal_errors("running the pipeline"):
+                    self._pipeline.execute()
+                    self._arrays = list(self._pipeline.arrays)
+            self._arrays = [a for a in self._arrays if len(a)]
+            if not self._arrays:
+                raise InputError(self.path, "the pipeline produced no points")
+            with self._pdal_errors("reading its metadata"):
+                metadata = _as_dict(self._pipeline.metadata)
+            sample = self._arrays[0]
+
+        crs_wkt = _pipeline_crs(metadata, stages) or self._srswkt2()
+        trusted = not movers
+        if trusted and headers and crs_wkt and headers[0].crs_wkt:
+            from ..crs import same_crs
+
+            if same_crs(crs_wkt, headers[0].crs_wkt):
+                crs_wkt = headers[0].crs_wkt   # the file's own text, as a LAS input keeps it
+        if movers and readers:
+            _info(progress, f"{self.path}: {movers[0]} may move points, so the readers' scale and "
+                            f"offset are not used")
+
+        if self._arrays is not None:
+            count = sum(len(a) for a in self._arrays)
+            mins, maxs = _bounds(self._arrays, self.path)
+            kind = "exact"
+        elif trusted and headers:
+            count = sum(h.point_count for h in headers)
+            mins = np.min([h.mins for h in headers], axis=0)
+            maxs = np.max([h.maxs for h in headers], axis=0)
+            kind = "header"
+        else:
+            count = 0
+            mins, maxs = _bounds([self._first], self.path)
+            kind = "partial"
+
+        scales = offsets = None
+        if trusted and headers:
+            scales = np.min([h.scales for h in headers], axis=0)
+            if all(np.array_equal(h.scales, scales) and np.array_equal(h.offsets, headers[0].offsets)
+                   for h in headers):
+                offsets = headers[0].offsets
+            else:
+                offsets = centred_offsets(mins, maxs, scales)
+        elif is_geographic(crs_wkt):
+            scales = np.array(GEOGRAPHIC_SCALE)
+            offsets = centred_offsets(mins, maxs, scales)
+
+        self.dtype = _canonical_dtype(sample.dtype, quick)
+        self._names = set(self.dtype.names)
+        info = schema_info(self.path, self.dtype, count, mins, maxs, kind, scales, offsets, crs_wkt,
+                           None if crs_wkt else "the pipeline gives no spatial reference")
+        if headers:
+            gps = {h.gps_standard for h in headers}
+            info = dataclasses.replace(
+                info, gps_standard=gps.pop() if len(gps) == 1 else True,
+                creation=headers[0].creation if len(headers) == 1 else (0, 0),
+                file_source_id=headers[0].file_source_id if len(headers) == 1 else 0)
+        self.info: SourceInfo = info
+
+    # -- opening -----------------------------------------------------------------
+    def _open(self, pdal, spec):
+        """(pdal.Pipeline, whether it came from a file)."""
+        if _is_pdal_object(spec):
+            return spec, False
+        if not isinstance(spec, (str, os.PathLike)):
+            raise InputError(self.path, f"cannot read a {type(spec).__name__} as a PDAL pipeline; give "
+                                        f"a pipeline JSON file, a JSON string or a pdal.Pipeline")
+        text = os.fspath(spec)
+        from_file = not _is_json_text(text)
+        if from_file:
+            if not os.path.exists(text):
+                raise InputError(text, "pipeline file not found")
+            try:
+                with open(text, encoding="utf-8") as f:
+                    text = f.read()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InputError(self.path, f"cannot read the pipeline file ({exc})") from None
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            raise InputError(self.path, f"is not valid pipeline JSON ({exc})") from None
+        with self._pdal_errors("reading the pipeline"):
+            return pdal.Pipeline(text), from_file
+
+    def _stages(self) -> List[dict]:
+        with self._pdal_errors("reading the pipeline"):
+            stages = json.loads(self._pipeline.pipeline).get("pipeline", [])
+        stages = [s for s in stages if isinstance(s, dict)]
+        if not stages:
+            raise InputError(self.path, "the pipeline has no stages")
+        return stages
+
+    def _executed_arrays(self) -> Optional[List[np.ndarray]]:
+        """The arrays of a pdal.Pipeline the caller has already executed."""
+        try:
+            with stdout_kept():
+                return list(self._pipeline.arrays)
+        except Exception:   # "Pipeline has not been executed!"
+            return None
+
+    def _srswkt2(self) -> Optional[str]:
+        try:
+            text = self._pipeline.srswkt2
+        except Exception:
+            return None
+        return text or None
+
+    @contextlib.contextmanager
+    def _pdal_errors(self, doing: str):
+        """PDAL's errors (RuntimeError from libpdal, ValueError from the
+        bindings) as InputError naming the pipeline."""
+        try:
+            with stdout_kept():
+                yield
+        except (InputError, DependencyError):
+            raise
+        except Exception as exc:
+            raise InputError(self.path, f"PDAL failed {doing}: {pdal_problem(exc)}") from None
+
+    # -- the source protocol --------------------------------------------------------
+    @property
+    def point_count(self) -> int:
+        return self.info.point_count
+
+    def converter(self, layout: PointLayout, scales, offsets) -> ArrayPacker:
+        return ArrayPacker(self.path, self.dtype, layout, scales, offsets)
+
+    def chunks(self, chunk_points: int) -> Iterator[np.ndarray]:
+        for a in self._points():
+            if set(a.dtype.names or ()) != self._names:
+                raise InputError(self.path, f"the pipeline's dimensions change midway "
+                                            f"({sorted(self._names)} then {sorted(a.dtype.names or ())})")
+            for start in range(0, len(a), chunk_points):
+                yield a[start:start + chunk_points]
+
+    def _points(self) -> Iterator[np.ndarray]:
+        if self._arrays is not None:
+            arrays, self._arrays = self._arrays, None
+            while arrays:
+                yield arrays.pop(0)   # each view freed once read
+            self.close()
+            return
+        if self._first is None:
+            raise InputError(self.path, "the pipeline's points were already read")
+        first, self._first = self._first, None
+        yield first
+        while self._iter is not None:
+            with self._pdal_errors("streaming the points"):
+                a = next(self._iter, None)
+            if a is None:
+                break
+            yield a
+        self.close()
+
+    def close(self) -> None:
+        """Stop the stream and let go of PDAL's points."""
+        self._iter = None
+        self._first = None
+        self._arrays = None
+        self._pipeline = None
+
+
+def _first_name(spec) -> str:
+    if isinstance(spec, os.PathLike) or (isinstance(spec, str) and not _is_json_text(spec)):
+        return os.fspath(spec)
+    if isinstance(spec, str):
+        short = " ".join(spec.split())
+        return f"PDAL pipeline JSON '{short[:60]}{'...' if len(short) > 60 else ''}'"
+    return "PDAL pipeline"
+
+
+def _headers(paths: List[str]) -> List[SourceInfo]:
+    """The LAS headers of the readers' files; none when one is not readable
+    here (PDAL may still read it: the frame then comes from the points)."""
+    try:
+        return [LasFile(p).info for p in paths]
+    except InputError:
+        return []
+
+
+def _as_dict(metadata) -> dict:
+    if isinstance(metadata, (str, bytes)):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            return {}
+    if not isinstance(metadata, dict):
+        return {}
+    return metadata.get("metadata", metadata)
+
+
+def _srs_of(entry) -> Optional[str]:
+    if not isinstance(entry, dict):
+        return None
+    for key in ("spatialreference", "comp_spatialreference"):
+        text = entry.get(key)
+        if isinstance(text, str) and text.strip():
+            return text.strip()
+    srs = entry.get("srs")
+    if isinstance(srs, dict):
+        for key in ("wkt", "compoundwkt"):
+            text = srs.get(key)
+            if isinstance(text, str) and text.strip():
+                return text.strip()
+    return None
+
+
+def _pipeline_crs(metadata: dict, stages: List[dict]) -> Optional[str]:
+    """The spatial reference of the last stage (writers aside) that reports one."""
+    for stage in reversed(stages):
+        kind = str(stage.get("type", ""))
+        if kind.startswith("writers."):
+            continue
+        entry = metadata.get(kind)
+        for e in entry if isinstance(entry, list) else [entry]:
+            text = _srs_of(e)
+            if text:
+                return text
+    return None
+
+
+def _canonical_dtype(dtype: np.dtype, quick) -> np.dtype:
+    """The arrays' fields in the readers' dimension order, so extra bytes come
+    in the same order whether PDAL streams (fields sorted by size) or not."""
+    order: List[str] = []
+    entries = quick.values() if isinstance(quick, dict) else []
+    for entry in entries:
+        for e in entry if isinstance(entry, list) else [entry]:
+            dims = e.get("dimensions", "") if isinstance(e, dict) else ""
+            for name in (dims.split(",") if isinstance(dims, str) else dims):
+                name = str(name).strip()
+                if name and name not in order:
+                    order.append(name)
+    rank = {name: i for i, name in enumerate(order)}
+    names = sorted(dtype.names, key=lambda n: (rank.get(n, len(rank)), dtype.names.index(n)))
+    return np.dtype([(n, dtype[n]) for n in names])
+
+
+def _warn(progress, text: str) -> None:
+    if progress is not None:
+        progress.warning(text)
+
+
+def _info(progress, text: str) -> None:
+    if progress is not None:
+        progress.info(text)

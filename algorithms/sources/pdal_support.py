@@ -1,0 +1,108 @@
+"""The optional ``pdal`` package: a guarded import with one message saying what
+to install, and PDAL's errors as one readable line.
+
+Nothing here imports pdal at module level; ``import_pdal()`` does, on demand.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import re
+import sys
+from typing import Optional, Tuple
+
+from ..errors import DependencyError
+
+PDAL_INSTALL = ("install the pdal Python package together with PDAL itself (libpdal), e.g. "
+                "'conda install -c conda-forge pdal python-pdal', or 'pip install pdal' where "
+                "PDAL 2.6 or newer is already installed")
+STAGE_INSTALL = ("the stage runs inside PDAL's filters.python, which comes with the pdal-plugins "
+                 "package ('pip install pdal-plugins', or conda-forge 'python-pdal'); PDAL finds "
+                 "it through PDAL_DRIVER_PATH (see 'python -m pdal --pdal-plugin-path')")
+
+
+def pdal_missing_message(reason: Optional[str] = None) -> str:
+    """The one message for every host when pdal cannot be imported."""
+    why = f" ({reason})" if reason and "No module named" not in reason else ""
+    return (f"PDAL pipelines need the pdal Python package, which this Python "
+            f"({sys.executable}) cannot import{why}: {PDAL_INSTALL}")
+
+
+def _set_driver_path() -> None:
+    """Point PDAL at the plugins shipped beside the pdal package (filters.python,
+    readers.numpy) unless the user chose a path.  Must run before ``import pdal``."""
+    if os.environ.get("PDAL_DRIVER_PATH") or "pdal" in sys.modules:
+        return
+    try:
+        spec = importlib.util.find_spec("pdal")
+    except (ImportError, ValueError):
+        return
+    if spec is None or not spec.origin:
+        return
+    folder = os.path.dirname(spec.origin)
+    try:
+        plugins = [n for n in os.listdir(folder) if n.startswith("libpdal_plugin_")]
+    except OSError:
+        return
+    if plugins:
+        os.environ["PDAL_DRIVER_PATH"] = folder
+
+
+def import_pdal():
+    """The pdal module, or DependencyError saying what to install."""
+    _set_driver_path()
+    try:
+        import pdal
+    except (ImportError, OSError) as exc:
+        raise DependencyError(pdal_missing_message(str(exc))) from None
+    if not hasattr(pdal, "Pipeline"):
+        where = getattr(pdal, "__file__", None) or "an unknown place"
+        raise DependencyError(pdal_missing_message(f"the 'pdal' module found at {where} has no Pipeline"))
+    return pdal
+
+
+def pdal_status() -> Tuple[bool, str]:
+    """(True, version) when pipelines can be read, else (False, the message)."""
+    try:
+        pdal = import_pdal()
+    except DependencyError as exc:
+        return False, str(exc)
+    return True, str(getattr(pdal, "__version__", "unknown version"))
+
+
+@contextlib.contextmanager
+def stdout_kept():
+    """PDAL's Python plugins (readers.numpy, filters.python after an error)
+    leave ``sys.stdout`` redirected into PDAL's log; put it back."""
+    saved = sys.stdout
+    try:
+        yield
+    finally:
+        if sys.stdout is not saved:
+            sys.stdout = saved
+
+
+_TRACEBACK_SPLIT = re.compile(r"\\n|\n")
+
+
+def pdal_problem(exc: BaseException) -> str:
+    """One line out of a PDAL error (its C++ message, or the last line of a
+    Python traceback that filters.python wrapped into one)."""
+    text = str(exc).strip()
+    if "Traceback (most recent call last)" in text:
+        parts = [p.strip().strip("'\"").strip() for p in _TRACEBACK_SPLIT.split(text)]
+        parts = [p for p in parts if p and p != "''"]
+        text = parts[-1] if parts else text
+    else:
+        text = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    text = text or type(exc).__name__
+    m = re.search(r"Couldn't create (\w+) stage of type '([^']+)'", text)
+    if m:
+        stage = m.group(2)
+        hint = "check its spelling"
+        if stage in ("filters.python", "readers.numpy"):
+            hint = ("it comes with the pdal-plugins package, found through PDAL_DRIVER_PATH "
+                    "(see 'python -m pdal --pdal-plugin-path')")
+        text = f"PDAL has no stage '{stage}' ({hint})"
+    return text
