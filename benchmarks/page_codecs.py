@@ -216,20 +216,6 @@ if njit is not None:
     _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
     @njit(nogil=True, cache=False)
-    def _nb_shuffle(src, out):  # (n, rb) uint8 -> (rb, n)
-        n, rb = src.shape
-        for i in range(n):
-            for j in range(rb):
-                out[j, i] = src[i, j]
-
-    @njit(nogil=True, cache=False)
-    def _nb_unshuffle(src, out):  # (rb, n) uint8 -> (n, rb)
-        rb, n = src.shape
-        for i in range(n):
-            for j in range(rb):
-                out[i, j] = src[j, i]
-
-    @njit(nogil=True, cache=False)
     def _nb_dz(v, out, zz):  # delta (zigzag if zz) along axis 0 of unsigned (n, m), written planar (m, n)
         n, m = v.shape
         bits = np.uint64(8 * v.itemsize)
@@ -259,41 +245,12 @@ if njit is not None:
                 prev = (prev + d) & mask
                 out[i, c] = prev
 
-    @njit(nogil=True, cache=False)
-    def _nb_dzshuf(v, out, zz):  # delta (zigzag), bytes split into planes: (n, m) -> (m*w, n) uint8
-        n, m = v.shape
-        w = v.itemsize
-        bits = np.uint64(8 * w)
-        mask = _ALL >> (np.uint64(64) - bits)
-        top = bits - _U1
-        for c in range(m):
-            prev = _U0
-            for i in range(n):
-                x = np.uint64(v[i, c])
-                d = (x - prev) & mask
-                prev = x
-                if zz:
-                    d = ((d << _U1) & mask) ^ ((_U0 - (d >> top)) & mask)
-                for b in range(w):
-                    out[c * w + b, i] = np.uint8(d & _FF)
-                    d >>= _U8
-
-    @njit(nogil=True, cache=False)
-    def _nb_undzshuf(src, out, zz):
-        n, m = out.shape
-        w = out.itemsize
-        bits = np.uint64(8 * w)
-        mask = _ALL >> (np.uint64(64) - bits)
-        for c in range(m):
-            prev = _U0
-            for i in range(n):
-                d = _U0
-                for b in range(w):
-                    d |= np.uint64(src[c * w + b, i]) << np.uint64(8 * b)
-                if zz:
-                    d = (d >> _U1) ^ ((_U0 - (d & _U1)) & mask)
-                prev = (prev + d) & mask
-                out[i, c] = prev
+    # The store's own kernels (algorithms/kernels/shuffle.py), so the figures
+    # are those of the code that runs.
+    from copc_builder.algorithms.kernels.shuffle import delta_shuffle as _nb_dzshuf
+    from copc_builder.algorithms.kernels.shuffle import shuffle as _nb_shuffle
+    from copc_builder.algorithms.kernels.shuffle import undelta_unshuffle as _nb_undzshuf
+    from copc_builder.algorithms.kernels.shuffle import unshuffle as _nb_unshuffle
 
 
 def _uview(col: np.ndarray) -> np.ndarray:

@@ -108,40 +108,6 @@ def _record_less(a, b, xyz, rest):
     return False
 
 
-@njit(cache=True, nogil=True)
-def _sort_records(run, xyz, rest):
-    """Stable merge sort of the indices ``run`` (in place) by whole record."""
-    n = run.shape[0]
-    src = run.copy()
-    dst = np.empty(n, np.int64)
-    width = 1
-    while width < n:
-        for lo in range(0, n, 2 * width):
-            mid = min(lo + width, n)
-            hi = min(lo + 2 * width, n)
-            i, j, k = lo, mid, lo
-            while i < mid and j < hi:
-                if _record_less(src[j], src[i], xyz, rest):
-                    dst[k] = src[j]
-                    j += 1
-                else:
-                    dst[k] = src[i]
-                    i += 1
-                k += 1
-            while i < mid:
-                dst[k] = src[i]
-                i += 1
-                k += 1
-            while j < hi:
-                dst[k] = src[j]
-                j += 1
-                k += 1
-        src, dst = dst, src
-        width *= 2
-    for q in range(n):
-        run[q] = src[q]
-
-
 @njit(cache=True, nogil=True, inline="always")
 def _canonical_less(a, b, gkeys, codes, xyz, rest):
     if gkeys[a] != gkeys[b]:
@@ -212,8 +178,9 @@ def _sort_segment(seg, gkeys, codes, xyz, rest):
                     b = a + 1
                     while b < j and codes[seg[b]] == ca:
                         b += 1
-                    if b - a > 1:
-                        _sort_records(seg[a:b], xyz, rest)
+                    if b - a > 1:   # same GPS time and cell: by the whole record
+                        _merge_runs(seg[a:b], np.arange(b - a + 1, dtype=np.int64), gkeys, codes,
+                                    xyz, rest)
                     a = b
         i = j
 
@@ -232,8 +199,31 @@ def sort_canonical(perm, starts, ends, gkeys, codes, xyz, rest):
 
 
 @njit(cache=True, nogil=True)
+def _merge_pair(src, dst, lo, mid, hi, gkeys, codes, xyz, rest):
+    """Merge the canonical runs src[lo:mid] and src[mid:hi] into dst[lo:hi], stably."""
+    i, j, o = lo, mid, lo
+    while i < mid and j < hi:
+        if _canonical_less(src[j], src[i], gkeys, codes, xyz, rest):
+            dst[o] = src[j]
+            j += 1
+        else:
+            dst[o] = src[i]
+            i += 1
+        o += 1
+    while i < mid:
+        dst[o] = src[i]
+        i += 1
+        o += 1
+    while j < hi:
+        dst[o] = src[j]
+        j += 1
+        o += 1
+
+
+@njit(cache=True, nogil=True)
 def _merge_runs(seg, bounds, gkeys, codes, xyz, rest):
-    """Merge the canonical runs seg[bounds[r]:bounds[r+1]] into one (in place)."""
+    """Merge the canonical runs seg[bounds[r]:bounds[r+1]] into one (in place);
+    runs of one point each make this a plain merge sort."""
     nruns = bounds.shape[0] - 1
     if nruns < 2:
         return
@@ -244,27 +234,9 @@ def _merge_runs(seg, bounds, gkeys, codes, xyz, rest):
         nb = np.empty((nruns + 1) // 2 + 1, np.int64)
         k = 0
         for r in range(0, nruns, 2):
-            lo = b[r]
-            mid = b[r + 1]
-            hi = b[r + 2] if r + 2 <= nruns else mid
-            i, j, o = lo, mid, lo
-            while i < mid and j < hi:
-                if _canonical_less(src[j], src[i], gkeys, codes, xyz, rest):
-                    dst[o] = src[j]
-                    j += 1
-                else:
-                    dst[o] = src[i]
-                    i += 1
-                o += 1
-            while i < mid:
-                dst[o] = src[i]
-                i += 1
-                o += 1
-            while j < hi:
-                dst[o] = src[j]
-                j += 1
-                o += 1
-            nb[k] = lo
+            hi = b[r + 2] if r + 2 <= nruns else b[r + 1]
+            _merge_pair(src, dst, b[r], b[r + 1], hi, gkeys, codes, xyz, rest)
+            nb[k] = b[r]
             k += 1
         nb[k] = b[nruns]
         b = nb[:k + 1]
