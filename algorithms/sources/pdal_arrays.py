@@ -39,6 +39,8 @@ def extra_dim_for(name: str, dtype: np.dtype) -> ExtraDim:
     from laspy.vlrs.known import ExtraBytesStruct
 
     dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        dtype = np.dtype("u1")   # PDAL has no bool; numpy arrays may
     code = f"{dtype.kind}{dtype.itemsize}"
     if dtype.shape == () and code in EB_TYPE:
         struct = ExtraBytesStruct(name=name.encode()[:32], data_type=EB_TYPE[code],
@@ -62,6 +64,13 @@ def schema_info(name: str, dtype: np.dtype, count: int, mins=None, maxs=None,
     point_format = 8 if "Infrared" in names else 7 if {"Red", "Green", "Blue"} & set(names) else 6
     extra = tuple(extra_dim_for(n, dtype[n]) for n in names
                   if n not in PDAL_TYPES and n not in DROPPED)
+    seen = {}
+    for dim in extra:   # LAS extra-bytes names hold 32 bytes
+        key = dim.name.encode()[:32]
+        if key in seen:
+            raise InputError(name, f"dimensions '{seen[key]}' and '{dim.name}' have the same first 32 "
+                                   f"bytes, all a LAS extra-bytes name holds; rename one")
+        seen[key] = dim.name
     return SourceInfo(
         path=name, point_format=point_format, point_count=count,
         scales=None if scales is None else np.asarray(scales, np.float64),
@@ -164,6 +173,16 @@ class ArrayPacker:
             return None
         return np.asarray(a[dim]).astype(dtype, copy=False)
 
+    def _int(self, a, dim, lo, hi):
+        """A dimension of any numeric type as int64 in [lo, hi]: floats
+        rounded (NaN as 0), out-of-range values clipped."""
+        v = np.asarray(a[dim])
+        if v.dtype.kind == "f":
+            v = np.nan_to_num(np.rint(v), nan=0.0, posinf=hi, neginf=lo)
+        elif v.dtype.kind == "b":
+            v = v.astype(np.int64)
+        return np.clip(v, lo, hi).astype(np.int64)
+
     def convert(self, a: np.ndarray) -> Columns:
         n = len(a)
         xyz = np.empty((n, 3), np.int32)
@@ -188,38 +207,43 @@ class ArrayPacker:
             rest[:, offset:offset + v.itemsize] = v.view(np.uint8).reshape(n, v.itemsize)
 
         def bits(dim, mask, shift):
-            v = self._get(a, dim, np.int64)
-            return np.zeros(n, np.int64) if v is None else (v & mask) << shift
+            # Counts and the channel keep their low bits; a 1-bit flag is set by any non-zero value.
+            if dim not in self.names:
+                return np.zeros(n, np.int64)
+            v = self._int(a, dim, 0, 255)
+            return (((v != 0) if mask == 1 else (v & mask)).astype(np.int64)) << shift
 
         if "Intensity" in self.names:
-            put(REST_INTENSITY, np.clip(self._get(a, "Intensity", np.float64), 0, 65535), "<u2")
+            put(REST_INTENSITY, self._int(a, "Intensity", 0, 65535), "<u2")
         rest[:, REST_RETURN] = bits("ReturnNumber", 15, 0) | bits("NumberOfReturns", 15, 4)
         flags = (bits("Synthetic", 1, 0) | bits("KeyPoint", 1, 1) | bits("Withheld", 1, 2)
                  | bits("Overlap", 1, 3) | bits("ScanChannel", 3, 4)
                  | bits("ScanDirectionFlag", 1, 6) | bits("EdgeOfFlightLine", 1, 7))
         if "ClassFlags" in self.names and not ({"Synthetic", "KeyPoint", "Withheld", "Overlap"} & self.names):
-            flags |= bits("ClassFlags", 15, 0)
+            flags |= bits("ClassFlags", 15, 0)   # older PDAL: the four flags packed in one
         rest[:, REST_FLAGS] = flags
         if "Classification" in self.names:
-            rest[:, REST_CLASS] = self._get(a, "Classification", np.int64) & 255
+            rest[:, REST_CLASS] = self._int(a, "Classification", 0, 255)
         if "UserData" in self.names:
-            rest[:, REST_USER] = self._get(a, "UserData", np.int64) & 255
+            rest[:, REST_USER] = self._int(a, "UserData", 0, 255)
         if "ScanAngleRank" in self.names:
-            # PDAL gives degrees; LAS 1.4 stores 0.006 degree units.
+            # PDAL gives degrees (readers.las: rank for formats 0-5, units x 0.006
+            # for 6-10); LAS 1.4 stores 0.006 degree units.
             deg = self._get(a, "ScanAngleRank", np.float64)
-            put(REST_SCAN_ANGLE, np.clip(np.rint(deg / 0.006), -30000, 30000), "<i2")
+            units = np.nan_to_num(np.rint(deg / 0.006), nan=0.0, posinf=30000, neginf=-30000)
+            put(REST_SCAN_ANGLE, np.clip(units, -30000, 30000), "<i2")
         if "PointSourceId" in self.names:
-            put(REST_SOURCE_ID, self._get(a, "PointSourceId", np.int64) & 0xFFFF, "<u2")
+            put(REST_SOURCE_ID, self._int(a, "PointSourceId", 0, 65535), "<u2")
         if self.layout.has_rgb:
             for k, dim in enumerate(("Red", "Green", "Blue")):
                 if dim in self.names:
-                    put(REST_RGB + 2 * k, np.clip(self._get(a, dim, np.float64), 0, 65535), "<u2")
+                    put(REST_RGB + 2 * k, self._int(a, dim, 0, 65535), "<u2")
         if self.layout.has_nir and "Infrared" in self.names:
-            put(REST_RGB + 6, np.clip(self._get(a, "Infrared", np.float64), 0, 65535), "<u2")
+            put(REST_RGB + 6, self._int(a, "Infrared", 0, 65535), "<u2")
         for dim in self.layout.extra:
             if dim.name in self.names:
                 raw = np.asarray(a[dim.name])
-                if raw.dtype.shape == () and raw.dtype.kind in "iuf":
+                if raw.dtype.shape == () and raw.dtype.kind in "iufb":
                     raw = raw.astype(np.dtype(dim.dtype), copy=False)   # little-endian
                 raw = np.ascontiguousarray(raw)
                 off = self.layout.extra_rest_offset(dim.name)
