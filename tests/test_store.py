@@ -1,0 +1,319 @@
+"""The node store (PointStore, pages, SpillFile, WorkFolder) against a plain
+dict of appended arrays: what goes in comes out, in append order, whether
+pages stayed in memory, spilled to disk, or were compacted."""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from copc_builder.algorithms.columns import Columns
+from copc_builder.algorithms.store import PointStore
+from copc_builder.algorithms.store.spill_file import PREFIX, SpillFile, WorkFolder, clean_stale
+
+SETTINGS = settings(max_examples=50, deadline=None)
+REST = 10
+
+
+def random_cols(rng, n, rest=REST):
+    xyz = rng.integers(-2 ** 31, 2 ** 31 - 1, (n, 3), endpoint=True).astype(np.int32)
+    gps = rng.uniform(-1e9, 1e9, n)
+    if n:
+        gps[rng.integers(0, n, max(n // 10, 1))] = rng.choice([np.nan, -0.0, np.inf])
+    return Columns(xyz, gps, rng.integers(0, 256, (n, rest)).astype(np.uint8))
+
+
+def cat(parts):
+    return Columns.concat(parts, REST) if parts else Columns.empty(REST)
+
+
+def same(a: Columns, b: Columns) -> bool:
+    """Bit-identical columns (NaN GPS compared by bits)."""
+    return (a.xyz.shape == b.xyz.shape and a.rest.shape == b.rest.shape
+            and a.xyz.tobytes() == b.xyz.tobytes() and a.gps.tobytes() == b.gps.tobytes()
+            and a.rest.tobytes() == b.rest.tobytes())
+
+
+def page_bytes(page_points, rest=REST):
+    return page_points * (12 + 8 + rest)
+
+
+class Model:
+    """The store as a dict of appended parts."""
+
+    def __init__(self):
+        self.nodes = {}
+
+    def append(self, key, cols):
+        if len(cols):
+            self.nodes.setdefault(key, []).append(cols)
+
+    def take(self, key):
+        return cat(self.nodes.pop(key, []))
+
+
+# -- round trips -----------------------------------------------------------------------
+
+ops = st.lists(st.tuples(st.sampled_from(["append", "append", "append", "take", "compact", "budget"]),
+                         st.integers(0, 6), st.integers(0, 40)), max_size=40)
+
+
+@SETTINGS
+@given(ops, st.sampled_from([8, 13, 64]), st.sampled_from([0, 100, 2000, 10 ** 9]),
+       st.integers(0, 2 ** 32 - 1))
+def test_store_matches_dict_of_appends(operations, page_points, budget, seed):
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory() as folder:
+        store = PointStore(REST, budget, folder, page_points=page_points)
+        model = Model()
+        try:
+            for op, key, n in operations:
+                if op == "append":
+                    cols = random_cols(rng, n + 2)
+                    model.append(key, cols.slice(1, n + 1))
+                    store.append(key, cols, 1, n + 1)       # a slice of a bigger chunk
+                elif op == "take":
+                    assert same(store.take(key), model.take(key)), f"node {key}"
+                elif op == "compact":
+                    store.compact()
+                else:
+                    store.set_budget(int(rng.choice([0, 100, 10 ** 9])))
+                assert store.keys() == sorted(model.nodes)
+                for k in model.nodes:
+                    assert store.count(k) == sum(len(c) for c in model.nodes[k])
+                assert store.total_points == sum(len(c) for v in model.nodes.values() for c in v)
+            for key in list(model.nodes):
+                assert same(store.take(key), model.take(key)), f"node {key}"
+            assert store.keys() == [] and store.total_points == 0
+        finally:
+            store.close()
+
+
+def test_take_unknown_and_empty_appends():
+    store = PointStore(REST, 10 ** 9)
+    store.append(5, random_cols(np.random.default_rng(0), 0))
+    store.append(6, random_cols(np.random.default_rng(0), 4), 2, 2)
+    assert 5 not in store and 6 not in store
+    empty = store.take(5)
+    assert len(empty) == 0 and empty.rest.shape == (0, REST)
+    assert list(store.drain(7)) == []
+    store.close()
+
+
+def test_append_segments_and_drain():
+    rng = np.random.default_rng(1)
+    cols = random_cols(rng, 30)
+    store = PointStore(REST, 10 ** 9, page_points=8)
+    store.append_segments([3, 9, 3], [0, 10, 12, 30], cols)
+    assert store.count(3) == 28 and store.count(9) == 2
+    parts = list(store.drain(3))
+    assert sum(len(p) for p in parts) == 28 and 3 not in store
+    assert same(cat(parts), cat([cols.slice(0, 10), cols.slice(12, 30)]))
+    assert same(store.take(9), cols.slice(10, 12))
+    store.close()
+
+
+def test_nodes_share_pages():
+    rng = np.random.default_rng(2)
+    store = PointStore(REST, 10 ** 9, page_points=8)
+    parts = {key: random_cols(rng, 3) for key in range(1, 9)}
+    for key, cols in parts.items():
+        store.append(key, cols)
+    pages = {id(e.page) for key in parts for e in store.handle(key).extents}
+    assert len(pages) == 3                       # 24 points of 8 nodes in 3 pages of 8
+    shared = [key for key in parts if len({id(e.page) for e in store.handle(key).extents}) == 2]
+    assert shared, "some node spans two pages"
+    for key in (5, 1, 8, 2, 3, 4, 6, 7):
+        assert same(store.take(key), parts[key])
+    store.close()
+
+
+# -- spilling --------------------------------------------------------------------------
+
+def test_spill_under_a_budget_smaller_than_a_page(tmp_path):
+    rng = np.random.default_rng(3)
+    store = PointStore(REST, page_bytes(8) // 2, str(tmp_path), page_points=8)
+    model = Model()
+    for round_ in range(3):
+        for key in range(20):
+            cols = random_cols(rng, int(rng.integers(1, 30)))
+            model.append(key, cols)
+            store.append(key, cols)
+            # Only the open page may stay resident.
+            assert store.resident_bytes <= page_bytes(8)
+    assert store.spilled_pages > 0
+    assert os.path.getsize(tmp_path / "pages.bin") > 0
+    for key in rng.permutation(20):
+        assert same(store.take(int(key)), model.take(int(key))), f"node {key}"
+    assert store.loaded_pages > 0
+    store.close()
+
+
+def test_spill_without_a_folder_is_refused():
+    store = PointStore(REST, 0, None, page_points=8)
+    with pytest.raises(RuntimeError, match="folder"):
+        store.append(1, random_cols(np.random.default_rng(0), 20))
+
+
+def test_handle_state(tmp_path):
+    rng = np.random.default_rng(4)
+    store = PointStore(REST, 10 ** 9, str(tmp_path), page_points=8)
+    a, b, c = random_cols(rng, 20), random_cols(rng, 3), random_cols(rng, 16)
+    store.append(1, a)                  # pages 0, 1 full; page 2 open with 4 points
+    assert store.handle(1).state == "loaded"
+    store.set_budget(0)                 # every page but the open one spills
+    assert store.handle(1).state == "mixed"
+    store.append(2, b)                  # fits in the open page
+    assert store.handle(2).state == "loaded"
+    store.append(3, c)                  # fills page 2, page 3, opens page 4
+    assert store.handle(1).state == "spilled"
+    assert store.handle(2).state == "spilled"
+    assert store.handle(3).state == "mixed"
+    store.set_budget(10 ** 9)
+    assert same(store.take(2), b)       # loads page 2 back
+    assert store.handle(3).state == "mixed"    # page 2 loaded, page 3 still on disk
+    assert same(store.take(1), a) and same(store.take(3), c)
+    store.close()
+
+
+def test_compaction_keeps_every_node_and_its_order(tmp_path):
+    rng = np.random.default_rng(5)
+    store = PointStore(REST, 10 ** 9, str(tmp_path), page_points=8)
+    model = Model()
+    for round_ in range(6):             # interleaved appends: every node on many pages
+        for key in range(10):
+            cols = random_cols(rng, int(rng.integers(1, 6)))
+            model.append(key, cols)
+            store.append(key, cols)
+    for key in (0, 2, 4, 6, 8, 9):      # leaves the pages sparse
+        assert same(store.take(key), model.take(key))
+    bytes_before = store.resident_bytes
+    freed = store.compact()
+    assert freed > 0
+    assert store.resident_bytes < bytes_before
+    live = sum(store.count(k) for k in store.keys())
+    # Every page left but the open one is more than half full (>= 5 of 8 points).
+    assert store.resident_bytes <= (live // 5 + 1) * page_bytes(8)
+    for key in (1, 3, 5, 7):
+        assert store.handle(key).state == "loaded"
+        assert same(store.take(key), model.take(key)), f"node {key}"
+    store.close()
+
+
+def test_compaction_then_spill_and_reload(tmp_path):
+    rng = np.random.default_rng(6)
+    store = PointStore(REST, 10 ** 9, str(tmp_path), page_points=8)
+    model = Model()
+    for round_ in range(5):
+        for key in range(8):
+            cols = random_cols(rng, int(rng.integers(1, 7)))
+            model.append(key, cols)
+            store.append(key, cols)
+    for key in (1, 3, 5):
+        store.take(key)
+        model.take(key)
+    store.set_budget(page_bytes(8))     # compacts, then spills what is still over
+    assert store.spilled_pages > 0
+    for key in (7, 0, 6, 2, 4):
+        assert same(store.take(key), model.take(key)), f"node {key}"
+    store.close()
+
+
+def test_spilled_space_is_reused(tmp_path):
+    rng = np.random.default_rng(7)
+    store = PointStore(REST, 0, str(tmp_path), page_points=8)
+    peaks, live_max = [], 0
+    for r in range(60):
+        store.append(r, random_cols(rng, int(rng.integers(20, 60))))
+        if r >= 2:
+            store.take(r - 2)
+        live_max = max(live_max, store.total_points)
+        peaks.append(store.temp_bytes_peak)
+    # Never more on disk than the live pages (plus slack for fragmentation),
+    # while without reuse the file would hold every page ever spilled.
+    page_blob = page_bytes(8) + 64
+    assert peaks[-1] <= 2 * (live_max // 8 + 3) * page_blob
+    assert store.spilled_pages * page_bytes(8) > 5 * peaks[-1]
+    store.close()
+
+
+@pytest.mark.xfail(strict=True, reason="PointStore.close() closes the spill file but never removes "
+                   "it: pages.bin stays in the folder (the builder hides this because "
+                   "WorkFolder.close() removes the whole folder)")
+def test_close_leaves_nothing_in_the_folder(tmp_path):
+    store = PointStore(REST, 0, str(tmp_path), page_points=8)
+    store.append(1, random_cols(np.random.default_rng(8), 50))
+    assert store.spilled_pages > 0
+    store.close()
+    assert os.listdir(tmp_path) == []
+
+
+def test_close_releases_everything(tmp_path):
+    store = PointStore(REST, 0, str(tmp_path), page_points=8)
+    store.append(1, random_cols(np.random.default_rng(8), 50))
+    store.close()
+    assert store.keys() == [] and store.resident_bytes == 0 and store.total_points == 0
+    store.close()   # twice is harmless
+
+
+# -- SpillFile ---------------------------------------------------------------------------
+
+def test_spill_file_reuses_freed_space(tmp_path):
+    spill = SpillFile(str(tmp_path))
+    a = spill.write(b"a" * 100)
+    b = spill.write(b"b" * 50)
+    c = spill.write(b"c" * 70)
+    assert (a, b, c) == (0, 100, 150) and spill.peak == 220
+    spill.free(b, 50)
+    d = spill.write(b"d" * 30)            # first fit in the hole
+    assert d == 100
+    e = spill.write(b"e" * 30)            # does not fit the 20 left: at the end
+    assert e == 220
+    assert spill.read(a, 100) == b"a" * 100 and spill.read(c, 70) == b"c" * 70
+    assert spill.read(d, 30) == b"d" * 30 and spill.read(e, 30) == b"e" * 30
+    spill.free(e, 30)                     # the end shrinks back
+    assert os.path.getsize(spill.path) == 220
+    spill.free(c, 70)
+    spill.free(d, 30)                     # merges with the 20-byte hole and the end
+    assert os.path.getsize(spill.path) == 100
+    f = spill.write(b"f" * 120)
+    assert f == 100 and spill.peak == 250
+    spill.close()
+
+
+# -- WorkFolder --------------------------------------------------------------------------
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_work_folder_cleans_stale_folders_of_dead_pids_only(tmp_path):
+    dead = tmp_path / f"{PREFIX}{dead_pid()}-abc123"
+    mine = tmp_path / f"{PREFIX}{os.getpid()}-def456"
+    parent = tmp_path / f"{PREFIX}{os.getppid()}-ghi789"
+    numba_cache = tmp_path / f"{PREFIX}numba-{os.getuid()}"
+    other = tmp_path / "something-else-1"
+    for folder in (dead, mine, parent, numba_cache, other):
+        folder.mkdir()
+        (folder / "pages.bin").write_bytes(b"x" * 10)
+    work = WorkFolder(str(tmp_path))
+    assert not dead.exists()
+    assert mine.exists() and parent.exists() and numba_cache.exists() and other.exists()
+    assert os.path.dirname(work.path) == str(tmp_path)
+    assert os.path.basename(work.path).startswith(f"{PREFIX}{os.getpid()}-")
+    store = PointStore(REST, 0, work.path, page_points=8)
+    store.append(1, random_cols(np.random.default_rng(9), 40))
+    store.close()
+    work.close()
+    assert not os.path.exists(work.path)
+    assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in (mine, parent, numba_cache, other))
+
+
+def test_clean_stale_on_missing_folder_is_harmless(tmp_path):
+    clean_stale(str(tmp_path / "does-not-exist"))
