@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from copc_builder.algorithms.kernels.octree import (
-    FINE, NAN_KEY, SPLIT_PARTS, gps_sort_keys, sample_parents, sort_canonical, split_big_node,
-    split_nodes, split_promoted)
+    FINE, NAN_KEY, SPLIT_PARTS, gps_sort_keys, merge_canonical, sample_parents, sort_canonical,
+    split_big_node, split_nodes, split_promoted)
 
 SETTINGS = settings(max_examples=50, deadline=None)
 INT32_MIN = -(2 ** 31)
@@ -404,3 +404,41 @@ def test_sample_parents_grid_at_deep_levels():
                    level, flags, promoted)
     assert flags.tolist() == [1, 0, 1, 1, 0, 1]
     assert promoted.tolist() == [3, 1]
+
+
+# -- merge_canonical -----------------------------------------------------------------
+
+@SETTINGS
+@given(st.integers(0, 2 ** 32 - 1), st.lists(st.lists(st.integers(0, 30), max_size=9), min_size=1, max_size=4),
+       st.sampled_from(["pulses", "random", "none", "long_ties", "special"]), st.sampled_from([1, 3, 50]))
+def test_merge_canonical_matches_reference(seed, segments, gps_mode, pool):
+    """Segments made of runs already in canonical order (runs may be empty):
+    after the merge each segment is in canonical order."""
+    rng = np.random.default_rng(seed)
+    n = sum(sum(runs) for runs in segments)
+    gps, codes, xyz, rest = make_points(rng, n, gps_mode, pool, 2)
+    gkeys = np.zeros(n, np.uint64)
+    gps_sort_keys(gps, gkeys)
+    pad = 3
+    perm = np.full(n + pad * (len(segments) + 1), -1, np.int64)
+    points = rng.permutation(n)
+    run_bounds, run_first, seg_ranges = [], [0], []
+    pos, used = pad, 0
+    for runs in segments:
+        start = pos
+        run_bounds.append(pos)
+        for size in runs:
+            run = sorted(points[used:used + size].tolist(),
+                         key=lambda i: canonical_key(i, gkeys, codes, xyz, rest))
+            perm[pos:pos + size] = run
+            used += size
+            pos += size
+            run_bounds.append(pos)
+        run_first.append(len(run_bounds))
+        seg_ranges.append((start, pos))
+        pos += pad
+    before = perm.copy()
+    merge_canonical(perm, np.array(run_bounds, np.int64), np.array(run_first, np.int64),
+                    gkeys, codes, xyz, rest)
+    check_sorted(before, perm, [s for s, _ in seg_ranges], [e for _, e in seg_ranges],
+                 gkeys, codes, xyz, rest)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from copc_builder.algorithms.kernels.records import (assemble_records, copy_fields, legacy_fields,
-                                                     record_stats)
+                                                     record_stats, split_records)
 
 SETTINGS = settings(max_examples=50, deadline=None)
 INT32_MIN = -(2 ** 31)
@@ -185,3 +185,39 @@ def test_record_stats_matches_numpy(n, n_index, seed, with_nan):
     g = gps[index]
     g = g[~np.isnan(g)]
     assert gps_range.tolist() == [min(gps0[0], g.min(initial=np.inf)), max(gps0[1], g.max(initial=-np.inf))]
+
+
+# -- split_records -------------------------------------------------------------------
+
+@SETTINGS
+@given(st.integers(0, 40),
+       st.sampled_from([(20, -1, True), (28, 20, True), (34, 20, True), (30, 22, False), (36, 22, False)]),
+       st.integers(0, 2 ** 32 - 1))
+def test_split_records_matches_numpy(n, layout, seed):
+    """Records -> xyz (bytes 0-11), GPS bits (8 bytes at gps_at), rest bytes by
+    plan, and the legacy bit fields for point formats 0-5."""
+    record_size, gps_at, legacy = layout     # formats 0, 1, 3, 6, 7
+    rng = np.random.default_rng(seed)
+    src = rng.integers(0, 256, (n, record_size)).astype(np.uint8)
+    if n:
+        src[0, :12] = np.array([-2 ** 31, 2 ** 31 - 1, -1], "<i4").view(np.uint8)
+    rest_size = 16
+    plan = np.array([(12, 0, 2), (17, 5, 1), (18, 8, 2), (record_size - 6, 10, 6)] if legacy
+                    else [(12, 0, 10), (record_size - 6, 10, 6)], np.int64)
+    xyz = np.full((n, 3), 7, np.int32)
+    gps = np.full(n, 0.25)
+    rest = rng.integers(0, 256, (n, rest_size)).astype(np.uint8)
+    expect_rest = rest.copy()
+    split_records(src, xyz, gps.view(np.uint64), rest, gps_at, plan, legacy)
+
+    assert np.array_equal(xyz, src[:, :12].copy().view("<i4").reshape(n, 3))
+    if gps_at >= 0:
+        assert gps.tobytes() == src[:, gps_at:gps_at + 8].tobytes()
+    else:
+        assert np.all(gps == 0.25)
+    for s, d, size in plan:
+        expect_rest[:, d:d + size] = src[:, s:s + size]
+    if legacy:
+        for i in range(n):
+            expect_rest[i, [2, 3, 4, 6, 7]] = ref_legacy(int(src[i, 14]), int(src[i, 15]), int(src[i, 16]))
+    assert np.array_equal(rest, expect_rest)

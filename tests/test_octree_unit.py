@@ -283,3 +283,27 @@ def test_build_unit_single_point():
     cols = make_cloud(0, 1, "uniform", "none")
     out, rest, _ = build(cols, 1)
     assert rest is None and out.nodes == {ROOT: [record(cols, 0)]}
+
+
+@pytest.mark.parametrize("big_node", [64, 1 << 20])
+def test_build_unit_same_at_every_thread_count(monkeypatch, big_node):
+    """Same nodes and records at 1 and 2 threads, with big nodes split in
+    parallel (BIG_NODE lowered so a small cloud takes that path) or not."""
+    import numba
+    from copc_builder.algorithms import octree_unit
+    monkeypatch.setattr(octree_unit, "BIG_NODE", big_node)
+    cols = make_cloud(21, 3000, "clusters", "pulses")
+    before = numba.get_num_threads()
+    results = []
+    try:
+        for threads in ([1, 2] if numba.config.NUMBA_NUM_THREADS >= 2 else [1]):
+            numba.set_num_threads(threads)
+            out, _, cube = build(cols, 16)
+            results.append(out.nodes)
+    finally:
+        numba.set_num_threads(before)
+    codes = cube.fine_codes(cols.xyz)
+    expect = ref_build(cols, codes, ROOT, 16, cube.max_depth)
+    expect = {k: [record(cols, i) for i in v] for k, v in expect.items()}
+    for nodes in results:
+        assert nodes == expect
