@@ -107,8 +107,9 @@ class LasFile:
                         _reraise_fatal(exc)
                         raise InputError(
                             self.path,
-                            f"cannot decode the point data after point {done:,} of {expected:,} "
-                            f"({_short(exc)})",
+                            f"cannot decode points {done:,} to {done + want - 1:,} of the "
+                            f"{expected:,} its header announces ({_short(exc)}); the file is damaged "
+                            f"or holds fewer points than its header says",
                         ) from None
                     got = len(points)
                     if got != want:
@@ -145,6 +146,7 @@ def _read_header(path: str) -> LasHeaderInfo:
         raise InputError(path, f"cannot open ({exc.strerror})") from None
     if magic != b"LASF":
         raise InputError(path, "not a LAS/LAZ file (no LASF signature)")
+    _check_raw_header(path)
 
     import laspy
 
@@ -204,6 +206,36 @@ def _laz_backend(path, header) -> str:
         path, f"is compressed by LASzip {major}.{minor}r{revision} with compressor {compressor} "
               f"and chunk size {chunk_size}, which lazrs cannot decode; re-compress it with a "
               f"current laszip or PDAL first")
+
+
+_RAW_HEADER = struct.Struct("<4s20xBB68xHIIBH")   # signature .. point record length
+
+
+def _check_raw_header(path: str) -> None:
+    """Refuse headers whose sizes cannot be true before laspy trusts them
+    (a damaged offset can make a reader allocate gigabytes)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        raw = f.read(_RAW_HEADER.size)
+    if len(raw) < _RAW_HEADER.size:
+        raise InputError(path, f"is truncated: {size:,} bytes, shorter than a LAS header")
+    _, major, minor, header_size, data_offset, vlr_count, fmt, record_length = _RAW_HEADER.unpack(raw)
+    if major != 1 or minor > 4:
+        raise InputError(path, f"damaged LAS header: version {major}.{minor} is not LAS 1.0-1.4")
+    if not 227 <= header_size <= data_offset:
+        raise InputError(path, f"damaged LAS header: header size {header_size:,} with point data "
+                               f"at byte {data_offset:,}")
+    if data_offset > size:
+        raise InputError(path, f"damaged LAS header: point data at byte {data_offset:,}, past the "
+                               f"end of the file ({size:,} bytes)")
+    if vlr_count * 54 > data_offset - header_size:
+        raise InputError(path, f"damaged LAS header: {vlr_count:,} VLRs cannot fit in the "
+                               f"{data_offset - header_size:,} bytes before the point data")
+    if (fmt & 0x3F) > 10:
+        raise InputError(path, f"damaged LAS header: point format {fmt & 0x3F} does not exist")
+    if record_length < STANDARD_SIZE[fmt & 0x3F]:
+        raise InputError(path, f"damaged LAS header: point records of {record_length} bytes are "
+                               f"shorter than format {fmt & 0x3F} needs")
 
 
 def _extra_dims(path, header) -> Tuple[Tuple[ExtraDim, ...], Tuple[int, ...]]:
