@@ -91,7 +91,8 @@ def frames(draw, scale_choices):
     offsets = tuple(draw(st.sampled_from(OFFSETS)) for _ in range(3))
     lo, hi = [], []
     for _ in range(3):
-        span = draw(st.sampled_from([0, 1, 2, 3, 7, 100, 1023, 1024, 10 ** 5, 2 ** 20 + 1, 10 ** 8, 2 ** 31, 2 ** 32 - 1]))
+        span = draw(st.sampled_from([0, 1, 2, 3, 7, 100, 1023, 1024, 10 ** 5, 2 ** 20 + 1, 10 ** 8,
+                                     2 ** 31, 2 ** 32 - 1]))
         a = draw(st.integers(INT32_MIN, INT32_MAX - span))
         lo.append(a)
         hi.append(a + span)

@@ -1,6 +1,5 @@
 """kernels.distribute against numpy: bucket_order (stable counting sort) and int_bounds."""
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -26,7 +26,7 @@ def thread_counts():
     numba.set_num_threads(before)
 
 
-def random_codes(rng, n, level_bits=21):
+def random_codes(rng, n):
     """Fine codes with many shared prefixes (so children repeat)."""
     return rng.integers(0, 2 ** 63 - 1, n, dtype=np.int64, endpoint=True)
 

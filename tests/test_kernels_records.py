@@ -2,7 +2,6 @@
 bit fields decoded independently from the LAS spec, LAS 1.4 record
 assembly, header statistics."""
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -1,6 +1,5 @@
 """kernels.shuffle against numpy: byte planes, wrapping deltas, zigzag."""
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
