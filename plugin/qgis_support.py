@@ -20,9 +20,9 @@ ICON_PATH = os.path.join(PLUGIN_DIR, "icon.svg")
 HOMEPAGE = "https://github.com/copc-builder/copc_builder"
 
 # Import name -> pip name.  What each algorithm needs to run.
-BUILD_MODULES = ("numpy", "numba", "laspy", "lazrs")
+BUILD_MODULES = ("numpy", "numba", "laspy", "lazrs", "lz4")
 VALIDATE_MODULES = ("numpy", "lazrs")
-PIP_NAMES = {"numpy": "numpy<2", "numba": "numba", "laspy": "laspy", "lazrs": "lazrs"}
+PIP_NAMES = {"numpy": "numpy<2", "numba": "numba", "laspy": "laspy", "lazrs": "lazrs", "lz4": "lz4"}
 
 
 def missing_modules(modules: Iterable[str]) -> List[Tuple[str, str]]:
