@@ -56,6 +56,14 @@ class Cube:
         else:
             span = max(math.ceil((int(hi) - int(lo) + 1) * s / unit) for lo, hi, s in zip(imin, imax, scales))
         m = max(0, (span - 1).bit_length())
+        if ratio is not None:
+            # A ratio that is an integer only nearly (0.001 vs 0.0010000000009)
+            # moves the boundaries off the half units by its error times the
+            # cube's width in common units: beyond a twentieth of a unit,
+            # compute cells in floating point instead.
+            drift = max(abs(unit / s - r) for s, r in zip(scales, ratio)) * 2.0 ** (m + 1)
+            if drift > 0.05:
+                ratio = None
         return Cube(tuple(int(v) for v in imin), ratio, m, unit,
                     tuple(float(s) for s in scales), tuple(float(o) for o in offsets))
 
@@ -104,6 +112,7 @@ class Cube:
         if self.ratio is not None:
             fine_codes(xyz, imin, np.array(self.ratio, np.int64), self.m + 1, out)
         else:
-            factor = np.array([s * 2.0 ** FINE_LEVEL / self.side for s in self.scales])
-            fine_codes_float(xyz, imin, factor, out)
+            lower = np.array(self.center) - self.halfsize   # as a reader computes it
+            fine_codes_float(xyz, np.array(self.scales), np.array(self.offsets), lower,
+                             2.0 * self.halfsize, self.max_depth, out)
         return out

@@ -131,9 +131,6 @@ def test_float_cube_random_points_inside_their_node(scales, offsets):
 
 # Scales and offsets of shared/data/laspy_1_4_w_evlr.las, over a box where a
 # reader finds points outside their node (found by searching reader boundaries).
-@pytest.mark.xfail(strict=True, reason="float-path cells (fine_codes_float) are computed with a formula "
-                   "other than the reader's center - halfsize + index * side, so points within an ulp "
-                   "of a node boundary land in the neighbouring node's cube")
 def test_float_cube_points_next_to_reader_boundaries():
     lo = np.array([455075803, -487503825, -117357736])
     hi = np.array([456599671, -472553342, -99565654])
@@ -144,9 +141,6 @@ def test_float_cube_points_next_to_reader_boundaries():
     assert not bad.any(), f"{bad.sum()} points outside their node: {xyz[bad].tolist()}"
 
 
-@pytest.mark.xfail(strict=True, reason="axis_ratios accepts ratios off by up to 1e-9 * ratio; over a "
-                   "cube 2**m common units wide the boundaries drift off the half units by up to "
-                   "2**m * ratio * 1e-9 units (here ~1.9 units), so points fall outside their node")
 def test_nearly_equal_scales_keep_boundaries_on_half_units():
     scales = (0.001, 0.001, 0.0010000000009)     # x, y: ratio 1.0000000009 taken as 1
     lo = np.array([0, 0, 0])

@@ -83,37 +83,49 @@ def test_fine_codes_extreme_int32():
 def test_fine_codes_empty():
     out = np.empty(0, np.int64)
     fine_codes(np.empty((0, 3), np.int32), np.zeros(3, np.int64), np.ones(3, np.int64), 5, out)
-    fine_codes_float(np.empty((0, 3), np.int32), np.zeros(3, np.int64), np.ones(3), out)
+    fine_codes_float(np.empty((0, 3), np.int32), np.ones(3), np.zeros(3), np.zeros(3), 1.0, 5, out)
     assert out.shape == (0,)
 
 
-def ref_float_cells(xyz, imin, factor):
-    t = (xyz.astype(np.float64) - imin.astype(np.float64) + 0.5) * factor
-    return np.clip(np.floor(t), 0, 2 ** FINE - 1).astype(np.int64)
+def reader_box(x, lower, side, level, index):
+    """A node's extent along one axis as a COPC reader computes it."""
+    size = side / 2.0 ** level
+    low = lower + index * size
+    return low, low + size
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_fine_codes_float_matches_numpy(seed):
+def test_fine_codes_float_cells_agree_with_readers(seed):
+    """Cells are floor((x - lower) / fine size) away from boundaries, and
+    inside every level's box as a reader computes it, everywhere."""
     rng = np.random.default_rng(seed)
-    n = 500
-    imin = rng.integers(INT32_MIN, 0, 3)
-    xyz = np.stack([rng.integers(imin[a], INT32_MAX, n, endpoint=True) for a in range(3)], 1).astype(np.int32)
-    xyz[0] = imin                       # the lowest corner
-    xyz[1] = INT32_MAX
-    factor = rng.uniform(1e-5, 1e-3, 3)
-    factor[0] = 2.0 ** FINE / (INT32_MAX - imin[0] + 1.0)   # exactly the span on x
+    n = 400
+    scales = rng.uniform(1e-4, 1e-2, 3)
+    offsets = rng.uniform(-1e6, 1e6, 3)
+    xyz = rng.integers(-10 ** 6, 10 ** 6, (n, 3)).astype(np.int32)
+    real = xyz * scales + offsets
+    lower = real.min(axis=0) - scales / 2
+    side = float((real.max(axis=0) - lower).max()) * 1.1
+    depth = 12
     out = np.empty(n, np.int64)
-    fine_codes_float(xyz, imin.astype(np.int64), factor, out)
-    cells = ref_float_cells(xyz, imin, factor)
-    expect = [ref_interleave(c) for c in cells]
-    assert out.tolist() == expect
+    fine_codes_float(xyz, scales, offsets, lower, side, depth, out)
+    fine = side / 2.0 ** FINE
+    for i in range(n):
+        for a in range(3):
+            cell = sum(((int(out[i]) >> (3 * b + a)) & 1) << b for b in range(FINE))
+            t = (real[i, a] - lower[a]) / fine
+            if abs(t - round(t)) > 1e-6:
+                assert cell == int(np.floor(t))
+            for level in range(1, depth + 1):
+                low, high = reader_box(real[i, a], lower[a], side, level, cell >> (FINE - level))
+                assert low <= real[i, a] <= high
 
 
 def test_fine_codes_float_clamps_out_of_range_points():
     """Points below the lower corner or past the top cell clamp to the edge cells."""
     xyz = np.array([[-10, 0, 0], [0, 10 ** 9, 0], [5, 5, 5]], np.int32)
     out = np.empty(3, np.int64)
-    fine_codes_float(xyz, np.zeros(3, np.int64), np.array([1.0, 1.0, 1.0]), out)
+    fine_codes_float(xyz, np.ones(3), np.zeros(3), np.zeros(3), float(2 ** FINE), 0, out)
     top = 2 ** FINE - 1
     assert out.tolist() == [ref_interleave([0, 0, 0]), ref_interleave([0, top, 0]),
                             ref_interleave([5, 5, 5])]

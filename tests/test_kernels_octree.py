@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from copc_builder.algorithms.kernels.octree import (
-    FINE, NAN_KEY, SPLIT_PARTS, gps_sort_keys, merge_canonical, sample_parents, sort_canonical,
+    FINE, SPLIT_PARTS, gps_sort_keys, merge_canonical, sample_parents, sort_canonical,
     split_big_node, split_nodes, split_promoted)
 
 SETTINGS = settings(max_examples=50, deadline=None)
@@ -131,15 +131,19 @@ def keys_of(values):
 @SETTINGS
 @given(st.lists(st.one_of(st.floats(allow_nan=True), st.sampled_from(SPECIAL)), max_size=60))
 def test_gps_keys_order_is_float_order(values):
+    """IEEE total order: -NaN < -inf < ... < -0.0 < 0.0 < ... < inf < +NaN, and
+    equal keys only for equal bit patterns."""
     keys = keys_of(values)
     for i, a in enumerate(values):
         if np.isnan(a):
-            assert keys[i] == NAN_KEY
+            negative = np.signbit(a)
+            for j, b in enumerate(values):
+                if not np.isnan(b):
+                    assert (keys[i] < keys[j]) if negative else (keys[i] > keys[j])
             continue
-        assert keys[i] != NAN_KEY
         for j, b in enumerate(values):
             if np.isnan(b):
-                assert keys[i] < keys[j] or keys[j] == NAN_KEY
+                continue
             elif a < b:
                 assert keys[i] < keys[j], (a, b)
             elif struct.pack("<d", a) == struct.pack("<d", b):
@@ -153,8 +157,11 @@ def test_gps_keys_special_values():
     keys = keys_of([-np.inf, -1.0, -5e-324, -0.0, 0.0, 5e-324, 1.0, np.inf, np.nan, -np.nan])
     assert keys[:8].tolist() == sorted(keys[:8].tolist())
     assert len(set(keys[:8].tolist())) == 8
-    assert keys[8] == keys[9] == NAN_KEY
-    assert keys[7] < NAN_KEY   # +inf still before NaN
+    nan, neg_nan = np.float64(np.nan), -np.float64(np.nan)
+    assert np.signbit(neg_nan) and not np.signbit(nan)
+    assert keys[7] < keys[8]          # +inf before +NaN
+    assert keys[9] < keys[0]          # -NaN before -inf
+    assert keys_of([nan])[0] == keys[8]
     assert keys_of([]).shape == (0,)
 
 
@@ -274,10 +281,6 @@ def test_sort_canonical_empty_and_single():
     assert after.tolist() == [1, 0]
 
 
-@pytest.mark.xfail(strict=True, reason="NaN GPS times of different bit patterns share one sort key "
-                   "(NAN_KEY) and the record comparison skips the GPS bytes, so two points that "
-                   "differ only in their NaN payload keep their arrival order: output bytes then "
-                   "depend on input order")
 def test_sort_canonical_nan_payloads_are_ordered():
     nan_a = np.frombuffer(struct.pack("<Q", 0x7FF8000000000001), np.float64)[0]
     nan_b = np.frombuffer(struct.pack("<Q", 0x7FF8000000000002), np.float64)[0]

@@ -5,52 +5,21 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from copc_builder.algorithms.kernels.records import (assemble_records, copy_fields, legacy_fields,
-                                                     record_stats, split_records)
+from copc_builder.algorithms.kernels.records import assemble_records, record_stats, split_records
 
 SETTINGS = settings(max_examples=50, deadline=None)
 INT32_MIN = -(2 ** 31)
 INT32_MAX = 2 ** 31 - 1
 
 
-# -- copy_fields ---------------------------------------------------------------------
+# -- the legacy bit fields of split_records -------------------------------------------
 
-@st.composite
-def copy_plans(draw):
-    src_w = draw(st.integers(1, 40))
-    dst_w = draw(st.integers(1, 40))
-    rows = []
-    for _ in range(draw(st.integers(0, 6))):
-        size = draw(st.integers(0, min(src_w, dst_w)))
-        rows.append((draw(st.integers(0, src_w - size)), draw(st.integers(0, dst_w - size)), size))
-    return src_w, dst_w, np.array(rows, np.int64).reshape(-1, 3)
+def legacy_fields(src, rest):
+    """split_records with only the point formats 0-5 conversion."""
+    n = len(src)
+    split_records(src, np.empty((n, 3), np.int32), np.empty(n, np.uint64), rest, -1,
+                  np.empty((0, 3), np.int64), True)
 
-
-@SETTINGS
-@given(copy_plans(), st.integers(0, 50), st.integers(0, 2 ** 32 - 1))
-def test_copy_fields_matches_numpy_slicing(plan_spec, n, seed):
-    src_w, dst_w, plan = plan_spec
-    rng = np.random.default_rng(seed)
-    src = rng.integers(0, 256, (n, src_w)).astype(np.uint8)
-    dst = rng.integers(0, 256, (n, dst_w)).astype(np.uint8)
-    expect = dst.copy()
-    for s, d, size in plan:          # rows in order: a later row wins where they overlap
-        expect[:, d:d + size] = src[:, s:s + size]
-    copy_fields(src, dst, plan)
-    assert np.array_equal(dst, expect)
-
-
-def test_copy_fields_into_typed_views():
-    """As the LAS converter uses it: bytes 0-11 of a record into int32 X, Y, Z."""
-    xyz = np.array([[INT32_MIN, -1, INT32_MAX], [0, 1, 2]], np.int32)
-    raw = np.zeros((2, 20), np.uint8)
-    raw[:, :12] = xyz.view(np.uint8).reshape(2, 12)
-    out = np.zeros((2, 3), np.int32)
-    copy_fields(raw, out.view(np.uint8).reshape(2, 12), np.array([[0, 0, 12]], np.int64))
-    assert np.array_equal(out, xyz)
-
-
-# -- legacy_fields -------------------------------------------------------------------
 
 def ref_legacy(byte14: int, byte15: int, byte16: int):
     """LAS 1.0-1.3 point bytes 14-16 -> LAS 1.4 format-6 bytes, per the specs.

@@ -242,9 +242,6 @@ def test_spilled_space_is_reused(tmp_path):
     store.close()
 
 
-@pytest.mark.xfail(strict=True, reason="PointStore.close() closes the spill file but never removes "
-                   "it: pages.bin stays in the folder (the builder hides this because "
-                   "WorkFolder.close() removes the whole folder)")
 def test_close_leaves_nothing_in_the_folder(tmp_path):
     store = PointStore(REST, 0, str(tmp_path), page_points=8)
     store.append(1, random_cols(np.random.default_rng(8), 50))

@@ -38,19 +38,38 @@ def fine_codes(xyz, imin, ratio, m1, out):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def fine_codes_float(xyz, imin, factor, out):
-    """fine_codes for scales with no common unit: the cell along an axis is
-    floor((X - imin + 0.5) * scale * 2**21 / side), in floating point."""
+def fine_codes_float(xyz, scales, offsets, lower, side, max_depth, out):
+    """fine_codes for scales with no common unit, in floating point.
+
+    A point's cell along an axis comes from its real coordinate (X * scale +
+    offset, as readers compute it), then is checked against each level's box
+    as a reader computes it (low = lower + index * side / 2**level, high =
+    low + side / 2**level) and moved across the boundary it sits on when
+    rounding put it on the wrong side.
+    """
     n = xyz.shape[0]
     top = (1 << FINE) - 1
+    fine_size = side / 2.0 ** FINE
     for i in prange(n):
         code = np.int64(0)
         for a in range(3):
-            t = (np.float64(xyz[i, a]) - imin[a] + 0.5) * factor[a]
-            c = np.int64(np.floor(t))
-            if c < 0:
-                c = 0
-            elif c > top:
-                c = top
+            x = np.float64(xyz[i, a]) * scales[a] + offsets[a]
+            c = np.int64(np.floor((x - lower[a]) / fine_size))
+            c = min(max(c, 0), top)
+            for _ in range(4):
+                moved = False
+                for d in range(max_depth, 0, -1):
+                    k = FINE - d
+                    j = c >> k
+                    size = side / 2.0 ** d
+                    low = lower[a] + j * size
+                    if x < low and j > 0:
+                        c = (j << k) - 1
+                        moved = True
+                    elif x > low + size and j < (1 << d) - 1:
+                        c = (j + 1) << k
+                        moved = True
+                if not moved:
+                    break
             code |= spread3(c) << a
         out[i] = code

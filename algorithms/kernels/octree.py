@@ -11,7 +11,6 @@ import numpy as np
 from numba import njit, prange
 
 FINE = 21
-NAN_KEY = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -81,19 +80,17 @@ def split_big_node(codes, perm, s, e, shift, counts):
 
 @njit(parallel=True, cache=True, nogil=True)
 def gps_sort_keys(gps, out):
-    """Order-preserving uint64 keys of float64 GPS times (NaN sorts last)."""
+    """Order-preserving uint64 keys of float64 GPS times, one per bit pattern
+    (IEEE total order: negative NaNs first, positive NaNs last), so equal
+    keys mean equal GPS bytes."""
     bits = gps.view(np.uint64)
     top = np.uint64(1) << np.uint64(63)
     for i in prange(gps.shape[0]):
-        g = gps[i]
-        if g != g:
-            out[i] = NAN_KEY
+        b = bits[i]
+        if b & top:
+            out[i] = ~b
         else:
-            b = bits[i]
-            if b & top:
-                out[i] = ~b
-            else:
-                out[i] = b | top
+            out[i] = b | top
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -5,39 +5,6 @@ from numba import njit, prange
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def copy_fields(src, dst, plan):
-    """dst[i, plan[k,1] : +plan[k,2]] = src[i, plan[k,0] : +plan[k,2]] for every k."""
-    n = src.shape[0]
-    for i in prange(n):
-        for k in range(plan.shape[0]):
-            s = plan[k, 0]
-            d = plan[k, 1]
-            for b in range(plan[k, 2]):
-                dst[i, d + b] = src[i, s + b]
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def legacy_fields(src, rest):
-    """Point formats 0-5 -> the format-6 return/flags/class/scan-angle bytes.
-
-    src byte 14: return number (3 bits), number of returns (3), scan direction,
-    edge of flight line; byte 15: class (5 bits), synthetic, key point,
-    withheld; byte 16: scan angle rank (int8 degrees).
-    """
-    n = src.shape[0]
-    for i in prange(n):
-        b = src[i, 14]
-        c = src[i, 15]
-        rest[i, 2] = (b & 7) | (((b >> 3) & 7) << 4)
-        rest[i, 3] = ((c >> 5) & 7) | (((b >> 6) & 1) << 6) | (((b >> 7) & 1) << 7)
-        rest[i, 4] = c & 31
-        rank = np.int8(src[i, 16])
-        angle = np.int16(np.round(np.float64(rank) / 0.006))
-        rest[i, 6] = np.uint8(angle & 0xFF)
-        rest[i, 7] = np.uint8((angle >> 8) & 0xFF)
-
-
-@njit(parallel=True, cache=True, nogil=True)
 def assemble_records(xyz, gps, rest, index, out):
     """out[j] = LAS 1.4 record (format 6/7/8 + extra bytes) of point index[j]."""
     n = index.shape[0]

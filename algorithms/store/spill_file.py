@@ -103,7 +103,8 @@ class SpillFile:
         self._free = merged
 
     def close(self) -> None:
-        try:
-            os.close(self._fd)
-        except OSError:
-            pass
+        for step in (lambda: os.close(self._fd), lambda: os.remove(self.path)):
+            try:
+                step()
+            except OSError:
+                pass
