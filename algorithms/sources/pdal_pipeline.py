@@ -129,6 +129,10 @@ class PipelineSource:
                 metadata = _as_dict(self._pipeline.metadata)
             sample = self._arrays[0]
 
+        missing = [d for d in "XYZ" if d not in (sample.dtype.names or ())]
+        if missing:
+            raise InputError(self.path, f"the pipeline's points have no {', '.join(missing)} dimension "
+                                        f"(dimensions: {', '.join(sample.dtype.names or ()) or 'none'})")
         crs_wkt = _pipeline_crs(metadata, stages) or self._srswkt2()
         trusted = not movers
         if trusted and headers and crs_wkt and headers[0].crs_wkt:
@@ -166,14 +170,22 @@ class PipelineSource:
             scales = np.array(GEOGRAPHIC_SCALE)
             offsets = centred_offsets(mins, maxs, scales)
 
-        self.dtype = _canonical_dtype(sample.dtype, quick)
+        # PDAL names a LAS extra dimension after its own dimension of that name
+        # in any case ("amplitude" -> "Amplitude"): keep the file's name.
+        self._rename = _names_in_files(sample.dtype, headers)
+        self.dtype = _canonical_dtype(_renamed_dtype(sample.dtype, self._rename), quick, self._rename)
         self._names = set(self.dtype.names)
         info = schema_info(self.path, self.dtype, count, mins, maxs, kind, scales, offsets, crs_wkt,
                            None if crs_wkt else "the pipeline gives no spatial reference")
         if headers:
+            # The readers' own extra-bytes descriptors (description, no-data...)
+            # for the dimensions PDAL kept as they were.
+            theirs = {d.name: d for h in headers for d in h.extra}
+            extra = tuple(theirs[d.name] if d.name in theirs and theirs[d.name].key() == d.key() else d
+                          for d in info.extra)
             gps = {h.gps_standard for h in headers}
             info = dataclasses.replace(
-                info, gps_standard=gps.pop() if len(gps) == 1 else True,
+                info, extra=extra, gps_standard=gps.pop() if len(gps) == 1 else True,
                 creation=headers[0].creation if len(headers) == 1 else (0, 0),
                 file_source_id=headers[0].file_source_id if len(headers) == 1 else 0)
         self.info: SourceInfo = info
@@ -206,9 +218,11 @@ class PipelineSource:
     def _stages(self) -> List[dict]:
         with self._pdal_errors("reading the pipeline"):
             stages = json.loads(self._pipeline.pipeline).get("pipeline", [])
-        stages = [s for s in stages if isinstance(s, dict)]
+        stages = [s for s in stages if isinstance(s, dict) and s.get("type")]
         if not stages:
             raise InputError(self.path, "the pipeline has no stages")
+        if not any(str(s["type"]).startswith("readers.") for s in stages):
+            raise InputError(self.path, "the pipeline has no reader (readers.las, readers.copc, ...)")
         return stages
 
     def _executed_arrays(self) -> Optional[List[np.ndarray]]:
@@ -248,6 +262,8 @@ class PipelineSource:
 
     def chunks(self, chunk_points: int) -> Iterator[np.ndarray]:
         for a in self._points():
+            if self._rename:
+                a = a.view(_renamed_dtype(a.dtype, self._rename))
             if set(a.dtype.names or ()) != self._names:
                 raise InputError(self.path, f"the pipeline's dimensions change midway "
                                             f"({sorted(self._names)} then {sorted(a.dtype.names or ())})")
@@ -340,7 +356,34 @@ def _pipeline_crs(metadata: dict, stages: List[dict]) -> Optional[str]:
     return None
 
 
-def _canonical_dtype(dtype: np.dtype, quick) -> np.dtype:
+def _names_in_files(dtype: np.dtype, headers: List[SourceInfo]) -> dict:
+    """{PDAL's name: the LAS file's name} for extra dimensions PDAL renamed."""
+    from .pdal_arrays import DROPPED, PDAL_TYPES
+
+    theirs = {}
+    for h in headers:
+        for d in h.extra:
+            theirs.setdefault(d.name.lower(), d.name)
+    rename = {}
+    for name in dtype.names:
+        own = theirs.get(name.lower())
+        if (name not in PDAL_TYPES and name not in DROPPED and own is not None and own != name
+                and own not in dtype.names):
+            rename[name] = own
+    return rename
+
+
+def _renamed_dtype(dtype: np.dtype, rename: dict) -> np.dtype:
+    """The same record layout with some fields renamed (for a zero-copy view)."""
+    if not rename:
+        return dtype
+    names = dtype.names
+    return np.dtype({"names": [rename.get(n, n) for n in names],
+                     "formats": [dtype.fields[n][0] for n in names],
+                     "offsets": [dtype.fields[n][1] for n in names], "itemsize": dtype.itemsize})
+
+
+def _canonical_dtype(dtype: np.dtype, quick, rename: dict) -> np.dtype:
     """The arrays' fields in the readers' dimension order, so extra bytes come
     in the same order whether PDAL streams (fields sorted by size) or not."""
     order: List[str] = []
@@ -350,6 +393,7 @@ def _canonical_dtype(dtype: np.dtype, quick) -> np.dtype:
             dims = e.get("dimensions", "") if isinstance(e, dict) else ""
             for name in (dims.split(",") if isinstance(dims, str) else dims):
                 name = str(name).strip()
+                name = rename.get(name, name)
                 if name and name not in order:
                     order.append(name)
     rank = {name: i for i, name in enumerate(order)}

@@ -1,0 +1,140 @@
+"""PDAL for the tests: found by capability, skipped cleanly when missing.
+
+PDAL_DRIVER_PATH must be set before ``import pdal`` for PDAL to find the
+plugins that ship beside the package (filters.python, readers.numpy); it is
+set here from the package's location, found without importing it.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from fixtures import write_las
+
+
+def _set_driver_path() -> None:
+    if os.environ.get("PDAL_DRIVER_PATH") or "pdal" in sys.modules:
+        return
+    try:
+        spec = importlib.util.find_spec("pdal")
+    except (ImportError, ValueError):
+        return
+    if spec is not None and spec.origin:
+        folder = os.path.dirname(spec.origin)
+        if any(n.startswith("libpdal_plugin_") for n in os.listdir(folder)):
+            os.environ["PDAL_DRIVER_PATH"] = folder
+
+
+@functools.lru_cache(maxsize=None)
+def pdal_module():
+    """The pdal module when it can run pipelines, else None."""
+    _set_driver_path()
+    try:
+        import pdal
+    except (ImportError, OSError):
+        return None
+    return pdal if hasattr(pdal, "Pipeline") else None
+
+
+def require_pdal():
+    pdal = pdal_module()
+    if pdal is None:
+        pytest.skip("the pdal Python package (with libpdal) is not importable")
+    return pdal
+
+
+@functools.lru_cache(maxsize=None)
+def _python_filter_runs() -> bool:
+    pdal = pdal_module()
+    if pdal is None or not hasattr(pdal.Filter, "python"):
+        return False
+    folder = tempfile.mkdtemp(prefix="copc_builder-pdal-probe-")
+    try:
+        las = write_las(Path(folder) / "probe.las", n=10)
+        stages = [{"type": "readers.las", "filename": str(las)},
+                  {"type": "filters.python", "module": "probe", "function": "f",
+                   "source": "def f(ins, outs):\n    return True\n"}]
+        saved = sys.stdout
+        try:
+            return pdal.Pipeline(json.dumps(stages)).execute() == 10
+        except Exception:
+            return False
+        finally:
+            sys.stdout = saved
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def require_python_filter():
+    """pdal, when PDAL can create and run filters.python."""
+    pdal = require_pdal()
+    if not _python_filter_runs():
+        pytest.skip("PDAL cannot run filters.python (pdal-plugins missing, or PDAL_DRIVER_PATH "
+                    "does not lead to it)")
+    return pdal
+
+
+def pdal_cli() -> Optional[str]:
+    """The pdal command line program, when there is one: on PATH, or beside
+    the libpdal this process loaded."""
+    found = shutil.which("pdal")
+    if found:
+        return found
+    if pdal_module() is None:
+        return None
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "libpdalcpp" in line}
+    except OSError:
+        return None
+    for lib in libs:
+        candidate = Path(lib).resolve().parent.parent / "bin" / "pdal"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def run_pipeline(stages) -> "object":
+    """Execute a pipeline (a list of stages) with the Python API; its pdal.Pipeline."""
+    pdal = require_pdal()
+    saved = sys.stdout
+    try:
+        p = pdal.Pipeline(json.dumps(stages))
+        p.execute()
+    finally:
+        sys.stdout = saved
+    return p
+
+
+def cli_pythonpath(tmp_path: Path) -> str:
+    """PYTHONPATH for PDAL's embedded Python: a folder holding copc_builder
+    (a link to this checkout, whatever its folder's name) and this Python's
+    site-packages for copc_builder's dependencies."""
+    import site
+
+    import copc_builder
+
+    link_dir = tmp_path / "pythonpath"
+    link_dir.mkdir(exist_ok=True)
+    link = link_dir / "copc_builder"
+    if not link.exists():
+        link.symlink_to(Path(copc_builder.__file__).resolve().parent, target_is_directory=True)
+    paths = [str(link_dir)] + [p for p in site.getsitepackages() if os.path.isdir(p)]
+    return os.pathsep.join(paths)
+
+
+def run_pdal_cli(cli: str, pipeline_path: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = cli_pythonpath(tmp_path)
+    return subprocess.run([cli, "pipeline", str(pipeline_path)], capture_output=True, text=True,
+                          env=env, timeout=600, cwd=str(tmp_path))

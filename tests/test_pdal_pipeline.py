@@ -1,0 +1,328 @@
+"""PDAL pipelines as input (needs the pdal package and libpdal; skipped without).
+
+The reference is always the LAS path: the same points written as a LAS file
+with laspy and built directly must give the same records.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import laspy
+import numpy as np
+import pytest
+
+from copc_builder import InputError, build_copc, validate_copc
+from pdal_helpers import require_pdal, require_python_filter, run_pipeline
+from reference import copc_records, sorted_rows
+
+pytestmark = pytest.mark.pdal
+
+
+def rich_las(path, point_format: int = 8, n: int = 20_000, seed: int = 1, extra: bool = True,
+             crs: str = "EPSG:2056"):
+    """Every field of the point format filled, plus typed extra bytes."""
+    import pyproj
+
+    rng = np.random.default_rng(seed)
+    legacy = point_format < 6
+    header = laspy.LasHeader(point_format=point_format, version="1.2" if legacy else "1.4")
+    header.scales = np.array([0.01, 0.01, 0.001])
+    header.offsets = np.array([2_600_000.0, 1_200_000.0, 0.0])
+    if extra:
+        header.add_extra_dims([laspy.ExtraBytesParams("amplitude", np.float32),
+                               laspy.ExtraBytesParams("echo_id", np.uint16),
+                               laspy.ExtraBytesParams("deviation", np.int8)])
+    header.add_crs(pyproj.CRS.from_user_input(crs))
+    las = laspy.LasData(header)
+    las.x = 2_600_000 + rng.uniform(0, 400, n)
+    las.y = 1_200_000 + rng.uniform(0, 300, n)
+    las.z = rng.uniform(400, 450, n)
+    las.intensity = rng.integers(0, 65536, n)
+    top = 7 if legacy else 15
+    nr = rng.integers(1, top + 1, n)
+    las.number_of_returns = nr
+    las.return_number = np.minimum(rng.integers(1, top + 1, n), nr)
+    classes = rng.integers(0, 32 if legacy else 256, n)
+    if legacy:   # PDAL reads legacy class 12 as the overlap flag over class 0; the LAS path keeps 12
+        classes[classes == 12] = 13
+    las.classification = classes
+    las.synthetic = rng.integers(0, 2, n)
+    las.key_point = rng.integers(0, 2, n)
+    las.withheld = rng.integers(0, 2, n)
+    las.scan_direction_flag = rng.integers(0, 2, n)
+    las.edge_of_flight_line = rng.integers(0, 2, n)
+    if legacy:
+        las.scan_angle_rank = rng.integers(-90, 91, n)
+    else:
+        las.overlap = rng.integers(0, 2, n)
+        las.scanner_channel = rng.integers(0, 4, n)
+        las.scan_angle = rng.integers(-30000, 30001, n)
+    las.user_data = rng.integers(0, 256, n)
+    las.point_source_id = rng.integers(0, 65536, n)
+    names = las.point_format.dimension_names
+    if "gps_time" in names:
+        las.gps_time = rng.uniform(3e8, 3e8 + 500, n)
+    if "red" in names:
+        las.red = rng.integers(0, 65536, n)
+        las.green = rng.integers(0, 65536, n)
+        las.blue = rng.integers(0, 65536, n)
+    if "nir" in names:
+        las.nir = rng.integers(0, 65536, n)
+    if extra:
+        las.amplitude = rng.normal(0, 5, n).astype(np.float32)
+        las.echo_id = rng.integers(0, 65536, n)
+        las.deviation = rng.integers(-128, 128, n)
+    las.write(str(path))
+    return path
+
+
+def reader(path) -> dict:
+    # PDAL reads the extra bytes of LAS 1.0-1.3 files only when asked
+    return {"type": "readers.las", "filename": str(path), "use_eb_vlr": True}
+
+
+def write_subset(src, mask, path):
+    las = laspy.read(str(src))
+    out = laspy.LasData(las.header)
+    out.points = las.points[mask]
+    out.write(str(path))
+    return path
+
+
+def same_points(a, b):
+    ra, rb = copc_records(str(a)), copc_records(str(b))
+    assert ra.shape == rb.shape
+    assert np.array_equal(sorted_rows(ra), sorted_rows(rb))
+
+
+def header_of(path):
+    with laspy.open(str(path)) as r:
+        h = r.header
+        return dict(format=h.point_format.id, scales=tuple(h.scales), offsets=tuple(h.offsets),
+                    count=h.point_count, crs=h.parse_crs(),
+                    extra=[(d.name, np.dtype(d.dtype).str) for d in h.point_format.extra_dimensions])
+
+
+@pytest.mark.parametrize("point_format", [1, 8])
+def test_range_pipeline_equals_filtered_las(tmp_path, point_format):
+    require_pdal()
+    src = rich_las(tmp_path / "src.las", point_format)
+    las = laspy.read(str(src))
+    cls = np.asarray(las.classification)
+    z = np.asarray(las.z)
+    top = 20 if point_format < 6 else 160
+    mask = (cls >= 2) & (cls <= top) & (z >= 410) & (z <= 440)
+    filtered = write_subset(src, mask, tmp_path / "filtered.las")
+
+    stages = [reader(src), {"type": "filters.range", "limits": f"Classification[2:{top}],Z[410:440]"}]
+    from_pipeline = tmp_path / "pipeline.copc.laz"
+    from_las = tmp_path / "las.copc.laz"
+    summary = build_copc(json.dumps(stages), from_pipeline)
+    build_copc([filtered], from_las)
+
+    assert summary.points == int(mask.sum()) > 1000
+    assert validate_copc(from_pipeline).ok
+    same_points(from_pipeline, from_las)
+    hp, hl = header_of(from_pipeline), header_of(from_las)
+    assert hp == hl
+
+
+@pytest.mark.parametrize("point_format", [1, 8])
+def test_reader_only_pipeline_gives_the_same_bytes(tmp_path, point_format):
+    """The frame, CRS text, extra-bytes descriptors and header fields come
+    from the reader's file, so the COPC is the LAS path's, byte for byte."""
+    require_pdal()
+    src = rich_las(tmp_path / "src.las", point_format)
+    from_pipeline = tmp_path / "pipeline.copc.laz"
+    from_las = tmp_path / "las.copc.laz"
+    build_copc(json.dumps([reader(src)]), from_pipeline)
+    build_copc([src], from_las)
+    assert from_pipeline.read_bytes() == from_las.read_bytes()
+
+
+def test_stream_in_small_chunks(tmp_path):
+    require_pdal()
+    from copc_builder.algorithms.sources.pdal_pipeline import PipelineSource
+
+    src = rich_las(tmp_path / "src.laz", 8, n=30_000)
+    stages = [{"type": "readers.las", "filename": str(src)},
+              {"type": "filters.range", "limits": "Intensity[1000:]"}]
+    source = PipelineSource(json.dumps(stages), chunk_points=700)
+    assert source.streamed
+    assert source.info.bounds_kind == "header" and source.info.point_count == 30_000
+    sizes = [len(c) for c in source.chunks(700)]
+    expected = int((np.asarray(laspy.read(str(src)).intensity) >= 1000).sum())
+    assert sum(sizes) == expected
+    assert len(sizes) >= 40 and max(sizes) <= 700
+
+    streamed = tmp_path / "streamed.copc.laz"
+    whole = tmp_path / "whole.copc.laz"
+    summary = build_copc(json.dumps(stages), streamed, chunk_points=700, memory_budget="8M",
+                         page_points=2_000)
+    build_copc(json.dumps(stages), whole)
+    assert summary.points == expected
+    assert validate_copc(streamed).ok
+    assert streamed.read_bytes() == whole.read_bytes()
+
+
+def test_stream_and_execute_give_the_same_bytes(tmp_path):
+    """PDAL orders fields differently when streaming; extra bytes still come
+    in the reader's order."""
+    pdal = require_pdal()
+    src = rich_las(tmp_path / "src.las", 7)
+    streamed = tmp_path / "streamed.copc.laz"
+    executed = tmp_path / "executed.copc.laz"
+    build_copc(pdal.Pipeline(json.dumps([str(src)])), streamed)
+    p = run_pipeline([str(src)])          # executed by the caller: its arrays are used
+    build_copc(p, executed)
+    assert streamed.read_bytes() == executed.read_bytes()
+    assert [d[0] for d in header_of(streamed)["extra"]] == ["amplitude", "echo_id", "deviation"]
+
+
+def test_not_streamable_pipeline_runs_whole_with_a_warning(tmp_path):
+    pdal = require_pdal()
+    src = rich_las(tmp_path / "src.las", 6, n=5_000)
+    stages = [{"type": "readers.las", "filename": str(src)}, {"type": "filters.sort", "dimension": "Z"}]
+    if pdal.Pipeline(json.dumps(stages)).streamable:
+        pytest.skip("filters.sort streams in this PDAL")
+    out = tmp_path / "sorted.copc.laz"
+    summary = build_copc(json.dumps(stages), out)
+    assert any("whole cloud is in memory" in w for w in summary.warnings), summary.warnings
+    ref = tmp_path / "ref.copc.laz"
+    build_copc([src], ref)
+    same_points(out, ref)
+
+
+def test_dimension_invented_by_pdal_becomes_extra_bytes(tmp_path):
+    require_pdal()
+    src = rich_las(tmp_path / "src.las", 6, n=5_000, extra=False)
+    stages = [{"type": "readers.las", "filename": str(src)},
+              {"type": "filters.ferry", "dimensions": "Z => HeightCopy"},
+              {"type": "filters.assign", "value": "HeightCopy = HeightCopy * 2"},
+              {"type": "filters.assign", "value": "UserData = 77 WHERE Classification == 2"}]
+    out = tmp_path / "ferry.copc.laz"
+    build_copc(json.dumps(stages), out)
+    assert validate_copc(out).ok
+    las = laspy.read(str(out))
+    extra = {d.name: np.dtype(d.dtype) for d in las.point_format.extra_dimensions}
+    assert extra == {"HeightCopy": np.dtype("f8")}      # PDAL's type for a ferried dimension
+    np.testing.assert_allclose(np.asarray(las["HeightCopy"]), 2 * np.asarray(las.z), rtol=0, atol=1e-9)
+    ground = np.asarray(las.classification) == 2
+    assert ground.any() and np.all(np.asarray(las.user_data)[ground] == 77)
+    # filters.ferry/assign keep X, Y, Z: the reader's frame and CRS are kept
+    assert header_of(out)["scales"] == header_of(src)["scales"]
+    assert header_of(out)["crs"] == header_of(src)["crs"]
+
+
+def test_typed_dimension_added_by_filters_python(tmp_path):
+    require_python_filter()
+    src = rich_las(tmp_path / "src.las", 6, n=3_000, extra=False)
+    script = ("import numpy as np\n"
+              "def tag(ins, outs):\n"
+              "    outs['Tag'] = (ins['Classification'].astype(np.uint16) * 3)\n"
+              "    return True\n")
+    stages = [{"type": "readers.las", "filename": str(src)},
+              {"type": "filters.python", "module": "tagger", "function": "tag", "source": script,
+               "add_dimension": "Tag=uint16"}]
+    out = tmp_path / "tag.copc.laz"
+    summary = build_copc(json.dumps(stages), out)
+    assert any("whole cloud is in memory" in w for w in summary.warnings)
+    las = laspy.read(str(out))
+    assert {d.name: np.dtype(d.dtype) for d in las.point_format.extra_dimensions} == {"Tag": np.dtype("u2")}
+    assert np.array_equal(np.asarray(las["Tag"]), np.asarray(las.classification).astype(np.uint16) * 3)
+
+
+def test_reprojected_pipeline_has_the_new_crs_and_a_degree_scale(tmp_path):
+    pdal = require_pdal()
+    import pyproj
+
+    src = rich_las(tmp_path / "src.las", 6, n=2_000, extra=False)
+    stages = [{"type": "readers.las", "filename": str(src)},
+              {"type": "filters.reprojection", "out_srs": "EPSG:4326"}]
+    out = tmp_path / "wgs84.copc.laz"
+    build_copc(json.dumps(stages), out)
+    h = header_of(out)
+    assert h["crs"].equals(pyproj.CRS.from_epsg(4326), ignore_axis_order=True)
+    assert h["scales"][:2] == (1e-7, 1e-7)
+    ours = laspy.read(str(out))
+    theirs = run_pipeline(stages).arrays[0]
+    assert np.allclose(np.sort(np.asarray(ours.x)), np.sort(theirs["X"]), atol=1e-7)
+    assert np.allclose(np.sort(np.asarray(ours.y)), np.sort(theirs["Y"]), atol=1e-7)
+    del pdal
+
+
+def test_pipeline_from_a_file_and_a_copc_reader(tmp_path):
+    require_pdal()
+    src = rich_las(tmp_path / "src.las", 7, n=8_000)
+    first = tmp_path / "first.copc.laz"
+    build_copc([src], first)
+    pipeline = tmp_path / "copc.json"
+    pipeline.write_text(json.dumps({"pipeline": [
+        {"type": "readers.copc", "filename": str(first)},
+        {"type": "filters.range", "limits": "Classification[0:100]"}]}))
+    again = tmp_path / "again.copc.laz"
+    build_copc(pipeline, again)
+    las = laspy.read(str(src))
+    ref = tmp_path / "ref.copc.laz"
+    build_copc([write_subset(src, np.asarray(las.classification) <= 100, tmp_path / "sub.las")], ref)
+    same_points(again, ref)
+    assert header_of(again)["offsets"] == header_of(first)["offsets"]
+
+
+def test_nan_coordinates_from_a_pipeline_named(tmp_path):
+    require_pdal()
+    csv = tmp_path / "points.csv"
+    csv.write_text("X,Y,Z,Intensity\n1,2,3,4\n2,3,nan,5\n3,4,5,6\n")
+    out = tmp_path / "nan.copc.laz"
+    with pytest.raises(InputError) as err:
+        build_copc(json.dumps([str(csv)]), out)
+    assert "dimension Z holds NaN" in str(err.value)
+    assert "readers.text(points.csv)" in str(err.value)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("pipeline,problem", [
+    ('[{"type": "readers.las", "filename": "a.las"', "is not valid pipeline JSON"),
+    ('[{"type": "readers.las", "filename": "SRC"}, {"type": "filters.nosuch"}]',
+     "PDAL has no stage 'filters.nosuch'"),
+    ('[{"type": "readers.las", "filename": "missing.las"}]', "Unable to open stream for 'missing.las'"),
+    ('[{"type": "readers.las", "filename": "SRC"}, {"type": "filters.range", "limits": "Nope[1:2]"}]',
+     "Invalid dimension name in 'limits' option: 'Nope'"),
+    ('[]', "the pipeline has no reader"),
+])
+def test_pdal_errors_name_the_pipeline_and_the_problem(tmp_path, pipeline, problem):
+    require_pdal()
+    src = rich_las(tmp_path / "src.las", 6, n=100, extra=False)
+    pipeline = pipeline.replace("SRC", str(src))
+    out = tmp_path / "out.copc.laz"
+    with pytest.raises(InputError) as err:
+        build_copc(pipeline, out)
+    assert problem in str(err.value)
+    assert "PDAL pipeline" in str(err.value)
+    assert not out.exists()
+
+    r = subprocess.run([sys.executable, "-m", "copc_builder", "build", "--pipeline", pipeline,
+                        "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("copc-builder: error:")]
+    assert len(errors) == 1 and problem in errors[0], r.stderr
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_cli_pipeline_file_with_las_inputs(tmp_path):
+    require_pdal()
+    a = rich_las(tmp_path / "a.las", 7, n=4_000, seed=1)
+    b = rich_las(tmp_path / "b.las", 7, n=3_000, seed=2)
+    pipeline = tmp_path / "b.pipeline"            # any name: --pipeline says what it is
+    pipeline.write_text(json.dumps([{"type": "readers.las", "filename": str(b)}]))
+    out = tmp_path / "ab.copc.laz"
+    r = subprocess.run([sys.executable, "-m", "copc_builder", "build", str(a), "--pipeline",
+                        str(pipeline), "-o", str(out), "--progress", "plain"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    ref = tmp_path / "ref.copc.laz"
+    build_copc([a, b], ref)
+    same_points(out, ref)
