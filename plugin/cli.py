@@ -1,6 +1,6 @@
 """The copc-builder command line (also ``python -m copc_builder``).
 
-    copc-builder build INPUT [INPUT ...] -o OUTPUT.copc.laz [options]
+    copc-builder build [INPUT ...] [--pipeline PIPELINE] -o OUTPUT.copc.laz [options]
     copc-builder validate FILE.copc.laz
     copc-builder info FILE
     copc-builder sample [--dir DIR] [--points N]
@@ -123,11 +123,18 @@ def _cancel_on_signals() -> threading.Event:
 def cmd_build(args) -> int:
     from copc_builder.algorithms.api import build_copc
 
+    inputs = list(args.inputs)
+    if args.pipeline is not None:
+        from copc_builder.algorithms.sources.pdal_pipeline import PipelineInput
+
+        inputs.append(PipelineInput(args.pipeline))   # a JSON file (any name) or a JSON string
+    if not inputs:
+        args.build_parser.error("give INPUT files, --pipeline PIPELINE, or both")
     progress = make_progress(args.progress)
     cancel = _cancel_on_signals()
     try:
         summary = build_copc(
-            args.inputs, args.output, memory_budget=args.memory_budget, temp_dir=args.temp_dir,
+            inputs, args.output, memory_budget=args.memory_budget, temp_dir=args.temp_dir,
             threads=args.threads, scale=args.scale, offset=args.offset, a_srs=args.a_srs,
             observer=progress, cancel=cancel.is_set)
     finally:
@@ -199,9 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    b = sub.add_parser("build", help="convert LAS/LAZ files into one COPC file",
-                       description="Convert one or more LAS/LAZ files into one COPC file.")
-    b.add_argument("inputs", nargs="+", metavar="INPUT", help="LAS/LAZ files (merged into one COPC)")
+    b = sub.add_parser("build", help="convert LAS/LAZ files or a PDAL pipeline into one COPC file",
+                       description="Convert one or more LAS/LAZ files, or the points of a PDAL "
+                                   "pipeline, into one COPC file.")
+    b.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="LAS/LAZ files (merged into one COPC); optional with --pipeline")
+    b.add_argument("--pipeline", metavar="PIPELINE",
+                   help="a PDAL pipeline, as a JSON file or a JSON string, whose points are "
+                        "converted (needs the pdal Python package)")
     b.add_argument("-o", "--output", required=True, metavar="OUTPUT.copc.laz")
     b.add_argument("--memory-budget", default="2G", metavar="SIZE",
                    help="memory for points before they spill to the temp folder (default 2G)")
@@ -212,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--a-srs", metavar="CRS", help="assign this CRS (EPSG:n or WKT), overriding the inputs'")
     b.add_argument("--progress", choices=("bar", "plain", "json"),
                    help="progress display (default: bar on a terminal, else plain)")
-    b.set_defaults(func=cmd_build)
+    b.set_defaults(func=cmd_build, build_parser=b)
 
     v = sub.add_parser("validate", help="check COPC files against the COPC 1.0 spec")
     v.add_argument("files", nargs="+", metavar="FILE")
