@@ -11,7 +11,6 @@ Every case ends in one of two ways:
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path

@@ -4,7 +4,6 @@ API, each ends in a valid COPC holding every input point exactly once, or in
 one clear error naming the file, with nothing left behind."""
 from __future__ import annotations
 
-import os
 import shutil
 import struct
 from pathlib import Path
