@@ -34,6 +34,8 @@ from .tree import TreeBuilder
 # (taken twice: store pages and the unit's copy): codes, GPS keys, index
 # pool, flags, sort buffers.
 UNIT_OVERHEAD = 50
+UNIT_SHARE = 0.7    # of the budget, for the unit being built
+READ_SHARE = 0.8    # of the budget, for store pages while reading
 
 
 @dataclass
@@ -103,10 +105,12 @@ class Build:
         try:
             budget = self.options.memory_budget
             per_point = 2 * plan.layout.bytes_per_point + UNIT_OVERHEAD
-            unit_points = int(budget * 0.75) // per_point
+            # The budget is for point data; Python, numba and the libraries
+            # take about a further 200 MB, the writer's batches a little more.
+            unit_points = int(budget * UNIT_SHARE) // per_point
             chunk_bytes = self.options.chunk_points * (3 * plan.layout.bytes_per_point + 64)
-            store = PointStore(plan.layout.rest_size, max(budget - chunk_bytes, 0), work.path,
-                               self.options.page_points)
+            store = PointStore(plan.layout.rest_size, max(int(budget * READ_SHARE) - chunk_bytes, 0),
+                               work.path, self.options.page_points)
             distributor = self._distributor(store, plan, unit_points)
 
             # -- read -----------------------------------------------------------
