@@ -147,11 +147,13 @@ def array_records(arrays: Sequence[np.ndarray], out_format: int, scales, offsets
     Green, Blue, Infrared, and extra dimensions (stored as their own bytes).
     """
     parts = []
+    size = _BASE[out_format] + sum(s for _, s in extra)
     for a in arrays:
         n = len(a)
         names = a.dtype.names
-        size = _BASE[out_format] + sum(s for _, s in extra)
         rec = np.zeros((n, size), np.uint8)
+        if n == 0:
+            continue
 
         def put(offset, values, dtype):
             v = np.ascontiguousarray(np.asarray(values).astype(dtype))
@@ -181,7 +183,7 @@ def array_records(arrays: Sequence[np.ndarray], out_format: int, scales, offsets
                 rec[:, offset:offset + nbytes] = raw.view(np.uint8).reshape(n, -1)
             offset += nbytes
         parts.append(rec)
-    return np.concatenate(parts)
+    return np.concatenate(parts) if parts else np.zeros((0, size), np.uint8)
 
 
 def assert_holds_arrays(out, arrays: Sequence[np.ndarray]) -> np.ndarray:
