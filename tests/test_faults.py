@@ -107,6 +107,24 @@ def test_temp_dir_missing(tmp_path, small_las):
     assert listing(out_dir) == []
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "--temp-dir naming a file (not a folder): the message says 'temp folder <path> does not "
+    "exist', but it exists; it should say it is not a folder"))
+def test_temp_dir_is_a_file(tmp_path, small_las):
+    afile = tmp_path / "scratch.bin"
+    afile.write_bytes(b"keep")
+    cli_refused(tmp_path, [small_las], "not a folder", names=["scratch.bin"], temp_dir=afile)
+    assert afile.read_bytes() == b"keep"
+
+
+def test_temp_dir_on_a_read_only_filesystem(tmp_path, small_las):
+    with tmpfs(tmp_path / "ro temp", "1M") as ro:
+        remount_read_only(ro)
+        cli_refused(tmp_path, [small_las], "read-only", names=["ro temp"], temp_dir=ro)
+        api_refused(tmp_path, small_las, OutputError, "read-only", names=["ro temp"], temp_dir=ro)
+        assert listing(ro) == []
+
+
 # -- filesystems that fill up mid-build -------------------------------------------------------------
 @pytest.fixture(scope="module")
 def noisy_cloud():
