@@ -371,3 +371,43 @@ def test_point_data_offset_inside_the_header(tmp_path):
     shutil.copy(original, path)
     patch(path, 96, "I", 10)
     refused_both(tmp_path, path, ("unreadable LAS header or VLRs", "damaged LAS header"))
+
+
+# -- header frames that cannot be true ----------------------------------------------------------------
+SCALES = 131            # x, y, z scale (f8)
+OFFSETS = 155           # x, y, z offset (f8)
+
+
+@pytest.mark.parametrize("value", [0.0, -0.01, float("nan")])
+def test_header_scale_not_positive(tmp_path, value):
+    path = patch(write_las(tmp_path / "scale.las", n=300), SCALES + 8, "d", value)
+    refused_both(tmp_path, path, "scale")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a LAS whose header x offset is NaN is converted: every X becomes -2,147,483,648 (NaN cast "
+    "to int32 in las_records, only a numpy RuntimeWarning), so all points land on one wrong x; "
+    "it should be refused like a non-positive scale ('its header's offset (nan, ...) is not "
+    "finite')"))
+def test_header_offset_not_finite(tmp_path):
+    path = patch(write_las(tmp_path / "offset.las", n=300), OFFSETS, "d", float("nan"))
+    refused_both(tmp_path, path, "offset")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a LAS whose header x scale is 1e-300 (y, z 0.01): the axis ratio 1e298 overflows int64 in "
+    "Cube.fine_codes, a bare OverflowError ('Python int too large to convert to C long') with a "
+    "traceback on the command line; it should be refused naming the file and its scale"))
+def test_header_scale_absurdly_small(tmp_path):
+    path = patch(write_las(tmp_path / "tiny_scale.las", n=300), SCALES, "d", 1e-300)
+    refused_both(tmp_path, path, ("scale", "32-bit"))
+
+
+def test_full_int32_range_converts(tmp_path):
+    """Raw coordinates at both ends of int32: kept exactly, cube encloses them."""
+    src = write_las(tmp_path / "src.las", n=1000)
+    las = laspy.read(src)
+    las.X[0], las.X[1], las.Y[2], las.Z[3] = -2 ** 31, 2 ** 31 - 1, -2 ** 31, 2 ** 31 - 1
+    path = tmp_path / "extremes.las"
+    las.write(str(path))
+    converted_both(tmp_path, [path], [path], memory_budget="1M", page_points=64, leaf_limit=50)
