@@ -16,7 +16,7 @@ from typing import List, Sequence
 
 import numpy as np
 
-from .copc_writer import CopcWriter
+from .copc_writer import CopcWriter, temp_name_for
 from .cube import Cube
 from .distribution import Distributor
 from .errors import InputError, OutputError
@@ -67,6 +67,14 @@ def check_output_path(output: str, inputs: Sequence[str]) -> str:
     for inp in inputs:
         if os.path.exists(inp) and os.path.exists(path) and os.path.samefile(inp, path):
             raise OutputError(path, "is also an input; choose another output name")
+    # Find out now, not after reading every point, whether the folder takes files.
+    probe = temp_name_for(path)
+    try:
+        with open(probe, "wb"):
+            pass
+        os.remove(probe)
+    except OSError as exc:
+        raise OutputError(path, f"cannot write here ({exc.strerror})") from None
     return path
 
 

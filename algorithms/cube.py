@@ -34,6 +34,8 @@ def axis_ratios(scales: Sequence[float]) -> Tuple[float, Optional[Tuple[int, int
     for k in range(1, 1001):
         unit = s_max * k
         ratios = [unit / s for s in scales]
+        if max(ratios) > 2 ** 31:   # no integer grid worth having
+            break
         if all(abs(r - round(r)) <= 1e-9 * r for r in ratios):
             return unit, tuple(int(round(r)) for r in ratios)
     return s_max, None

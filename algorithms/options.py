@@ -47,7 +47,8 @@ class BuildOptions:
         if self.chunk_points < 1:
             raise OptionError(f"chunk size must be at least 1 point, got {self.chunk_points}")
         if self.temp_dir is not None and not os.path.isdir(self.temp_dir):
-            raise OptionError(f"temp folder {self.temp_dir} does not exist")
+            what = "is not a folder" if os.path.exists(self.temp_dir) else "does not exist"
+            raise OptionError(f"temp folder {self.temp_dir} {what}")
         return self
 
 

@@ -24,6 +24,8 @@ INT32_MIN = -(2 ** 31)
 INT32_MAX = 2 ** 31 - 1
 # Scale for inputs with no integer grid of their own (numpy arrays of floats).
 DEFAULT_ARRAY_SCALE = 0.001
+# Scales outside this range are damaged headers, not resolutions.
+MIN_SCALE, MAX_SCALE = 1e-12, 1e12
 
 
 @dataclass
@@ -60,9 +62,10 @@ def _common_or_none(values: Sequence[np.ndarray]) -> Optional[np.ndarray]:
     return first if all(np.array_equal(v, first) for v in values) else None
 
 
-def _suggest_scale(span: float) -> float:
-    """Smallest power of ten at which ``span`` fits an int32 comfortably."""
-    needed = span / 4.0e9
+def _suggest_scale(reach: float) -> float:
+    """Smallest power of ten at which coordinates up to ``reach`` from the
+    offset fit an int32."""
+    needed = reach / (INT32_MAX - 1)
     return 10.0 ** math.ceil(math.log10(needed)) if needed > 0 else 1.0
 
 
@@ -71,6 +74,11 @@ def choose_frame(infos: Sequence[SourceInfo], options: BuildOptions, progress: P
     for info in infos:
         if info.scales is not None and not (np.all(np.isfinite(info.scales)) and np.all(info.scales > 0)):
             raise InputError(info.path, f"its header's scale {tuple(info.scales)} is not positive")
+        if info.scales is not None and not np.all((info.scales >= MIN_SCALE) & (info.scales <= MAX_SCALE)):
+            raise InputError(info.path, f"its header's scale {tuple(info.scales)} is not plausible "
+                                        f"(expected {MIN_SCALE:g} to {MAX_SCALE:g})")
+        if info.offsets is not None and not np.all(np.isfinite(info.offsets)):
+            raise InputError(info.path, f"its header's offset {tuple(info.offsets)} is not a number")
     bounded = [i for i in infos if i.mins is not None and i.maxs is not None]
     bounds_ok = len(bounded) == len(infos) and all(
         np.all(np.isfinite(i.mins)) and np.all(np.isfinite(i.maxs)) and np.all(i.mins <= i.maxs)
@@ -133,9 +141,11 @@ def _new_frame(infos, framed, options, mins, maxs, bounds_ok, progress):
         offsets = np.zeros(3)
     if mins is not None and not fits(offsets):
         span = float(np.max(maxs - mins))
+        reach = float(np.max(np.maximum(np.abs(maxs - offsets), np.abs(mins - offsets))))
         raise OptionError(
             f"the inputs span {span:,.3f} units; at scale {tuple(scales)} and offset {tuple(offsets)} "
-            f"that does not fit a 32-bit integer; use --scale {_suggest_scale(span):g} or coarser")
+            f"that does not fit a 32-bit integer; use --scale {_suggest_scale(reach):g} or coarser"
+            + ("" if options.offset is None else ", or an offset nearer the points"))
     return scales, offsets
 
 

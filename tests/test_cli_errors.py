@@ -93,7 +93,7 @@ def test_output_folder_missing(tmp_path):
 @pytest.mark.parametrize("name, problem", [
     ("pdal_las_permutations_1.2-no-points.las", "header says 1,065 points, file holds 0"),
     ("pdal_laz_simple-laszip-compressor-version-1.2r0.laz", "which lazrs cannot decode"),
-    ("copcvalidator_bad-ellipsoid.copc.laz", "unreadable LAS header"),
+    ("copcvalidator_bad-ellipsoid.copc.laz", "damaged LAS header"),
 ])
 def test_real_bad_files(tmp_path, shared_data, name, problem):
     line = assert_refused(tmp_path, [shared_data / name], problem)

@@ -107,9 +107,6 @@ def test_temp_dir_missing(tmp_path, small_las):
     assert listing(out_dir) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "--temp-dir naming a file (not a folder): the message says 'temp folder <path> does not "
-    "exist', but it exists; it should say it is not a folder"))
 def test_temp_dir_is_a_file(tmp_path, small_las):
     afile = tmp_path / "scratch.bin"
     afile.write_bytes(b"keep")
@@ -175,10 +172,6 @@ def test_temp_folder_fills_up(tmp_path, noisy_cloud, entry):
     assert any(w in message.lower() for w in ("no space", "disk full")), message
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "temp folder full while pages spill: the message ends '(short write; disk full?)', a guess; "
-    "SpillFile.write takes pwrite's short count as the failure instead of writing the rest, "
-    "which would raise ENOSPC and give the definite 'No space left on device'"))
 def test_temp_folder_full_says_no_space(tmp_path, noisy_cloud):
     message = fill_temp_folder(tmp_path, noisy_cloud, "api")
     assert "no space left" in message.lower(), message

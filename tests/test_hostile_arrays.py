@@ -34,10 +34,6 @@ def test_not_structured(tmp_path):
     api_refused(tmp_path, np.zeros((10, 3)), InputError, "structured arrays")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an array without a Z field (dtype X, Y, Intensity) raises numpy's bare ValueError "
-    "'no field of name Z' from ArraySource's bounds pass, before schema_info can give its "
-    "InputError '<arrays>: has no Z dimension (dimensions: X, Y, Intensity)'"))
 def test_missing_z(tmp_path):
     a = np.zeros(10, [("X", "f8"), ("Y", "f8"), ("Intensity", "u2")])
     api_refused(tmp_path, a, InputError, "has no Z dimension", names=["Intensity"])

@@ -72,11 +72,6 @@ def test_overflow_in_a_later_array_of_a_stream(tmp_path):
                 memory_budget="1M", page_points=64)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "overflow caused by a user offset far from the data (points at x=4,000 km, --offset 0, "
-    "scale 0.001): the message suggests '--scale 1e-07 or coarser', a scale finer than the one "
-    "that failed, computed from the span alone; it should suggest a scale at which the points "
-    "fit with that offset (0.002 or coarser), or an offset near the data"))
 def test_overflow_from_user_offset_suggests_something_that_works(tmp_path):
     a = pdal_array(100, origin=(4e6, 0.0, 0.0))
     err = api_refused(tmp_path, a, OptionError, "does not fit a 32-bit integer", offset=0,
@@ -173,11 +168,6 @@ def test_non_finite_coordinates(tmp_path, dim, value, word, shape):
         assert f"the first at point {first:,}" in str(err)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "NaN in the second of a list of arrays (5,000 points each, NaN at index 1,234 of the "
-    "second): the message says 'the first at point 1,234', the index inside that array; point "
-    "1,234 of the cloud is fine.  It should count from the start of the cloud (6,234), as it "
-    "does for a stream, or name the array"))
 def test_non_finite_coordinates_point_index_in_a_list(tmp_path):
     good = pdal_array(5000, seed=1)
     bad = pdal_array(5000, seed=2)

@@ -324,7 +324,7 @@ def _count_points_in_file(path: str, info: LasHeaderInfo, warnings: List[str]) -
                         if v.user_id == "laszip encoded" and v.record_id == 22204), None)
     if info.compressed:
         if info.laz_backend == "parallel":
-            return _count_laz_points(path, info, start, laz_vlr)
+            return _count_laz_points(path, info, start, laz_vlr, warnings)
         return info.point_count
     real = max(0, (end - start) // info.record_length)
     if real < info.point_count:
@@ -335,7 +335,8 @@ def _count_points_in_file(path: str, info: LasHeaderInfo, warnings: List[str]) -
     return real
 
 
-def _count_laz_points(path: str, info: LasHeaderInfo, start: int, laz_vlr: bytes) -> int:
+def _count_laz_points(path: str, info: LasHeaderInfo, start: int, laz_vlr: bytes,
+                      warnings: List[str]) -> int:
     import lazrs
 
     size = os.path.getsize(path)
@@ -361,11 +362,28 @@ def _count_laz_points(path: str, info: LasHeaderInfo, start: int, laz_vlr: bytes
         if not low <= info.point_count <= high:
             raise InputError(path, f"header says {info.point_count:,} points, its LAZ chunk table "
                                    f"holds {low:,} to {high:,}")
-        real = info.point_count
-    if real != info.point_count:
+        last = _layered_chunk_count(path, start + 8 + sum(n for _, n in table[:-1]), vlr)
+        real = info.point_count if last is None else (len(table) - 1) * per + last
+    if real < info.point_count or (real > info.point_count and vlr.uses_variable_size_chunks()):
         raise InputError(path, f"header says {info.point_count:,} points, its LAZ chunk table "
                                f"holds {real:,}")
+    if real > info.point_count:
+        warnings.append(f"{path}: header says {info.point_count:,} points, its last LAZ chunk "
+                        f"holds more ({real:,} in all); converting all {real:,}")
     return real
+
+
+def _layered_chunk_count(path: str, chunk_start: int, vlr) -> Optional[int]:
+    """Points in a layered (LAZ 1.4, formats 6-10) chunk, from its own head:
+    the first point raw, then a u32 count.  None for older chunk kinds."""
+    data = bytes(vlr.record_data())
+    compressor = struct.unpack_from("<H", data)[0]
+    if compressor != 3:
+        return None
+    with open(path, "rb") as f:
+        f.seek(chunk_start + vlr.item_size())
+        raw = f.read(4)
+    return struct.unpack("<I", raw)[0] if len(raw) == 4 else None
 
 
 @contextlib.contextmanager

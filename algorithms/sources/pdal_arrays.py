@@ -82,6 +82,7 @@ def schema_info(name: str, dtype: np.dtype, count: int, mins=None, maxs=None,
 def _bounds(arrays: Sequence[np.ndarray], name: str):
     mins = np.full(3, np.inf)
     maxs = np.full(3, -np.inf)
+    seen = 0
     for a in arrays:
         if len(a) == 0:
             continue
@@ -89,9 +90,10 @@ def _bounds(arrays: Sequence[np.ndarray], name: str):
             v = np.asarray(a[dim], np.float64)
             lo, hi = v.min(), v.max()
             if not (np.isfinite(lo) and np.isfinite(hi)):
-                raise InputError(name, non_finite_message(dim, v))
+                raise InputError(name, non_finite_message(dim, v, seen))
             mins[k] = min(mins[k], lo)
             maxs[k] = max(maxs[k], hi)
+        seen += len(a)
     return mins, maxs
 
 
@@ -137,6 +139,10 @@ class ArraySource:
         if not isinstance(a, np.ndarray) or a.dtype.names is None:
             raise InputError(self.path, f"expected numpy structured arrays with PDAL dimension "
                                         f"names, got {type(a).__name__}")
+        missing = [d for d in ("X", "Y", "Z") if d not in a.dtype.names]
+        if missing:
+            raise InputError(self.path, f"has no {', '.join(missing)} dimension (dimensions: "
+                                        f"{', '.join(a.dtype.names) or 'none'})")
         return a
 
     @property

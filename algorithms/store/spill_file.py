@@ -72,12 +72,13 @@ class SpillFile:
         if offset is None:
             offset = self._end
             self._end += size
+        view = memoryview(data)
+        done = 0
         try:
-            written = os.pwrite(self._fd, data, offset)
+            while done < size:   # a short write is retried: a full disk then says ENOSPC
+                done += os.pwrite(self._fd, view[done:], offset + done)
         except OSError as exc:
             raise OutputError(self.path, f"cannot write to the temp folder ({exc.strerror})") from None
-        if written != size:
-            raise OutputError(self.path, "cannot write to the temp folder (short write; disk full?)")
         self.peak = max(self.peak, self._end)
         return offset
 
