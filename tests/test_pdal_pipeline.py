@@ -235,7 +235,7 @@ def test_typed_dimension_added_by_filters_python(tmp_path):
 
 
 def test_reprojected_pipeline_has_the_new_crs_and_a_degree_scale(tmp_path):
-    pdal = require_pdal()
+    require_pdal()
     import pyproj
 
     src = rich_las(tmp_path / "src.las", 6, n=2_000, extra=False)
@@ -250,7 +250,6 @@ def test_reprojected_pipeline_has_the_new_crs_and_a_degree_scale(tmp_path):
     theirs = run_pipeline(stages).arrays[0]
     assert np.allclose(np.sort(np.asarray(ours.x)), np.sort(theirs["X"]), atol=1e-7)
     assert np.allclose(np.sort(np.asarray(ours.y)), np.sort(theirs["Y"]), atol=1e-7)
-    del pdal
 
 
 def test_pipeline_from_a_file_and_a_copc_reader(tmp_path):
@@ -281,6 +280,22 @@ def test_nan_coordinates_from_a_pipeline_named(tmp_path):
     assert "dimension Z holds NaN" in str(err.value)
     assert "readers.text(points.csv)" in str(err.value)
     assert not out.exists()
+
+
+def test_error_mid_stream_left_uncaught_exits_cleanly(tmp_path):
+    """libpdal aborts a process that exits with a stream still running
+    ("FATAL: exception not rethrown"); streams are closed at exit."""
+    require_pdal()
+    csv = tmp_path / "late_nan.csv"
+    rows = ["X,Y,Z"] + [f"{i},{i},{i}" for i in range(3000)]
+    rows[2500] = "1,2,nan"
+    csv.write_text("\n".join(rows) + "\n")
+    code = ("import json, sys\nfrom copc_builder import build_copc\n"
+            f"build_copc(json.dumps([{str(csv)!r}]), {str(tmp_path / 'x.copc.laz')!r}, chunk_points=100)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stderr
+    assert "dimension Z holds NaN" in r.stderr and "at point 2,499" in r.stderr
+    assert "FATAL" not in r.stderr
 
 
 @pytest.mark.parametrize("pipeline,problem", [
