@@ -21,9 +21,11 @@ from .cube import Cube
 from .distribution import Distributor
 from .errors import InputError, OutputError
 from .kernels.distribute import int_bounds
+from .node_key import ROOT
 from .options import BuildOptions
 from .plan import Plan, choose_cube, make_plan
 from .progress import Progress
+from .sources.las_records import RecordConverter
 from .sources.resolve import open_sources
 from .store import PointStore
 from .store.spill_file import WorkFolder
@@ -209,18 +211,26 @@ class Build:
         hi = np.empty(3, np.int64)
         done = 0
         total = plan.total_points
+        # One bucket and a known size: LAS records are converted straight into
+        # the bucket's own page, which the unit later takes without a copy.
+        in_place = distributor.level == 0 and total > 0
+        if in_place:
+            distributor.store.claim_page(ROOT, total)
         for f in files:
             converter = f.converter(plan.layout, plan.scales, plan.offsets)
+            direct = in_place and isinstance(converter, RecordConverter)
             for raw in f.chunks(self.options.chunk_points):
                 with TIMINGS("read.convert"):
-                    cols = converter.convert(raw)
+                    room = distributor.store.claim(ROOT, len(raw)) if direct else None
+                    cols = converter.convert(raw, room) if room is not None else converter.convert(raw)
                 with TIMINGS("read.distribute"):
                     lo[:] = np.iinfo(np.int64).max
                     hi[:] = np.iinfo(np.int64).min
                     int_bounds(cols.xyz, lo, hi)
                     np.minimum(imin, lo, out=imin)
                     np.maximum(imax, hi, out=imax)
-                    distributor.add(cols, lo, hi)
+                    if room is None:
+                        distributor.add(cols, lo, hi)
                 done += len(cols)
                 progress.update("read", done, total)
         return imin, imax, done

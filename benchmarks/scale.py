@@ -10,8 +10,8 @@ and prints one row per size: points, wall s, points/s, ratio to the floor, peak
 RSS, peak temp-folder bytes, output bytes.  The table is also written to
 benchmarks/results/ with the command that made it.
 
-    python benchmarks/scale.py                      # 2, 16 and 160 copies of zurich
-    python benchmarks/scale.py --copies 16 --budget 1G
+    python benchmarks/scale.py                  # 2 and 16 copies at 2G, 160 copies at 1G
+    python benchmarks/scale.py --runs 16:2G     # COPIES:MEMORY_BUDGET, comma-separated
 """
 from __future__ import annotations
 
@@ -98,8 +98,8 @@ def floor_seconds(path: Path):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--source", type=Path, default=SHARED / "data" / "lastools_zurich.laz")
-    ap.add_argument("--copies", default="2,16,160", help="comma-separated mosaic sizes (copies)")
-    ap.add_argument("--budget", default="1G", help="--memory-budget for the build")
+    ap.add_argument("--runs", default="2:2G,16:2G,160:1G",
+                    help="comma-separated COPIES:MEMORY_BUDGET (mosaic size, --memory-budget)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--work", type=Path, default=HERE / "work", help="inputs, outputs, temp")
     ap.add_argument("--results", type=Path, default=HERE / "results" / "scale.md")
@@ -109,14 +109,16 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     rows = []
     details = []
-    for copies in [int(c) for c in args.copies.split(",")]:
+    for spec in args.runs.split(","):
+        copies, budget = spec.split(":")
+        copies = int(copies)
         src = make_input(args.source, copies, args.work)
         floor, floor_line = floor_seconds(src)
         out = args.work / f"{src.stem}.copc.laz"
         temp = args.work / "tmp"
         temp.mkdir(exist_ok=True)
         cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "copc_builder", "build", str(src), "-o", str(out),
-               "--memory-budget", args.budget, "--temp-dir", str(temp), "--progress", "json"]
+               "--memory-budget", budget, "--temp-dir", str(temp), "--progress", "json"]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
         wall, peak_temp, stdout, err = run_measured(cmd, temp)
@@ -128,12 +130,12 @@ def main() -> None:
             v = subprocess.run([sys.executable, "-m", "copc_builder", "validate", str(out)],
                                capture_output=True, text=True)
             valid = "valid" if v.returncode == 0 else "INVALID"
-        row = dict(copies=copies, points=points, wall=wall, pps=points / wall, floor=floor,
+        row = dict(copies=copies, budget=budget, points=points, wall=wall, pps=points / wall, floor=floor,
                    ratio=wall / floor, rss=rss, temp=peak_temp, out=os.path.getsize(out),
                    valid=valid)
         rows.append(row)
         details.append((copies, floor_line, result.get("stats", {})))
-        print(f"{points:>12,} pts  {wall:7.1f} s  {points / wall / 1e6:5.2f} Mpts/s  floor {floor:6.1f} s  "
+        print(f"{points:>12,} pts  budget {budget:>4}  {wall:7.1f} s  {points / wall / 1e6:5.2f} Mpts/s  floor {floor:6.1f} s  "
               f"x{wall / floor:4.2f}  RSS {rss / 2**20:7.0f} MiB  temp {peak_temp / 2**20:7.0f} MiB  "
               f"out {row['out'] / 1e6:7.1f} MB  {valid}", flush=True)
         out.unlink()
@@ -156,13 +158,14 @@ def write_results(args, rows, details) -> None:
         "",
         f"Command: `python benchmarks/scale.py {' '.join(sys.argv[1:])}`",
         f"Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; "
-        f"memory budget {args.budget}; source {args.source.name}.",
+        f"source {args.source.name} tiled with mosaic.py --point-format 6.",
         "",
-        "| points | wall s | M points/s | floor s | ratio to floor | peak RSS MiB | peak temp MiB | output MB | validate |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| points | memory budget | wall s | M points/s | floor s | ratio to floor | peak RSS MiB | "
+        "peak temp MiB | output MB | validate |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['points']:,} | {r['wall']:.1f} | {r['pps'] / 1e6:.2f} | {r['floor']:.1f} | "
+        lines.append(f"| {r['points']:,} | {r['budget']} | {r['wall']:.1f} | {r['pps'] / 1e6:.2f} | {r['floor']:.1f} | "
                      f"{r['ratio']:.2f} | {r['rss'] / 2**20:.0f} | {r['temp'] / 2**20:.0f} | "
                      f"{r['out'] / 1e6:.1f} | {r['valid']} |")
     lines += ["", "Floor lines (laz_limit.py) and the build's own step timings:", ""]

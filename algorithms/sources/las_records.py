@@ -1,6 +1,8 @@
 """Raw LAS records of any point format -> the node store's columns."""
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 from ..columns import Columns
@@ -38,16 +40,17 @@ class RecordConverter:
         self._rest_plan = np.array(rest, np.int64).reshape(-1, 3)
         self._gps_at = GPS_OFFSET.get(pf, -1)
 
-    def convert(self, raw: np.ndarray) -> Columns:
+    def convert(self, raw: np.ndarray, out: Optional[Columns] = None) -> Columns:
+        """Columns of the records; written into ``out`` (zeroed) when given."""
         n = raw.shape[0]
-        xyz = np.empty((n, 3), np.int32)
-        gps = np.zeros(n, np.float64)
-        rest = np.zeros((n, self.layout.rest_size), np.uint8)
-        split_records(np.ascontiguousarray(raw), xyz, gps.view(np.uint64), rest, self._gps_at,
-                      self._rest_plan, self.legacy)
+        if out is None:
+            out = Columns(np.empty((n, 3), np.int32), np.zeros(n, np.float64),
+                          np.zeros((n, self.layout.rest_size), np.uint8))
+        split_records(np.ascontiguousarray(raw), out.xyz, out.gps.view(np.uint64), out.rest,
+                      self._gps_at, self._rest_plan, self.legacy)
         if not self.same_frame:
-            xyz = self._reframe(xyz)
-        return Columns(xyz, gps, rest)
+            out.xyz[:] = self._reframe(out.xyz)
+        return out
 
     def _reframe(self, xyz: np.ndarray) -> np.ndarray:
         """Re-quantize from the input's scale/offset to the output's."""

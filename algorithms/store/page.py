@@ -19,13 +19,14 @@ class Page:
     __slots__ = ("id", "capacity", "rest_size", "xyz", "gps", "rest", "fill", "live",
                  "disk", "dirty", "last_use")
 
-    def __init__(self, page_id: int, capacity: int, rest_size: int):
+    def __init__(self, page_id: int, capacity: int, rest_size: int, zeroed: bool = False):
         self.id = page_id
         self.capacity = capacity
         self.rest_size = rest_size
-        self.xyz: Optional[np.ndarray] = np.empty((capacity, 3), np.int32)
-        self.gps: Optional[np.ndarray] = np.empty(capacity, np.float64)
-        self.rest: Optional[np.ndarray] = np.empty((capacity, rest_size), np.uint8)
+        alloc = np.zeros if zeroed else np.empty   # zeroed: for claim(), written field by field
+        self.xyz: Optional[np.ndarray] = alloc((capacity, 3), np.int32)
+        self.gps: Optional[np.ndarray] = alloc(capacity, np.float64)
+        self.rest: Optional[np.ndarray] = alloc((capacity, rest_size), np.uint8)
         self.fill = 0          # points written (live or dead)
         self.live = 0          # points still owned by a node
         self.disk: Optional[Tuple[int, int, int, int]] = None  # (offset, xyz, gps, rest) blob sizes
@@ -43,6 +44,14 @@ class Page:
     @property
     def room(self) -> int:
         return self.capacity - self.fill
+
+    def claim(self, n: int) -> Columns:
+        """The next n slots, to be filled in place by the caller (no copy)."""
+        start = self.fill
+        self.fill += n
+        self.live += n
+        self.dirty = True
+        return self.view(start, n)
 
     def write(self, cols: Columns, a: int, b: int) -> int:
         """Append cols[a:b]; returns the start of the new extent."""

@@ -63,6 +63,7 @@ class PointStore:
         self._pages: Dict[int, Page] = {}
         self._by_page: Dict[int, List[Tuple[NodeHandle, Extent]]] = {}
         self._open: Optional[Page] = None
+        self._claimed: Dict[int, Page] = {}   # node -> its own page (claim_page)
         self._ids = itertools.count()
         self._clock = itertools.count()
         self._spill: Optional[SpillFile] = None
@@ -120,6 +121,32 @@ class PointStore:
             a += n
         self._enforce_budget()
 
+    def claim(self, key: int, n: int) -> Optional[Columns]:
+        """Zeroed room for n more points of ``key`` in its own page (see
+        claim_page), to be written in place; None when the page is full.
+
+        A node whose points all went into its own page is handed over by
+        ``take`` without a copy.
+        """
+        page = self._claimed.get(key)
+        if page is None or page.room < n:
+            return None
+        view = page.claim(n)
+        handle = self._nodes.setdefault(key, NodeHandle(key))
+        if handle.extents and handle.extents[-1].page is page:
+            handle.extents[-1].count += n
+        else:
+            ext = Extent(page, page.fill - n, n)
+            handle.extents.append(ext)
+            self._by_page[page.id].append((handle, ext))
+        handle.count += n
+        return view
+
+    def claim_page(self, key: int, capacity: int) -> None:
+        """Give ``key`` its own page of ``capacity`` points for claim()."""
+        page = self._new_page(capacity, zeroed=True)
+        self._claimed[key] = page
+
     def append_segments(self, keys, bounds, cols: Columns) -> None:
         """Append cols[bounds[i]:bounds[i+1]] to keys[i] for every i."""
         for i, key in enumerate(keys):
@@ -131,6 +158,19 @@ class PointStore:
         handle = self._nodes.get(key)
         if handle is None:
             return Columns.empty(self.rest_size)
+        self._claimed.pop(key, None)
+        if len(handle.extents) == 1:
+            ext = handle.extents[0]
+            page = ext.page
+            if page.resident and ext.start == 0 and ext.count == page.fill == page.live and \
+                    page is not self._open:
+                # The node fills its page alone: hand its arrays over.
+                out = page.view(0, ext.count)
+                del self._nodes[key]
+                self._by_page[page.id].remove((handle, ext))
+                page.live = 0
+                self._free_page(page)
+                return out
         out = Columns.empty(self.rest_size, handle.count)
         pos = 0
         for part in self.drain(key, copy=False):
@@ -204,16 +244,17 @@ class PointStore:
         if self.compact():
             if self.resident_bytes <= self.budget:
                 return
-        victims = sorted((p for p in self._pages.values()
-                          if p.resident and p is not self._open and p is not keep),
+        claimed = set(map(id, self._claimed.values()))   # being written in place
+        victims = sorted((p for p in self._pages.values() if p.resident and p is not self._open
+                          and p is not keep and id(p) not in claimed),
                          key=lambda p: p.last_use)
         for page in victims:
             if self.resident_bytes <= self.budget:
                 break
             self._spill_page(page)
 
-    def _new_page(self) -> Page:
-        page = Page(next(self._ids), self.page_points, self.rest_size)
+    def _new_page(self, capacity: int = 0, zeroed: bool = False) -> Page:
+        page = Page(next(self._ids), capacity or self.page_points, self.rest_size, zeroed)
         self._pages[page.id] = page
         self._by_page[page.id] = []
         self.resident_bytes += page.nbytes
