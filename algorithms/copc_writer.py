@@ -147,8 +147,7 @@ class CopcWriter:
         index = np.ascontiguousarray(index, dtype=np.int64)
         records = np.empty((len(index), self.record_size), np.uint8)
         assemble_records(cols.xyz, cols.gps, cols.rest, index, records)
-        record_stats(cols.xyz, cols.gps, cols.rest, index, self._mins, self._maxs,
-                     self._by_return, self._gps)
+        record_stats(records, self._mins, self._maxs, self._by_return, self._gps)
         TIMINGS.add("write.assemble", time.perf_counter() - t0)
         return records
 

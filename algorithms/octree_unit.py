@@ -62,6 +62,7 @@ def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int)
     """Split top-down; returns (perm, leaves {level: [(key, start, end)]}, internal {level: [keys]})."""
     n = len(codes)
     perm = np.arange(n, dtype=np.int64)
+    keys = codes.copy()   # codes in perm's order, moved along with it
     leaves: Dict[int, List[Tuple[int, int, int]]] = {}
     internal: Dict[int, List[int]] = {}
     level = key_level(root_key)
@@ -82,12 +83,12 @@ def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int)
         small = [j for j, (_, s, e) in enumerate(split) if e - s < BIG_NODE]
         for j, (_, s, e) in enumerate(split):
             if e - s >= BIG_NODE:
-                split_big_node(codes, perm, s, e, shift, counts[j])
+                split_big_node(keys, perm, s, e, shift, counts[j])
         if small:
             starts = np.array([split[j][1] for j in small], np.int64)
             ends = np.array([split[j][2] for j in small], np.int64)
             small_counts = np.zeros((len(small), 8), np.int64)
-            split_nodes(codes, perm, starts, ends, shift, small_counts)
+            split_nodes(keys, perm, starts, ends, shift, small_counts)
             counts[small] = small_counts
         internal[level] = [k for k, _, _ in split]
         work = []

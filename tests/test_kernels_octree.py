@@ -33,6 +33,11 @@ def random_codes(rng, n):
 
 # -- split_nodes / split_big_node ---------------------------------------------------
 
+def aligned(codes, perm):
+    """The kernels' ``keys``: the code of point perm[q] at q (0 for padding)."""
+    return np.where(perm >= 0, codes[np.maximum(perm, 0)], 0).astype(np.int64)
+
+
 def ref_split(codes, perm, s, e, shift):
     seg = perm[s:e]
     child = (codes[seg] >> shift) & 7
@@ -56,7 +61,9 @@ def test_split_nodes_is_stable_counting_sort(seed, sizes, level):
         pos += n + int(gap[k + 1])
     before = perm.copy()
     counts = np.full((len(sizes), 8), -1, np.int64)
-    split_nodes(codes, perm, np.array(starts, np.int64), np.array(ends, np.int64), shift, counts)
+    keys = aligned(codes, perm)
+    split_nodes(keys, perm, np.array(starts, np.int64), np.array(ends, np.int64), shift, counts)
+    assert keys.tolist() == aligned(codes, perm).tolist()   # moved along with perm
     touched = np.zeros(total, bool)
     for j, (s, e) in enumerate(zip(starts, ends)):
         expect, expect_counts = ref_split(codes, before, s, e, shift)
@@ -70,7 +77,7 @@ def test_split_nodes_one_child_and_duplicate_codes():
     codes = np.array([5 << 60, 5 << 60, 5 << 60, 1 << 60], np.int64)  # child (code >> 60) & 7
     perm = np.array([3, 2, 1, 0, 2, 1], np.int64)
     counts = np.zeros((2, 8), np.int64)
-    split_nodes(codes, perm, np.array([0, 4]), np.array([4, 6]), 60, counts)
+    split_nodes(aligned(codes, perm), perm, np.array([0, 4]), np.array([4, 6]), 60, counts)
     assert perm.tolist() == [3, 2, 1, 0, 2, 1]      # child 1 (point 3) first, ties keep order
     assert counts[0].tolist() == [0, 1, 0, 0, 0, 3, 0, 0]
     assert counts[1].tolist() == [0, 0, 0, 0, 0, 2, 0, 0]
@@ -89,14 +96,17 @@ def test_split_big_node_equals_split_nodes_at_every_thread_count(n, thread_count
     expect, expect_counts = ref_split(codes, perm0, pad, pad + n, shift)
     ref_perm = perm0.copy()
     ref_counts = np.zeros((1, 8), np.int64)
-    split_nodes(codes, ref_perm, np.array([pad]), np.array([pad + n]), shift, ref_counts)
+    split_nodes(aligned(codes, ref_perm), ref_perm, np.array([pad]), np.array([pad + n]), shift,
+                ref_counts)
     assert ref_perm[pad:pad + n].tolist() == expect.tolist()
     for threads in thread_counts:
         numba.set_num_threads(threads)
         perm = perm0.copy()
         counts = np.full(8, -1, np.int64)
-        split_big_node(codes, perm, pad, pad + n, shift, counts)
+        keys = aligned(codes, perm)
+        split_big_node(keys, perm, pad, pad + n, shift, counts)
         assert perm.tolist() == ref_perm.tolist(), f"{threads} threads"
+        assert keys.tolist() == aligned(codes, perm).tolist()
         assert counts.tolist() == ref_counts[0].tolist() == expect_counts.tolist()
 
 
@@ -110,7 +120,7 @@ def test_split_nodes_same_result_at_every_thread_count(thread_counts):
         numba.set_num_threads(threads)
         perm = np.arange(5000, dtype=np.int64)[::-1].copy()
         counts = np.zeros((len(starts), 8), np.int64)
-        split_nodes(codes, perm, starts, ends, 3 * (FINE - 3), counts)
+        split_nodes(aligned(codes, perm), perm, starts, ends, 3 * (FINE - 3), counts)
         results.append((perm.tolist(), counts.tolist()))
     assert all(r == results[0] for r in results)
 

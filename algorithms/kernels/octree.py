@@ -14,39 +14,42 @@ FINE = 21
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def split_nodes(codes, perm, starts, ends, shift, counts):
-    """Stable counting sort of each perm[starts[j]:ends[j]] by child index.
+def split_nodes(keys, perm, starts, ends, shift, counts):
+    """Stable counting sort of each segment [starts[j], ends[j]) by child index.
 
-    The child index of a point is ``(codes >> shift) & 7``; counts[j, c] gets
-    the number of points of node j in child c.
+    ``keys`` holds the fine code of point perm[q] at q; both arrays move
+    together, so the codes are read in order rather than gathered.  The child
+    index is ``(key >> shift) & 7``; counts[j, c] gets the number of points
+    of node j in child c.
     """
     for j in prange(starts.shape[0]):
         s = starts[j]
         e = ends[j]
         c = np.zeros(8, np.int64)
         for q in range(s, e):
-            c[(codes[perm[q]] >> shift) & 7] += 1
+            c[(keys[q] >> shift) & 7] += 1
         pos = np.empty(8, np.int64)
         acc = 0
         for k in range(8):
             pos[k] = acc
             acc += c[k]
             counts[j, k] = c[k]
-        tmp = np.empty(e - s, np.int64)
+        tmp_p = np.empty(e - s, np.int64)
+        tmp_k = np.empty(e - s, np.int64)
         for q in range(s, e):
-            p = perm[q]
-            k = (codes[p] >> shift) & 7
-            tmp[pos[k]] = p
+            k = (keys[q] >> shift) & 7
+            tmp_p[pos[k]] = perm[q]
+            tmp_k[pos[k]] = keys[q]
             pos[k] += 1
-        for q in range(s, e):
-            perm[q] = tmp[q - s]
+        perm[s:e] = tmp_p
+        keys[s:e] = tmp_k
 
 
 SPLIT_PARTS = 64   # fixed, so the result never depends on the thread count
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def split_big_node(codes, perm, s, e, shift, counts):
+def split_big_node(keys, perm, s, e, shift, counts):
     """split_nodes for one large node, in parallel: a stable counting sort
     done part by part (per-part histograms, then each part scatters)."""
     n = e - s
@@ -56,7 +59,7 @@ def split_big_node(codes, perm, s, e, shift, counts):
         a = s + p * size
         b = min(a + size, e)
         for q in range(a, b):
-            hist[p, (codes[perm[q]] >> shift) & 7] += 1
+            hist[p, (keys[q] >> shift) & 7] += 1
     pos = np.empty((SPLIT_PARTS, 8), np.int64)
     acc = 0
     for k in range(8):
@@ -65,17 +68,20 @@ def split_big_node(codes, perm, s, e, shift, counts):
             pos[p, k] = acc
             acc += hist[p, k]
             counts[k] += hist[p, k]
-    tmp = np.empty(n, np.int64)
+    tmp_p = np.empty(n, np.int64)
+    tmp_k = np.empty(n, np.int64)
     for p in prange(SPLIT_PARTS):
         a = s + p * size
         b = min(a + size, e)
         mine = pos[p].copy()
         for q in range(a, b):
-            k = (codes[perm[q]] >> shift) & 7
-            tmp[mine[k]] = perm[q]
+            k = (keys[q] >> shift) & 7
+            tmp_p[mine[k]] = perm[q]
+            tmp_k[mine[k]] = keys[q]
             mine[k] += 1
     for q in prange(n):
-        perm[s + q] = tmp[q]
+        perm[s + q] = tmp_p[q]
+        keys[s + q] = tmp_k[q]
 
 
 @njit(parallel=True, cache=True, nogil=True)

@@ -23,25 +23,54 @@ def assemble_records(xyz, gps, rest, index, out):
             out[j, 30 + b] = rest[i, 10 + b]
 
 
-@njit(cache=True, nogil=True)
-def record_stats(xyz, gps, rest, index, mins, maxs, by_return, gps_range):
-    """Fold the points index[...] into running header statistics (in place)."""
-    for j in range(index.shape[0]):
-        i = index[j]
+STAT_PARTS = 64   # fixed, so the result never depends on the thread count
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def record_stats(records, mins, maxs, by_return, gps_range):
+    """Fold LAS 1.4 records (formats 6-8) into running header statistics.
+
+    Bounds of X, Y, Z, points by return number (1-15) and the GPS range
+    (NaN skipped), reduced from fixed parts so any thread count agrees.
+    """
+    n = records.shape[0]
+    size = (n + STAT_PARTS - 1) // STAT_PARTS
+    lo = np.empty((STAT_PARTS, 3), np.int64)
+    hi = np.empty((STAT_PARTS, 3), np.int64)
+    ret = np.zeros((STAT_PARTS, 15), np.int64)
+    glo = np.full(STAT_PARTS, np.inf)
+    ghi = np.full(STAT_PARTS, -np.inf)
+    for p in prange(STAT_PARTS):
+        word = np.empty(1, np.uint64)   # reinterprets the GPS bytes as a float64
+        as_float = word.view(np.float64)
         for a in range(3):
-            v = xyz[i, a]
-            if v < mins[a]:
-                mins[a] = v
-            if v > maxs[a]:
-                maxs[a] = v
-        r = rest[i, 2] & 15
-        if r >= 1:
-            by_return[r - 1] += 1
-        g = gps[i]
-        if g < gps_range[0]:
-            gps_range[0] = g
-        if g > gps_range[1]:
-            gps_range[1] = g
+            lo[p, a] = mins[a]
+            hi[p, a] = maxs[a]
+        for i in range(p * size, min(n, (p + 1) * size)):
+            row = records[i]
+            for a in range(3):
+                v = np.int64(np.int32(_u32(row, 4 * a)))
+                if v < lo[p, a]:
+                    lo[p, a] = v
+                if v > hi[p, a]:
+                    hi[p, a] = v
+            r = row[14] & 15
+            if r >= 1:
+                ret[p, r - 1] += 1
+            word[0] = np.uint64(_u32(row, 22)) | (np.uint64(_u32(row, 26)) << np.uint64(32))
+            g = as_float[0]
+            if g < glo[p]:
+                glo[p] = g
+            if g > ghi[p]:
+                ghi[p] = g
+    for p in range(STAT_PARTS):
+        for a in range(3):
+            mins[a] = min(mins[a], lo[p, a])
+            maxs[a] = max(maxs[a], hi[p, a])
+        for r in range(15):
+            by_return[r] += ret[p, r]
+        gps_range[0] = min(gps_range[0], glo[p])
+        gps_range[1] = max(gps_range[1], ghi[p])
 
 
 @njit(cache=True, nogil=True, inline="always")
