@@ -7,6 +7,7 @@ laspy, lazrs) is imported only when the algorithm runs.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 
 from qgis.core import (
@@ -74,6 +75,7 @@ def _tr(text: str) -> str:
 
 class BuildCopcAlgorithm(QgsProcessingAlgorithm):
     INPUT = "INPUT"
+    PIPELINE = "PIPELINE"
     OUTPUT = "OUTPUT"
     MEMORY_BUDGET = "MEMORY_BUDGET"
     TEMP_FOLDER = "TEMP_FOLDER"
@@ -121,6 +123,10 @@ class BuildCopcAlgorithm(QgsProcessingAlgorithm):
             "<h3>Parameters</h3>"
             "<p><b>Input LAS/LAZ files</b>: the files to convert; they must share a CRS (or set "
             "<i>CRS</i>).</p>"
+            "<p><b>PDAL pipeline</b> (only when the <code>pdal</code> Python package is installed in "
+            "QGIS's Python): a pipeline JSON file whose points become the COPC, alone or merged with "
+            "the input files; anything PDAL reads or filters (E57, PLY, text, EPT, reprojection, "
+            "cropping, noise filters...).</p>"
             "<p><b>COPC file</b>: the output, named <code>*.copc.laz</code>.</p>"
             "<p><b>Memory budget</b> (advanced): memory for points before they spill to the temp folder, "
             "as bytes or with a unit: <code>512M</code>, <code>2G</code> (default 2G).</p>"
@@ -138,7 +144,12 @@ class BuildCopcAlgorithm(QgsProcessingAlgorithm):
         ) + dependency_help(BUILD_MODULES)
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(LasFilesParameter(self.INPUT, _tr("Input LAS/LAZ files")))
+        pipelines = pdal_installed()
+        # With PDAL, a pipeline can be the input instead of (or beside) files.
+        self.addParameter(LasFilesParameter(self.INPUT, _tr("Input LAS/LAZ files"), optional=pipelines))
+        if pipelines:
+            self.addParameter(QgsProcessingParameterFile(
+                self.PIPELINE, _tr("PDAL pipeline (JSON file)"), extension="json", optional=True))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, _tr("COPC file"), fileFilter=COPC_FILTER))
 
@@ -172,9 +183,16 @@ class BuildCopcAlgorithm(QgsProcessingAlgorithm):
         if problem:
             raise QgsProcessingException(problem)
 
-        inputs = self.parameterAsFileList(parameters, self.INPUT, context)
+        inputs = [p for p in self.parameterAsFileList(parameters, self.INPUT, context) if p]
+        pipeline = (self.parameterAsFile(parameters, self.PIPELINE, context)
+                    if self.parameterDefinition(self.PIPELINE) is not None else None)
+        if pipeline:
+            from copc_builder.algorithms.sources.pdal_pipeline import PipelineInput
+
+            inputs = list(inputs) + [PipelineInput(pipeline)]
         if not inputs:
-            raise QgsProcessingException(_tr("give at least one LAS/LAZ file"))
+            raise QgsProcessingException(_tr("give at least one LAS/LAZ file") + (
+                _tr(" or a PDAL pipeline") if self.parameterDefinition(self.PIPELINE) else ""))
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         if not output:
             raise QgsProcessingException(_tr("give an output file name (*.copc.laz)"))
@@ -193,7 +211,7 @@ class BuildCopcAlgorithm(QgsProcessingAlgorithm):
 
         observer = FeedbackObserver(feedback, STAGE_TEXTS)
         observer.start()
-        feedback.pushInfo(_tr("Building {} from {} file(s)").format(output, len(inputs)))
+        feedback.pushInfo(_tr("Building {} from {} input(s)").format(output, len(inputs)))
         try:
             from copc_builder.algorithms.api import build_copc
 
@@ -211,6 +229,14 @@ class BuildCopcAlgorithm(QgsProcessingAlgorithm):
 
         offer_point_cloud_layer(summary.output, context, self.OUTPUT)
         return {self.OUTPUT: summary.output, self.POINTS: summary.points, self.NODES: summary.nodes}
+
+
+def pdal_installed() -> bool:
+    """Is the pdal package there?  Found without importing it (QGIS start-up)."""
+    try:
+        return importlib.util.find_spec("pdal") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def crs_text(crs: QgsCoordinateReferenceSystem):

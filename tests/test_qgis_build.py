@@ -41,7 +41,9 @@ def test_algorithm_is_registered_with_its_parameters(copc_processing):
     assert alg.displayName() == "Build COPC"
     assert (alg.group(), alg.groupId()) == ("Point cloud data management", "pointclouddatamanagement")
     names = [p.name() for p in alg.parameterDefinitions()]
-    assert names == ["INPUT", "OUTPUT", "MEMORY_BUDGET", "TEMP_FOLDER", "THREADS", "SCALE", "OFFSET", "CRS"]
+    pipeline = ["PIPELINE"] if qgis_build_algorithm.pdal_installed() else []
+    assert names == ["INPUT"] + pipeline + ["OUTPUT", "MEMORY_BUDGET", "TEMP_FOLDER", "THREADS",
+                                            "SCALE", "OFFSET", "CRS"]
     advanced = {p.name() for p in alg.parameterDefinitions() if p.flags() & p.FlagAdvanced}
     assert advanced == {"MEMORY_BUDGET", "TEMP_FOLDER", "THREADS", "SCALE", "OFFSET", "CRS"}
     inp = alg.parameterDefinition("INPUT")
@@ -188,3 +190,41 @@ def test_crs_text_prefers_authority_ids():
                                                    "+ellps=GRS80 +units=m +no_defs")
     text = qgis_build_algorithm.crs_text(custom)
     assert text.startswith(("PROJCRS", "PROJCS")) and "7.5" in text
+
+
+def test_pipeline_parameter_only_with_pdal(copc_processing, tmp_path, monkeypatch):
+    """Without pdal in QGIS's Python there is no pipeline input and the files
+    are required; with it (a fresh instance sees it) both are optional."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pdal" else real(name, *a))
+    alg = qgis_build_algorithm.BuildCopcAlgorithm()
+    alg.initAlgorithm()
+    assert alg.parameterDefinition("PIPELINE") is None
+    assert not alg.parameterDefinition("INPUT").flags() & alg.parameterDefinition("INPUT").FlagOptional
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: object() if name == "pdal" else real(name, *a))
+    alg = qgis_build_algorithm.BuildCopcAlgorithm()
+    alg.initAlgorithm()
+    assert alg.parameterDefinition("PIPELINE").type() == "file"
+    assert alg.parameterDefinition("INPUT").flags() & alg.parameterDefinition("INPUT").FlagOptional
+
+
+def test_build_from_a_pdal_pipeline(copc_processing, scenes, tmp_path):
+    """Runs only where PDAL is installed (e.g. by hand in a venv with pdal)."""
+    pytest.importorskip("pdal")
+    if not qgis_build_algorithm.pdal_installed():
+        pytest.skip("pdal not found by the plugin")
+    import json
+
+    pipeline = tmp_path / "p.json"
+    pipeline.write_text(json.dumps([str(scenes[0]), {"type": "filters.range", "limits": "Classification[2:2]"}]))
+    out = tmp_path / "ground.copc.laz"
+    result = run_build({"PIPELINE": str(pipeline), "OUTPUT": str(out)})
+    import laspy
+
+    ground = int((laspy.read(scenes[0]).classification == 2).sum())
+    assert result["POINTS"] == ground > 0
+    assert_valid(out, ground)
