@@ -1,0 +1,95 @@
+"""The LAS public header block, LAS 1.0 to 1.4, one ``struct.Struct`` per part."""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Tuple
+
+from .spec import LAS14_HEADER_SIZE, LAZ_FORMAT_BIT, WKT_ENCODING_BIT, _text
+
+
+@dataclass
+class LasHeader:
+    """The public header block, LAS 1.0 to 1.4 (1.4 fields default when absent)."""
+
+    signature: bytes
+    file_source_id: int
+    global_encoding: int
+    guid: bytes
+    version_major: int
+    version_minor: int
+    system_identifier: str
+    generating_software: str
+    creation_day: int
+    creation_year: int
+    header_size: int
+    offset_to_point_data: int
+    number_of_vlrs: int
+    point_format_byte: int
+    point_record_length: int
+    legacy_point_count: int
+    legacy_points_by_return: Tuple[int, ...]
+    scale: Tuple[float, float, float]
+    offset: Tuple[float, float, float]
+    mins: Tuple[float, float, float]
+    maxs: Tuple[float, float, float]
+    waveform_start: int = 0
+    evlr_start: int = 0
+    evlr_count: int = 0
+    point_count: int = 0
+    points_by_return: Tuple[int, ...] = (0,) * 15
+
+    # LAS 1.0-1.2 part (227 bytes); bounds are stored max x, min x, max y, ...
+    base_unpacker = struct.Struct("<4sHH16sBB32s32sHHHIIBHI5I3d3d6d")
+    waveform_unpacker = struct.Struct("<Q")            # LAS 1.3, at 227
+    extended_unpacker = struct.Struct("<QIQ15Q")       # LAS 1.4, at 235
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "LasHeader":
+        """Parse a header; ``data`` must hold at least its first 227 bytes."""
+        if len(data) < cls.base_unpacker.size:
+            raise ValueError(f"a LAS header needs {cls.base_unpacker.size} bytes, got {len(data)}")
+        v = cls.base_unpacker.unpack_from(data, 0)
+        bounds = v[27:33]
+        header = cls(
+            signature=v[0], file_source_id=v[1], global_encoding=v[2], guid=v[3],
+            version_major=v[4], version_minor=v[5],
+            system_identifier=_text(v[6]), generating_software=_text(v[7]),
+            creation_day=v[8], creation_year=v[9], header_size=v[10],
+            offset_to_point_data=v[11], number_of_vlrs=v[12],
+            point_format_byte=v[13], point_record_length=v[14],
+            legacy_point_count=v[15], legacy_points_by_return=tuple(v[16:21]),
+            scale=tuple(v[21:24]), offset=tuple(v[24:27]),
+            mins=(bounds[1], bounds[3], bounds[5]), maxs=(bounds[0], bounds[2], bounds[4]),
+        )
+        # Fields after the 1.2 block exist only when both the version and
+        # the declared header size say so; otherwise they fall back to the
+        # legacy counts, as readers of older files do.
+        size = min(header.header_size, len(data))
+        if header.version_minor >= 3 and size >= 235:
+            (header.waveform_start,) = cls.waveform_unpacker.unpack_from(data, 227)
+        if header.version_minor >= 4 and size >= LAS14_HEADER_SIZE:
+            e = cls.extended_unpacker.unpack_from(data, 235)
+            header.evlr_start, header.evlr_count, header.point_count = e[0], e[1], e[2]
+            header.points_by_return = tuple(e[3:18])
+        else:
+            header.point_count = header.legacy_point_count
+            header.points_by_return = tuple(header.legacy_points_by_return) + (0,) * 10
+        return header
+
+    @property
+    def point_format(self) -> int:
+        # The two high bits flag compression (LAZ); the format is the rest.
+        return self.point_format_byte & 0x3F
+
+    @property
+    def compressed(self) -> bool:
+        return bool(self.point_format_byte & LAZ_FORMAT_BIT)
+
+    @property
+    def wkt_bit(self) -> bool:
+        return bool(self.global_encoding & WKT_ENCODING_BIT)
+
+    @property
+    def version(self) -> str:
+        return f"{self.version_major}.{self.version_minor}"

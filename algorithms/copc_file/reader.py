@@ -1,0 +1,199 @@
+"""``CopcFile``, the reader: the header parsed on opening; (E)VLRs and the
+COPC, LAZ, CRS and extra-bytes records read on request (the hierarchy, the
+chunk table and the nodes come from ``CopcFileNodes``).  And ``is_copc``, the
+cheap test on the first 429 bytes.
+"""
+from __future__ import annotations
+
+import os
+from typing import List, Optional
+
+from ..errors import InputError
+from .copc_records import CopcInfo
+from .header import LasHeader
+from .laz import LazVlr
+from .nodes import CopcFileNodes
+from .point_record import ExtraBytesField
+from .spec import (
+    COPC_INFO_RECORD,
+    COPC_INFO_SIZE,
+    COPC_USER,
+    EVLR_HEADER_SIZE,
+    EXTRA_BYTES_RECORD,
+    LAS14_HEADER_SIZE,
+    LAZ_RECORD,
+    LAZ_USER,
+    PROJECTION_USER,
+    SPEC_USER,
+    VLR_HEADER_SIZE,
+    WKT_RECORD,
+    MalformedCopcError,
+    _text,
+)
+from .vlrs import Vlr
+
+
+class CopcFile(CopcFileNodes):
+    """A COPC (or plain LAS/LAZ) file opened for reading its structure.
+
+    The header is parsed on opening (a file too short for one, or without
+    the "LASF" signature, raises at once); VLRs, EVLRs and the COPC records
+    are parsed on first use and raise ``MalformedCopcError`` if broken.
+    """
+
+    def __init__(self, path):
+        self.path = str(path)
+        try:
+            self.size = os.path.getsize(self.path)
+            self._file = open(self.path, "rb")
+        except OSError as exc:
+            raise InputError(self.path, f"cannot open: {exc.strerror or exc}") from None
+        try:
+            head = self._file.read(LAS14_HEADER_SIZE)
+            if len(head) < LasHeader.base_unpacker.size:
+                raise self.error(f"file is {self.size} bytes, too short for a LAS header "
+                                 f"({LasHeader.base_unpacker.size} bytes at least)")
+            if head[:4] != b"LASF":
+                raise self.error(f"not a LAS file: starts with {head[:4]!r}, not b'LASF'")
+            self.header = LasHeader.from_bytes(head)
+        except BaseException:
+            self._file.close()
+            raise
+        self._vlrs: Optional[List[Vlr]] = None
+        self._evlrs: Optional[List[Vlr]] = None
+
+    # -- plumbing ----------------------------------------------------------
+
+    def error(self, problem: str) -> MalformedCopcError:
+        return MalformedCopcError(self.path, problem)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "CopcFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def read_at(self, offset: int, size: int, what: str) -> bytes:
+        """Exactly ``size`` bytes at ``offset``, or an error naming ``what``."""
+        if offset < 0 or size < 0 or offset + size > self.size:
+            raise self.error(f"{what} at bytes {offset}..{offset + size} lies outside the "
+                             f"file ({self.size} bytes)")
+        self._file.seek(offset)
+        data = self._file.read(size)
+        if len(data) != size:
+            raise self.error(f"{what}: read {len(data)} of {size} bytes at {offset}")
+        return data
+
+    # -- VLRs --------------------------------------------------------------
+
+    @property
+    def vlrs(self) -> List[Vlr]:
+        if self._vlrs is None:
+            self._vlrs = self._read_vlrs()
+        return self._vlrs
+
+    @property
+    def evlrs(self) -> List[Vlr]:
+        if self._evlrs is None:
+            self._evlrs = self._read_evlrs()
+        return self._evlrs
+
+    def _read_vlrs(self) -> List[Vlr]:
+        h = self.header
+        vlrs = []
+        pos = h.header_size
+        for i in range(h.number_of_vlrs):
+            raw = self.read_at(pos, VLR_HEADER_SIZE, f"header of VLR {i + 1} of {h.number_of_vlrs}")
+            _, user, record, length, desc = Vlr.vlr_unpacker.unpack(raw)
+            vlr = Vlr(_text(user), record, _text(desc), pos, pos + VLR_HEADER_SIZE, length, False)
+            if vlr.end > self.size:
+                raise self.error(f"{vlr} claims {length} bytes, past the end of the file "
+                                 f"({self.size} bytes)")
+            vlrs.append(vlr)
+            pos = vlr.end
+        return vlrs
+
+    def _read_evlrs(self) -> List[Vlr]:
+        h = self.header
+        evlrs = []
+        if h.evlr_count == 0:
+            return evlrs
+        pos = h.evlr_start
+        for i in range(h.evlr_count):
+            raw = self.read_at(pos, EVLR_HEADER_SIZE, f"header of EVLR {i + 1} of {h.evlr_count}")
+            _, user, record, length, desc = Vlr.evlr_unpacker.unpack(raw)
+            vlr = Vlr(_text(user), record, _text(desc), pos, pos + EVLR_HEADER_SIZE, length, True)
+            if vlr.end > self.size:
+                raise self.error(f"{vlr} claims {length} bytes, past the end of the file "
+                                 f"({self.size} bytes)")
+            evlrs.append(vlr)
+            pos = vlr.end
+        return evlrs
+
+    def find(self, user_id: str, record_id: int, extended: bool = True) -> List[Vlr]:
+        """Every VLR (and EVLR, unless ``extended`` is False) with that id."""
+        found = [v for v in self.vlrs if v.is_(user_id, record_id)]
+        if extended:
+            found += [v for v in self.evlrs if v.is_(user_id, record_id)]
+        return found
+
+    def vlr_data(self, vlr: Vlr) -> bytes:
+        return self.read_at(vlr.data_offset, vlr.data_size, f"data of {vlr}")
+
+    # -- COPC, LAZ, CRS, extra bytes -----------------------------------------
+
+    @property
+    def info_vlr(self) -> Optional[Vlr]:
+        found = self.find(COPC_USER, COPC_INFO_RECORD, extended=False)
+        return found[0] if found else None
+
+    def read_info(self) -> CopcInfo:
+        vlr = self.info_vlr
+        if vlr is None:
+            raise self.error("no COPC info VLR ('copc', 1): not a COPC file")
+        if vlr.data_size < COPC_INFO_SIZE:
+            raise self.error(f"COPC info VLR holds {vlr.data_size} bytes, needs {COPC_INFO_SIZE}")
+        return CopcInfo.from_bytes(self.read_at(vlr.data_offset, COPC_INFO_SIZE, "COPC info VLR"))
+
+    def read_laz_vlr(self) -> LazVlr:
+        found = self.find(LAZ_USER, LAZ_RECORD, extended=False)
+        if not found:
+            raise self.error("no LAZ VLR ('laszip encoded', 22204): the points are not LAZ-compressed")
+        try:
+            return LazVlr.from_bytes(self.vlr_data(found[0]))
+        except ValueError as exc:
+            raise self.error(str(exc)) from None
+
+    def read_wkt(self) -> Optional[str]:
+        """The WKT of the first LASF_Projection 2112 (E)VLR, or None if absent."""
+        found = self.find(PROJECTION_USER, WKT_RECORD)
+        if not found:
+            return None
+        raw = self.vlr_data(found[0])
+        return raw.split(b"\0", 1)[0].decode("utf-8", errors="replace").strip()
+
+    def read_extra_bytes(self) -> List[ExtraBytesField]:
+        found = self.find(SPEC_USER, EXTRA_BYTES_RECORD)
+        if not found:
+            return []
+        raw = self.vlr_data(found[0])
+        size = ExtraBytesField.unpacker.size
+        if len(raw) % size:
+            raise self.error(f"extra-bytes VLR holds {len(raw)} bytes, not a multiple of {size}")
+        return [ExtraBytesField.from_bytes(raw, i) for i in range(0, len(raw), size)]
+
+
+
+def is_copc(path) -> bool:
+    """True when the file's first VLR is the COPC info VLR (cheap: 429 bytes)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(LAS14_HEADER_SIZE + VLR_HEADER_SIZE)
+    except OSError:
+        return False
+    return (len(head) == LAS14_HEADER_SIZE + VLR_HEADER_SIZE and head[:4] == b"LASF"
+            and head[377:381] == b"copc" and head[393:395] == b"\x01\x00")
+
