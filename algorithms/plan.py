@@ -18,7 +18,8 @@ from .errors import InputError, OptionError
 from .options import BuildOptions
 from .point_layout import ExtraDim, PointLayout, choose_point_format
 from .progress import Progress
-from .sources.las_file import NIR_OFFSET, RGB_OFFSET, WAVEFORM_FORMATS, SourceInfo
+from .sources.las_formats import NIR_OFFSET, RGB_OFFSET, WAVEFORM_FORMATS
+from .sources.source_info import SourceInfo
 
 INT32_MIN = -(2 ** 31)
 INT32_MAX = 2 ** 31 - 1

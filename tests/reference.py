@@ -7,7 +7,7 @@ with the builder's converter.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import laspy
 import numpy as np

@@ -1,6 +1,5 @@
 """Kernels for nodes too big for memory: k-way merge of sorted runs, and
 LOD sampling of a stream of points against one parent's grid."""
-import numpy as np
 from numba import njit
 
 from .octree import _canonical_less, first_in_cell, lod_grid

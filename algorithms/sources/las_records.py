@@ -9,7 +9,8 @@ from ..columns import Columns
 from ..errors import InputError
 from ..kernels.records import split_records
 from ..point_layout import (CORE_SIZE, REST_RGB, REST_SOURCE_ID, REST_USER, PointLayout)
-from .las_file import GPS_OFFSET, LEGACY_FORMATS, NIR_OFFSET, RGB_OFFSET, LasHeaderInfo
+from .las_formats import GPS_OFFSET, LEGACY_FORMATS, NIR_OFFSET, RGB_OFFSET
+from .source_info import SourceInfo
 
 INT32_MIN = -(2 ** 31)
 INT32_MAX = 2 ** 31 - 1
@@ -18,7 +19,7 @@ INT32_MAX = 2 ** 31 - 1
 class RecordConverter:
     """Converts one input file's records into columns of the output layout."""
 
-    def __init__(self, info: LasHeaderInfo, layout: PointLayout, scales, offsets):
+    def __init__(self, info: SourceInfo, layout: PointLayout, scales, offsets):
         self.info = info
         self.layout = layout
         self.scales = np.asarray(scales, np.float64)

@@ -8,7 +8,7 @@ dimension with its own name and type.
 from __future__ import annotations
 
 import itertools
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..point_layout import (REST_CLASS, REST_FLAGS, REST_INTENSITY, REST_RETURN,
                             REST_RGB, REST_SCAN_ANGLE, REST_SOURCE_ID, REST_USER, ExtraDim,
                             PointLayout)
-from .las_file import SourceInfo
+from .source_info import SourceInfo
 
 # PDAL dimension name -> its type in PDAL (what the LAS readers produce).
 PDAL_TYPES = {

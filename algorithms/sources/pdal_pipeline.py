@@ -32,7 +32,8 @@ import numpy as np
 
 from ..errors import DependencyError, InputError
 from ..point_layout import PointLayout
-from .las_file import LasFile, SourceInfo
+from .las_file import LasFile
+from .source_info import SourceInfo
 from .pdal_arrays import ArrayPacker, _bounds, schema_info
 from .pdal_stages import (GEOGRAPHIC_SCALE, centred_offsets, describe, is_geographic,
                           local_las_readers, moves_points)

@@ -1,0 +1,101 @@
+"""How many points a LAS/LAZ file really holds, when the file can tell.
+
+Headers lie: the count is checked against the size of the point data (LAS)
+or the chunk table and the chunks' own counts (LAZ).
+"""
+from __future__ import annotations
+
+import os
+import struct
+from typing import List, Optional
+
+from ..errors import InputError
+from .las_formats import WAVEFORM_FORMATS
+from .native_errors import _reraise_fatal, _short, quiet_stderr
+from .source_info import SourceInfo
+
+
+def count_points(path: str, info: SourceInfo, warnings: List[str]) -> int:
+    """The number of points actually there, when the file can tell.
+
+    LAS: from the size of the point data; more points than the header says
+    are all read (with a warning), fewer is an error.  LAZ: the chunk table
+    must be readable and inside the file; with variable-size chunks it holds
+    the exact count.
+    """
+    import laspy
+
+    with laspy.open(path) as reader:
+        h = reader.header
+        start = h.offset_to_point_data
+        end = os.path.getsize(path)
+        evlr_start = getattr(h, "start_of_first_evlr", 0) or 0
+        if getattr(h, "number_of_evlrs", 0) and evlr_start > start:
+            end = min(end, evlr_start)
+        wave = getattr(h, "start_of_waveform_data_packet_record", 0) or 0
+        if info.point_format in WAVEFORM_FORMATS and wave > start:
+            end = min(end, wave)
+        laz_vlr = next((bytes(v.record_data) for v in h.vlrs
+                        if v.user_id == "laszip encoded" and v.record_id == 22204), None)
+    if info.compressed:
+        if info.laz_backend == "parallel":
+            return _count_laz_points(path, info, start, laz_vlr, warnings)
+        return info.point_count
+    real = max(0, (end - start) // info.record_length)
+    if real < info.point_count:
+        raise InputError(path, f"header says {info.point_count:,} points, file holds {real:,}")
+    if real > info.point_count:
+        warnings.append(f"{path}: header says {info.point_count:,} points, file holds {real:,}; "
+                        f"converting all {real:,}")
+    return real
+
+
+def _count_laz_points(path: str, info: SourceInfo, start: int, laz_vlr: bytes,
+                      warnings: List[str]) -> int:
+    import lazrs
+
+    size = os.path.getsize(path)
+    try:
+        vlr = lazrs.LazVlr(laz_vlr)
+        with open(path, "rb") as f:
+            f.seek(start)
+            with quiet_stderr():
+                table = lazrs.read_chunk_table(f, vlr)
+    except BaseException as exc:
+        _reraise_fatal(exc)
+        raise InputError(path, f"is truncated or damaged: its LAZ chunk table cannot be read "
+                               f"({_short(exc)}); the file is {size:,} bytes") from None
+    data_end = start + 8 + sum(nbytes for _, nbytes in table)
+    if data_end > size:
+        raise InputError(path, f"is truncated: its LAZ chunks end at byte {data_end:,}, "
+                               f"the file is {size:,} bytes")
+    if vlr.uses_variable_size_chunks():
+        real = sum(count for count, _ in table)
+    else:
+        per = vlr.chunk_size()
+        low, high = (len(table) - 1) * per + 1, len(table) * per
+        if not low <= info.point_count <= high:
+            raise InputError(path, f"header says {info.point_count:,} points, its LAZ chunk table "
+                                   f"holds {low:,} to {high:,}")
+        last = _layered_chunk_count(path, start + 8 + sum(n for _, n in table[:-1]), vlr)
+        real = info.point_count if last is None else (len(table) - 1) * per + last
+    if real < info.point_count or (real > info.point_count and vlr.uses_variable_size_chunks()):
+        raise InputError(path, f"header says {info.point_count:,} points, its LAZ chunk table "
+                               f"holds {real:,}")
+    if real > info.point_count:
+        warnings.append(f"{path}: header says {info.point_count:,} points, its last LAZ chunk "
+                        f"holds more ({real:,} in all); converting all {real:,}")
+    return real
+
+
+def _layered_chunk_count(path: str, chunk_start: int, vlr) -> Optional[int]:
+    """Points in a layered (LAZ 1.4, formats 6-10) chunk, from its own head:
+    the first point raw, then a u32 count.  None for older chunk kinds."""
+    data = bytes(vlr.record_data())
+    compressor = struct.unpack_from("<H", data)[0]
+    if compressor != 3:
+        return None
+    with open(path, "rb") as f:
+        f.seek(chunk_start + vlr.item_size())
+        raw = f.read(4)
+    return struct.unpack("<I", raw)[0] if len(raw) == 4 else None

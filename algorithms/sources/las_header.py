@@ -1,0 +1,185 @@
+"""A LAS/LAZ header read and checked: every problem an InputError naming the file.
+
+The raw sizes are checked before laspy reads the header (a damaged offset can
+make a reader allocate gigabytes); the CRS comes from the WKT VLR verbatim, or
+from the GeoTIFF keys; the LAZ VLR says how lazrs can decode the points.
+"""
+from __future__ import annotations
+
+import os
+import struct
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from ..errors import InputError
+from ..point_layout import ExtraDim
+from .las_formats import STANDARD_SIZE
+from .native_errors import _reraise_fatal, _short
+from .source_info import SourceInfo
+
+
+def read_header(path: str) -> SourceInfo:
+    if not os.path.exists(path):
+        raise InputError(path, "file not found")
+    if os.path.isdir(path):
+        raise InputError(path, "is a folder, not a LAS/LAZ file")
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise InputError(path, f"cannot open ({exc.strerror})") from None
+    if magic != b"LASF":
+        raise InputError(path, "not a LAS/LAZ file (no LASF signature)")
+    _check_raw_header(path)
+
+    import laspy
+
+    try:
+        with laspy.open(path) as reader:
+            header = reader.header
+    except BaseException as exc:
+        _reraise_fatal(exc)
+        raise InputError(path, f"unreadable LAS header or VLRs ({_short(exc)})") from None
+
+    pf = header.point_format
+    if pf.id not in STANDARD_SIZE:
+        raise InputError(path, f"point format {pf.id} is not a LAS point format")
+    record_length = pf.size
+    extra, extra_offsets = _extra_dims(path, header)
+    crs_wkt, crs_note = _crs_of(header)
+    laz_backend = _laz_backend(path, header) if header.are_points_compressed else ""
+    ge = header.global_encoding
+    date = header.creation_date
+    creation = (date.timetuple().tm_yday, date.year) if date is not None else (0, 0)
+    return SourceInfo(
+        path=path,
+        version=f"{header.version.major}.{header.version.minor}",
+        point_format=pf.id,
+        record_length=record_length,
+        point_count=int(header.point_count),
+        scales=np.asarray(header.scales, np.float64).copy(),
+        offsets=np.asarray(header.offsets, np.float64).copy(),
+        mins=np.asarray(header.mins, np.float64).copy(),
+        maxs=np.asarray(header.maxs, np.float64).copy(),
+        extra=extra,
+        extra_offsets=extra_offsets,
+        crs_wkt=crs_wkt,
+        crs_note=crs_note,
+        gps_standard=bool(getattr(ge, "gps_time_type", 0)),
+        compressed=bool(header.are_points_compressed),
+        laz_backend=laz_backend,
+        creation=creation,
+        file_source_id=int(header.file_source_id),
+    )
+
+
+def _laz_backend(path, header) -> str:
+    """How lazrs can decode this LAZ, from its laszip VLR; refuse what it cannot."""
+    vlrs = [v for v in header.vlrs if v.user_id == "laszip encoded" and v.record_id == 22204]
+    if not vlrs:
+        raise InputError(path, "is compressed but has no laszip VLR")
+    data = bytes(vlrs[0].record_data)
+    if len(data) < 34:
+        raise InputError(path, f"its laszip VLR is {len(data)} bytes, too short")
+    compressor, _coder, major, minor, revision, _options, chunk_size = struct.unpack_from("<HHBBHII", data)
+    if compressor in (2, 3):   # point-wise chunked, layered chunked
+        return "parallel"
+    if compressor == 1 and chunk_size != 0:
+        return "sequential"   # point-wise: lazrs decodes it, but not in parallel
+    raise InputError(
+        path, f"is compressed by LASzip {major}.{minor}r{revision} with compressor {compressor} "
+              f"and chunk size {chunk_size}, which lazrs cannot decode; re-compress it with a "
+              f"current laszip or PDAL first")
+
+
+_RAW_HEADER = struct.Struct("<4s20xBB68xHIIBH")   # signature .. point record length
+
+
+def _check_raw_header(path: str) -> None:
+    """Refuse headers whose sizes cannot be true before laspy trusts them
+    (a damaged offset can make a reader allocate gigabytes)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        raw = f.read(_RAW_HEADER.size)
+    if len(raw) < _RAW_HEADER.size:
+        raise InputError(path, f"is truncated: {size:,} bytes, shorter than a LAS header")
+    _, major, minor, header_size, data_offset, vlr_count, fmt, record_length = _RAW_HEADER.unpack(raw)
+    if major != 1 or minor > 4:
+        raise InputError(path, f"damaged LAS header: version {major}.{minor} is not LAS 1.0-1.4")
+    if not 227 <= header_size <= data_offset:
+        raise InputError(path, f"damaged LAS header: header size {header_size:,} with point data "
+                               f"at byte {data_offset:,}")
+    if data_offset > size:
+        raise InputError(path, f"damaged LAS header: point data at byte {data_offset:,}, past the "
+                               f"end of the file ({size:,} bytes)")
+    if vlr_count * 54 > data_offset - header_size:
+        raise InputError(path, f"damaged LAS header: {vlr_count:,} VLRs cannot fit in the "
+                               f"{data_offset - header_size:,} bytes before the point data")
+    if (fmt & 0x3F) > 10:
+        raise InputError(path, f"damaged LAS header: point format {fmt & 0x3F} does not exist")
+    if record_length < STANDARD_SIZE[fmt & 0x3F]:
+        raise InputError(path, f"damaged LAS header: point records of {record_length} bytes are "
+                               f"shorter than format {fmt & 0x3F} needs")
+
+
+def _extra_dims(path, header) -> Tuple[Tuple[ExtraDim, ...], Tuple[int, ...]]:
+    from laspy.vlrs.known import ExtraBytesStruct, ExtraBytesVlr
+
+    pf = header.point_format
+    structs = {}
+    for vlr in header.vlrs:
+        if isinstance(vlr, ExtraBytesVlr):
+            for s in vlr.extra_bytes_structs:
+                structs[s.name.rstrip(b"\0").decode("ascii", "replace")] = bytes(s)
+    dims: List[ExtraDim] = []
+    offsets: List[int] = []
+    offset = STANDARD_SIZE[pf.id]
+    for d in pf.extra_dimensions:
+        size = int(d.num_bits // 8)
+        dtype = np.dtype(d.dtype)
+        desc = structs.get(d.name)
+        if desc is None:
+            # No descriptor (unregistered extra bytes): describe them as
+            # "undocumented extra bytes" (type 0) of their size.
+            s = ExtraBytesStruct(name=d.name.encode()[:32], data_type=(0, size),
+                                 description=b"kept from input")
+            desc = bytes(s)
+        dims.append(ExtraDim(name=d.name, size=size, dtype=dtype.str if dtype.shape == () else
+                             f"{dtype.shape[0]}{dtype.base.str}", struct=desc))
+        offsets.append(offset)
+        offset += size
+    if offset != pf.size:
+        raise InputError(path, f"extra-bytes descriptions ({offset} bytes) do not match the "
+                               f"point record length ({pf.size})")
+    return tuple(dims), tuple(offsets)
+
+
+def _crs_of(header) -> Tuple[Optional[str], Optional[str]]:
+    """WKT of the input's CRS: the WKT VLR verbatim, else from GeoTIFF keys."""
+    from laspy.vlrs.known import GeoKeyDirectoryVlr, WktCoordinateSystemVlr
+
+    wkt_vlrs = [v for v in header.vlrs if isinstance(v, WktCoordinateSystemVlr)]
+    wkt_vlrs += [v for v in getattr(header, "evlrs", None) or [] if isinstance(v, WktCoordinateSystemVlr)]
+    for v in wkt_vlrs:
+        text = (v.string or "").strip().strip("\0").strip()
+        if "[" in text:   # anything shorter is not WKT ('' and "" occur in real files)
+            return text, None
+    has_geotiff = any(isinstance(v, GeoKeyDirectoryVlr) for v in header.vlrs)
+    if wkt_vlrs and not has_geotiff:
+        return None, "its WKT VLR holds no WKT"
+    if has_geotiff:
+        try:
+            crs = header.parse_crs()
+        except BaseException as exc:  # pyproj errors
+            _reraise_fatal(exc)
+            crs = None
+            err = _short(exc)
+        else:
+            err = "no EPSG code in its GeoTIFF keys"
+        if crs is None:
+            return None, f"its GeoTIFF keys could not be read as a CRS ({err})"
+        from ..crs import wkt_of
+
+        return wkt_of(crs) or None, "converted from GeoTIFF keys"
+    return None, "it has no CRS VLR"

@@ -1,0 +1,51 @@
+"""Errors from native code (lazrs, laspy) turned into plain messages."""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+
+
+def _reraise_fatal(exc: BaseException) -> None:
+    # lazrs can raise a Rust panic (a BaseException); anything but a real
+    # interrupt becomes an input error.
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        raise exc
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    text = text[0] if text else ""
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Hold back what native code (a Rust panic message) writes to stderr.
+
+    The text is replayed when the block succeeds; on failure it is dropped,
+    because the caller raises one clear error instead.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        sys.stderr.flush()
+        os.dup2(held.fileno(), 2)
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            if ok:
+                held.seek(0)
+                text = held.read()
+                if text:
+                    os.write(2, text)
