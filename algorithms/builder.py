@@ -37,7 +37,8 @@ from .tree import TreeBuilder
 # pool, flags, sort buffers.
 UNIT_OVERHEAD = 50
 UNIT_SHARE = 0.7    # of the budget, for the unit being built
-READ_SHARE = 0.8    # of the budget, for store pages while reading
+READ_SHARE = 0.65   # of the budget, for store pages while reading
+STORE_SHARE = 0.15  # of the budget, for store pages while units are built
 
 
 @dataclass
@@ -139,7 +140,7 @@ class Build:
                     distributor.redistribute(cube, level)
             writer = CopcWriter(output, plan.header, cube, work.path,
                                 self.options.hierarchy_page_levels)
-            store.set_budget(max(budget - unit_points * per_point, 0))
+            store.set_budget(int(budget * STORE_SHARE))
             done = [0]
 
             def emit(keys, counts, c, index):
