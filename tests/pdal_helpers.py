@@ -7,7 +7,6 @@ set here from the package's location, found without importing it.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import os
 import shutil
@@ -23,16 +22,10 @@ from fixtures import write_las
 
 
 def _set_driver_path() -> None:
-    if os.environ.get("PDAL_DRIVER_PATH") or "pdal" in sys.modules:
-        return
-    try:
-        spec = importlib.util.find_spec("pdal")
-    except (ImportError, ValueError):
-        return
-    if spec is not None and spec.origin:
-        folder = os.path.dirname(spec.origin)
-        if any(n.startswith("libpdal_plugin_") for n in os.listdir(folder)):
-            os.environ["PDAL_DRIVER_PATH"] = folder
+    """The product's own: PDAL's plugins found before pdal is imported."""
+    from copc_builder.algorithms.sources.pdal_support import _set_driver_path as product_setting
+
+    product_setting()
 
 
 @functools.lru_cache(maxsize=None)

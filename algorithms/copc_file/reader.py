@@ -103,35 +103,28 @@ class CopcFile(CopcFileNodes):
 
     def _read_vlrs(self) -> List[Vlr]:
         h = self.header
-        vlrs = []
-        pos = h.header_size
-        for i in range(h.number_of_vlrs):
-            raw = self.read_at(pos, VLR_HEADER_SIZE, f"header of VLR {i + 1} of {h.number_of_vlrs}")
-            _, user, record, length, desc = Vlr.vlr_unpacker.unpack(raw)
-            vlr = Vlr(_text(user), record, _text(desc), pos, pos + VLR_HEADER_SIZE, length, False)
-            if vlr.end > self.size:
-                raise self.error(f"{vlr} claims {length} bytes, past the end of the file "
-                                 f"({self.size} bytes)")
-            vlrs.append(vlr)
-            pos = vlr.end
-        return vlrs
+        return self._read_records(h.header_size, h.number_of_vlrs, False)
 
     def _read_evlrs(self) -> List[Vlr]:
         h = self.header
-        evlrs = []
-        if h.evlr_count == 0:
-            return evlrs
-        pos = h.evlr_start
-        for i in range(h.evlr_count):
-            raw = self.read_at(pos, EVLR_HEADER_SIZE, f"header of EVLR {i + 1} of {h.evlr_count}")
-            _, user, record, length, desc = Vlr.evlr_unpacker.unpack(raw)
-            vlr = Vlr(_text(user), record, _text(desc), pos, pos + EVLR_HEADER_SIZE, length, True)
+        return self._read_records(h.evlr_start, h.evlr_count, True) if h.evlr_count else []
+
+    def _read_records(self, pos: int, count: int, extended: bool) -> List[Vlr]:
+        """The chain of ``count`` VLRs (or EVLRs) starting at ``pos``."""
+        size = EVLR_HEADER_SIZE if extended else VLR_HEADER_SIZE
+        unpacker = Vlr.evlr_unpacker if extended else Vlr.vlr_unpacker
+        kind = "EVLR" if extended else "VLR"
+        records = []
+        for i in range(count):
+            raw = self.read_at(pos, size, f"header of {kind} {i + 1} of {count}")
+            _, user, record, length, desc = unpacker.unpack(raw)
+            vlr = Vlr(_text(user), record, _text(desc), pos, pos + size, length, extended)
             if vlr.end > self.size:
                 raise self.error(f"{vlr} claims {length} bytes, past the end of the file "
                                  f"({self.size} bytes)")
-            evlrs.append(vlr)
+            records.append(vlr)
             pos = vlr.end
-        return evlrs
+        return records
 
     def find(self, user_id: str, record_id: int, extended: bool = True) -> List[Vlr]:
         """Every VLR (and EVLR, unless ``extended`` is False) with that id."""
