@@ -7,7 +7,7 @@ can lie about bounds.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -31,15 +31,26 @@ MIN_SCALE, MAX_SCALE = 1e-12, 1e12
 
 @dataclass
 class Plan:
-    layout: PointLayout
-    scales: Tuple[float, float, float]
-    offsets: Tuple[float, float, float]
-    wkt: Optional[str]
     header: HeaderTemplate
     total_points: int
     # Integer bounds from the headers in the output frame (None: not usable).
     header_bounds: Optional[Tuple[np.ndarray, np.ndarray]] = None
-    notes: List[str] = field(default_factory=list)
+
+    @property
+    def layout(self) -> PointLayout:
+        return self.header.layout
+
+    @property
+    def scales(self) -> Tuple[float, float, float]:
+        return self.header.scales
+
+    @property
+    def offsets(self) -> Tuple[float, float, float]:
+        return self.header.offsets
+
+    @property
+    def wkt(self) -> Optional[str]:
+        return self.header.wkt
 
 
 def merge_extra_dims(infos: Sequence[SourceInfo]) -> Tuple[ExtraDim, ...]:
@@ -195,8 +206,7 @@ def make_plan(infos: Sequence[SourceInfo], counts: Sequence[int], options: Build
         file_source_id=sources.pop() if len(sources) == 1 else 0,
         software=software,
     )
-    return Plan(layout=layout, scales=scales, offsets=offsets, wkt=wkt, header=header,
-                total_points=int(sum(counts)), header_bounds=header_bounds)
+    return Plan(header=header, total_points=int(sum(counts)), header_bounds=header_bounds)
 
 
 def choose_cube(plan: Plan, imin: np.ndarray, imax: np.ndarray) -> Cube:
