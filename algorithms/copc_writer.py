@@ -12,9 +12,9 @@ output appears only on success.
 from __future__ import annotations
 
 import datetime
+import errno
 import io
 import os
-import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -50,17 +50,20 @@ class HeaderTemplate:
     software: str = "copc_builder"
 
 
-def _limited(f, size: int):
-    """A reader of the next ``size`` bytes of f, for shutil.copyfileobj."""
-    class Limited:
-        left = size
+COPY_BLOCK = 8 << 20
 
-        def read(self, n=-1):
-            n = self.left if n < 0 else min(n, self.left)
-            data = f.read(n)
-            self.left -= len(data)
-            return data
-    return Limited()
+
+def copy_range(src, offset: int, size: int, dst) -> None:
+    """Copy ``size`` bytes of file ``src`` from ``offset`` to the current
+    position of ``dst``, a block at a time; a short source is an error."""
+    fd = src.fileno()
+    while size > 0:
+        block = os.pread(fd, min(size, COPY_BLOCK), offset)
+        if not block:
+            raise OSError(errno.EIO, f"{src.name} ends {size} bytes early")
+        dst.write(block)
+        offset += len(block)
+        size -= len(block)
 
 
 TEMP_SUFFIX = ".copc_builder-tmp"
@@ -173,9 +176,9 @@ class CopcWriter:
                 f.seek(0)
                 ((points, size),) = lazrs.read_chunk_table(f, self._laz_vlr)
                 assert points == count
-                f.seek(8)
+                f.flush()
                 offset = self._spool.tell()
-                shutil.copyfileobj(_limited(f, size), self._spool)
+                copy_range(f, 8, size, self._spool)
         except OSError as exc:
             raise OutputError(path, f"cannot write to the temp folder ({exc.strerror})") from None
         finally:
@@ -235,13 +238,12 @@ class CopcWriter:
             point_data_start = f.tell()
             f.write(bytes(8))   # offset to the chunk table, patched below
             self._spool.flush()
-            spool_fd = self._spool.fileno()
             placed = {}
             table = []
             for key in sorted(self._entries):
                 spool_offset, size, count = self._entries[key]
                 placed[key] = (f.tell(), size, count)
-                f.write(os.pread(spool_fd, size, spool_offset))
+                copy_range(self._spool, spool_offset, size, f)
                 table.append((count, size))
             # A node can lose all its points to its parent (sparse data); it
             # stays in the hierarchy with no points, so its children remain
