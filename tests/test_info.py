@@ -1,72 +1,174 @@
-"""copc_info / format_info on real COPC and plain LAS/LAZ files."""
+"""copc_info / format_info on real COPC and plain LAS/LAZ files.
+
+Expected values come from readers that share no code with the product: the
+test-side parser (tests/copc_parse.py), laspy, pyproj on the WKT the parser
+found, and the LAZ VLR decoded here from the LASzip spec.
+"""
 import json
 import os
+import struct
+from collections import Counter
 
+import laspy
+import numpy as np
+import pyproj
 import pytest
 
 from copc_builder.algorithms.errors import InputError
 from copc_builder.algorithms.info import copc_info, format_info
+from copc_parse import parse_copc
+
+# LASzip VLR item types and compressors (laszip.hpp: LASitem::Type, LASZIP_COMPRESSOR_*).
+LAZ_ITEM_TYPES = {0: "BYTE", 1: "SHORT", 2: "INT", 3: "LONG", 4: "FLOAT", 5: "DOUBLE", 6: "POINT10",
+                  7: "GPSTIME11", 8: "RGB12", 9: "WAVEPACKET13", 10: "POINT14", 11: "RGB14",
+                  12: "RGBNIR14", 13: "WAVEPACKET14", 14: "BYTE14"}
+LAZ_COMPRESSORS = {0: "none", 1: "pointwise", 2: "pointwise chunked", 3: "layered chunked"}
+
+
+def laz_vlr_bytes(path) -> bytes:
+    """The LASzip VLR's data, found by walking the VLR headers (LAS spec)."""
+    data = open(path, "rb").read()
+    (header_size,) = struct.unpack_from("<H", data, 94)
+    (count,) = struct.unpack_from("<I", data, 100)
+    at = header_size
+    for _ in range(count):
+        user = data[at + 2:at + 18].split(b"\0")[0]
+        record_id, size = struct.unpack_from("<HH", data, at + 18)
+        if (user, record_id) == (b"laszip encoded", 22204):
+            return data[at + 54:at + 54 + size]
+        at += 54 + size
+    raise AssertionError(f"{path}: no LASzip VLR")
+
+
+def laz_vlr(raw: bytes) -> dict:
+    """The LASzip VLR's fields, from its layout in laszip.cpp."""
+    compressor, coder, major, minor, revision, options, chunk_size = struct.unpack_from("<HHBBHII", raw, 0)
+    (n_items,) = struct.unpack_from("<H", raw, 32)
+    items = [struct.unpack_from("<HHH", raw, 34 + 6 * k) for k in range(n_items)]
+    assert len(raw) == 34 + 6 * n_items
+    return {"compressor": compressor, "chunk_size": chunk_size,
+            "variable_chunks": chunk_size == 0xFFFFFFFF,
+            "items": [{"type": t, "name": LAZ_ITEM_TYPES[t], "size": s, "version": v} for t, s, v in items]}
+
+
+def expected_levels(entries) -> list:
+    """[{level, nodes, points}] from the parser's hierarchy entries (empty nodes count)."""
+    nodes = Counter(e.key[0] for e in entries)
+    points = Counter()
+    for e in entries:
+        points[e.key[0]] += e.point_count
+    return [{"level": lv, "nodes": nodes[lv], "points": points[lv]} for lv in sorted(nodes)]
+
+
+def las_version(h) -> str:
+    return f"{h['version_major']}.{h['version_minor']}"
 
 
 def test_copc_file_info(shared_data):
     path = shared_data / "copcvalidator_ellipsoid.copc.laz"
     info = copc_info(path)
     json.dumps(info)                                   # plain data only
+    parsed = parse_copc(path)
+    h = parsed.header
+    with laspy.open(path) as f:
+        laspy_count = f.header.point_count
     assert info["is_copc"] is True
     assert info["file_size"] == os.path.getsize(path)
-    assert (info["las_version"], info["point_format"], info["point_record_length"]) == ("1.4", 7, 44)
-    assert info["compressed"] is True
-    assert info["point_count"] == 200_000
-    assert info["points_by_return"][:3] == [100_004, 99_996, 0]
-    assert info["scale"] == [0.01, 0.01, 0.01]
-    assert info["crs"]["name"] == "WGS 84 / Pseudo-Mercator"
-    assert info["crs"]["epsg"] == 3857
-    assert [(d["name"], d["type"], d["size"]) for d in info["extra_dims"]] == [("InvertedIntensity", "f8", 8)]
-    laz = info["laz"]
-    assert laz["variable_chunks"] and laz["compressor_name"] == "layered chunked"
-    assert [i["name"] for i in laz["items"]] == ["POINT14", "RGB14", "BYTE14"]
-    copc = info["copc"]
-    assert copc["center"] == [-8242596.0, 4966656.0, 100.0] and copc["halfsize"] == 150.0
-    assert copc["spacing"] == 2.34375
-    assert (copc["gpstime_minimum"], copc["gpstime_maximum"]) == (42.0, 42.99999)
-    assert copc["cube"] == {"min": [-8242746.0, 4966506.0, -50.0], "max": [-8242446.0, 4966806.0, 250.0]}
-    assert (copc["pages"], copc["nodes"], copc["depth"], copc["points"]) == (1, 5, 2, 200_000)
-    assert copc["levels"] == [{"level": 0, "nodes": 1, "points": 66_272},
-                              {"level": 1, "nodes": 4, "points": 133_728}]
+    assert (info["las_version"], info["point_format"], info["point_record_length"]) == \
+        (las_version(h), h["point_format"], h["point_record_length"])
+    assert info["compressed"] is True and h["point_format_byte"] & 0x80
+    assert info["point_count"] == h["point_count"] == laspy_count == len(parsed.all_points()) > 0
+    assert info["points_by_return"] == h["points_by_return"]
+    assert info["scale"] == h["scale"] and info["offset"] == h["offset"]
+    crs = pyproj.CRS.from_wkt(parsed.wkt)
+    assert info["crs"]["name"] == crs.name
+    assert info["crs"]["epsg"] == crs.to_epsg() is not None
+    assert parsed.extra_dims, "the test needs a file with extra dimensions"
+    assert [(d["name"], d["type"], d["size"]) for d in info["extra_dims"]] == \
+        [(name, np.dtype(t).str.lstrip("<|"), np.dtype(t).itemsize) for name, t in parsed.extra_dims]
+    laz, want_laz = info["laz"], laz_vlr(parsed.laz_vlr)
+    assert laz["variable_chunks"] is want_laz["variable_chunks"] is True
+    assert laz["compressor_name"] == LAZ_COMPRESSORS[want_laz["compressor"]]
+    assert [(i["type"], i["name"], i["size"], i["version"]) for i in laz["items"]] == \
+        [(i["type"], i["name"], i["size"], i["version"]) for i in want_laz["items"]]
+    copc, want = info["copc"], parsed.info
+    assert copc["center"] == want["center"] and copc["halfsize"] == want["halfsize"]
+    assert copc["spacing"] == want["spacing"]
+    assert (copc["gpstime_minimum"], copc["gpstime_maximum"]) == (want["gpstime_minimum"], want["gpstime_maximum"])
+    gps = parsed.all_points()["gps_time"]
+    assert want["gpstime_minimum"] <= gps.min() and gps.max() <= want["gpstime_maximum"]
+    assert copc["cube"] == {"min": [c - want["halfsize"] for c in want["center"]],
+                            "max": [c + want["halfsize"] for c in want["center"]]}
+    levels = expected_levels(parsed.entries)
+    assert len(levels) >= 2, "the test needs a file with more than a root node"
+    assert (copc["pages"], copc["nodes"], copc["depth"], copc["points"]) == \
+        (len(parsed.pages), len(parsed.entries), levels[-1]["level"] + 1, h["point_count"])
+    assert copc["levels"] == levels
     assert copc["info_vlr_first"] is True
-    assert [(v["user_id"], v["record_id"]) for v in info["evlrs"]] == [("copc", 1000)]
+    assert (parsed.vlrs[0]["user_id"], parsed.vlrs[0]["record_id"]) == ("copc", 1)
+    assert [(v["user_id"], v["record_id"]) for v in info["evlrs"]] == \
+        [(e["user_id"], e["record_id"]) for e in parsed.evlrs]
     assert info["problems"] == []
 
 
 def test_two_page_hierarchy_info(shared_data):
-    info = copc_info(shared_data / "laspy_simple_with_page.copc.laz")
+    path = shared_data / "laspy_simple_with_page.copc.laz"
+    info = copc_info(path)
+    parsed = parse_copc(path, decode=False)
+    with laspy.open(path) as f:
+        laspy_count = f.header.point_count
     copc = info["copc"]
-    assert copc["pages"] == 2 and copc["nodes"] == 65 and copc["depth"] == 4
-    assert sum(row["points"] for row in copc["levels"]) == info["point_count"] == 1065
-    assert info["crs"]["name"] == "NAD83 / Oregon LCC (m) + NAVD88 height (ftUS)"
+    levels = expected_levels(parsed.entries)
+    assert len(parsed.pages) >= 2, "the test needs a hierarchy in more than one page"
+    assert (copc["pages"], copc["nodes"], copc["depth"]) == \
+        (len(parsed.pages), len(parsed.entries), levels[-1]["level"] + 1)
+    assert copc["levels"] == levels
+    assert sum(row["points"] for row in copc["levels"]) == info["point_count"] == \
+        parsed.header["point_count"] == laspy_count > 0
+    assert info["crs"]["name"] == pyproj.CRS.from_wkt(parsed.wkt).name
 
 
 def test_format_info_text(shared_data):
-    text = format_info(copc_info(shared_data / "copcvalidator_ellipsoid.copc.laz"))
+    path = shared_data / "copcvalidator_ellipsoid.copc.laz"
+    text = format_info(copc_info(path))
+    parsed = parse_copc(path, decode=False)
+    h = parsed.header
+    by_return = list(h["points_by_return"])
+    while by_return and by_return[-1] == 0:
+        by_return.pop()
+    assert len(by_return) >= 2, "the test needs points of more than one return"
+    returns = "  ".join(f"{k + 1}: {c:,}" for k, c in enumerate(by_return))
+    crs = pyproj.CRS.from_wkt(parsed.wkt)
+    levels = expected_levels(parsed.entries)
     lines = text.splitlines()
-    assert lines[0].startswith("File:") and "1,184,402 bytes" in lines[0]
-    assert "COPC 1.0; LAS 1.4, point format 7 (LAZ), 44-byte records" in text
-    assert "Points:     200,000  (by return  1: 100,004  2: 99,996)" in text
-    assert "CRS:        WGS 84 / Pseudo-Mercator (EPSG:3857)" in text
-    assert "Extra dims: InvertedIntensity (f8)" in text
-    assert "Hierarchy:  5 nodes in 1 page, 2 levels, 200,000 points" in text
-    assert "  level 1:  4 nodes, 133,728 points" in text
+    assert lines[0].startswith("File:") and f"{os.path.getsize(path):,} bytes" in lines[0]
+    assert (f"COPC 1.0; LAS {las_version(h)}, point format {h['point_format']} (LAZ), "
+            f"{h['point_record_length']}-byte records") in text
+    assert f"Points:     {h['point_count']:,}  (by return  {returns})" in text
+    assert f"CRS:        {crs.name} (EPSG:{crs.to_epsg()})" in text
+    assert "Extra dims: " + ", ".join(f"{name} ({np.dtype(t).str.lstrip('<|')})"
+                                      for name, t in parsed.extra_dims) in text
+    assert (f"Hierarchy:  {len(parsed.entries)} nodes in {len(parsed.pages)} page, {len(levels)} levels, "
+            f"{h['point_count']:,} points") in text
+    assert len(parsed.pages) == 1 and levels[1]["nodes"] > 1 and levels[1]["points"] > 1
+    assert f"  level 1:  {levels[1]['nodes']} nodes, {levels[1]['points']:,} points" in text
 
 
 def test_plain_las_file_is_not_copc(shared_data):
-    info = copc_info(shared_data / "laspy_autzen.las")
+    path = shared_data / "laspy_autzen.las"
+    info = copc_info(path)
+    with laspy.open(path) as f:
+        h = f.header
     assert info["is_copc"] is False and info["copc"] is None and info["laz"] is None
-    assert (info["las_version"], info["point_format"], info["point_count"]) == ("1.2", 1, 106)
+    assert (info["las_version"], info["point_format"], info["point_count"]) == \
+        (f"{h.version.major}.{h.version.minor}", h.point_format.id, h.point_count)
+    assert info["las_version"] == "1.2"               # the case this test is about
     # LAS 1.2: the CRS comes from GeoTIFF keys (through laspy + pyproj).
     assert info["crs"]["geotiff"] is True and info["crs"]["wkt"] is None
     assert info["crs"]["name"] == "NAD83(HARN) / Oregon GIC Lambert (ft)"
     text = format_info(info)
-    assert "not a COPC file; LAS 1.2, point format 1 (uncompressed)" in text
+    assert (f"not a COPC file; LAS {h.version.major}.{h.version.minor}, point format {h.point_format.id} "
+            "(uncompressed)") in text
     assert "Hierarchy" not in text
 
 
@@ -87,9 +189,13 @@ def test_empty_wkt_is_reported(shared_data):
 
 
 def test_unnamed_geocentric_wkt(shared_data):
-    info = copc_info(shared_data / "pdal_copc_lone-star.copc.laz")
-    assert info["crs"]["name"] == "unnamed" and info["crs"]["wkt"].startswith('GEOCCS["unnamed"')
-    assert info["copc"]["nodes"] == 15 and info["point_format"] == 6
+    path = shared_data / "pdal_copc_lone-star.copc.laz"
+    info = copc_info(path)
+    parsed = parse_copc(path, decode=False)
+    assert parsed.wkt.startswith('GEOCCS["unnamed"')      # the case this test is about
+    assert info["crs"]["wkt"] == parsed.wkt
+    assert info["crs"]["name"] == pyproj.CRS.from_wkt(parsed.wkt).name == "unnamed"
+    assert info["copc"]["nodes"] == len(parsed.entries) and info["point_format"] == parsed.header["point_format"]
 
 
 def test_corrupt_file_lists_problems_instead_of_raising(shared_data):
