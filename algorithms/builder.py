@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -131,7 +131,7 @@ class Build:
 
             # -- build ----------------------------------------------------------
             cube = choose_cube(plan, imin, imax)
-            level = distributor.level or (self._bucket_level(total, unit_points)
+            level = distributor.level or (self._bucket_level(total, unit_points, cube)
                                           if total > unit_points else 0)
             if level != distributor.level or (level and (distributor.broken or distributor.cube != cube)):
                 if distributor.level:
@@ -191,18 +191,17 @@ class Build:
         cube = None
         if plan.header_bounds is not None:
             cube = Cube.enclosing(plan.header_bounds[0], plan.header_bounds[1], plan.scales, plan.offsets)
-        level = self._bucket_level(total, unit_points)
-        if cube is not None:
-            level = min(level, max(cube.max_depth, 1))
-        return Distributor(store, cube, level)
+        return Distributor(store, cube, self._bucket_level(total, unit_points, cube))
 
     @staticmethod
-    def _bucket_level(total: int, unit_points: int) -> int:
+    def _bucket_level(total: int, unit_points: int, cube: Optional[Cube]) -> int:
+        """The level whose cells hold about a quarter of a unit, 8 at most
+        and no deeper than the cube can split."""
         target = max(unit_points // 4, 1)
         level = 1
         while total / 4 ** level > target and level < 8:
             level += 1
-        return level
+        return level if cube is None else min(level, max(cube.max_depth, 1))
 
     def _read(self, files, plan: Plan, distributor: Distributor):
         progress = self.progress
@@ -214,11 +213,12 @@ class Build:
         total = plan.total_points
         # One bucket and a known size: LAS records are converted straight into
         # the bucket's own page, which the unit later takes without a copy.
+        converters = [f.converter(plan.layout, plan.scales, plan.offsets) for f in files]
         in_place = distributor.level == 0 and total > 0
-        if in_place:
-            distributor.store.claim_page(ROOT, total)
-        for f in files:
-            converter = f.converter(plan.layout, plan.scales, plan.offsets)
+        direct_points = sum(f.point_count for f, c in zip(files, converters) if isinstance(c, RecordConverter))
+        if in_place and direct_points:
+            distributor.store.claim_page(ROOT, direct_points)
+        for f, converter in zip(files, converters):
             direct = in_place and isinstance(converter, RecordConverter)
             for raw in f.chunks(self.options.chunk_points):
                 with TIMINGS("read.convert"):

@@ -156,9 +156,11 @@ class PointStore:
     def take(self, key: int) -> Columns:
         """All points of ``key`` (in append order); the node leaves the store."""
         handle = self._nodes.get(key)
+        claimed = self._claimed.pop(key, None)
         if handle is None:
+            if claimed is not None and claimed.fill == 0:
+                self._free_page(claimed)   # claimed, never written
             return Columns.empty(self.rest_size)
-        self._claimed.pop(key, None)
         if len(handle.extents) == 1:
             ext = handle.extents[0]
             page = ext.page
