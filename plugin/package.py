@@ -71,16 +71,21 @@ def build_zip(output: str, root: str = ROOT) -> List[str]:
     os.makedirs(folder, exist_ok=True)
     entries = []
     temp = output + ".part"
-    with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as zf:
-        for rel in files:
-            entry = f"{TOP}/{rel}"
-            info = zipfile.ZipInfo(entry, FIXED_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            with open(os.path.join(root, rel), "rb") as f:
-                zf.writestr(info, f.read())
-            entries.append(entry)
-    os.replace(temp, output)
+    try:
+        with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for rel in files:
+                entry = f"{TOP}/{rel}"
+                info = zipfile.ZipInfo(entry, FIXED_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                with open(os.path.join(root, rel), "rb") as f:
+                    zf.writestr(info, f.read())
+                entries.append(entry)
+        os.replace(temp, output)
+    except BaseException:
+        if os.path.exists(temp):
+            os.remove(temp)
+        raise
     return entries
 
 
