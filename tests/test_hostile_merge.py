@@ -128,8 +128,15 @@ def test_different_extra_names_merge(tmp_path):
     pf, _, _, extra = output_frame(out)
     assert pf == 7 and sorted(extra) == [("height", 4), ("quality", 2), ("ring", 1)]
     assert_holds_files(out, [a, b, c])
+    # The test-side parser reads the extra-bytes VLR: one entry per input name, types kept.
     copc = parse_copc(out, decode=False)
-    assert copc is not None
+    inputs = {}
+    for p in (a, b, c):
+        with laspy.open(p) as f:
+            inputs.update({d.name: np.dtype(d.dtype) for d in f.header.point_format.extra_dimensions})
+    names = [name for name, _ in copc.extra_dims]
+    assert sorted(names) == sorted(inputs), (names, sorted(inputs))
+    assert {name: np.dtype(t) for name, t in copc.extra_dims} == inputs
     assert listing(tmp_dir) == []
 
 
