@@ -110,19 +110,24 @@ def test_split_big_node_equals_split_nodes_at_every_thread_count(n, thread_count
         assert counts.tolist() == ref_counts[0].tolist() == expect_counts.tolist()
 
 
-def test_split_nodes_same_result_at_every_thread_count(thread_counts):
+def test_split_nodes_reference_result_at_every_thread_count(thread_counts):
     rng = np.random.default_rng(7)
     codes = random_codes(rng, 5000)
     starts = np.arange(0, 5000, 250, dtype=np.int64)
     ends = starts + 250
-    results = []
+    shift = 3 * (FINE - 3)
+    before = np.arange(5000, dtype=np.int64)[::-1].copy()
     for threads in thread_counts:
         numba.set_num_threads(threads)
-        perm = np.arange(5000, dtype=np.int64)[::-1].copy()
-        counts = np.zeros((len(starts), 8), np.int64)
-        split_nodes(aligned(codes, perm), perm, starts, ends, 3 * (FINE - 3), counts)
-        results.append((perm.tolist(), counts.tolist()))
-    assert all(r == results[0] for r in results)
+        perm = before.copy()
+        counts = np.full((len(starts), 8), -1, np.int64)
+        keys = aligned(codes, perm)
+        split_nodes(keys, perm, starts, ends, shift, counts)
+        assert keys.tolist() == aligned(codes, perm).tolist(), f"{threads} threads"
+        for j, (s, e) in enumerate(zip(starts, ends)):
+            expect, expect_counts = ref_split(codes, before, s, e, shift)
+            assert perm[s:e].tolist() == expect.tolist(), f"{threads} threads, segment {j}"
+            assert counts[j].tolist() == expect_counts.tolist(), f"{threads} threads, segment {j}"
 
 
 # -- gps_sort_keys -------------------------------------------------------------------
