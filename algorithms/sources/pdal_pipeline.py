@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import DependencyError, InputError
 from ..point_layout import PointLayout
-from .las_file import LasFile
+from .las_header import read_header
 from .source_info import SourceInfo
 from .pdal_arrays import ArrayPacker, _bounds, schema_info
 from .pdal_stages import (GEOGRAPHIC_SCALE, centred_offsets, describe, is_geographic,
@@ -311,7 +311,7 @@ def _headers(paths: List[str]) -> List[SourceInfo]:
     """The LAS headers of the readers' files; none when one is not readable
     here (PDAL may still read it: the frame then comes from the points)."""
     try:
-        return [LasFile(p).info for p in paths]
+        return [read_header(p) for p in paths]
     except InputError:
         return []
 
