@@ -81,10 +81,15 @@ def test_fine_codes_extreme_int32():
 
 
 def test_fine_codes_empty():
-    out = np.empty(0, np.int64)
-    fine_codes(np.empty((0, 3), np.int32), np.zeros(3, np.int64), np.ones(3, np.int64), 5, out)
-    fine_codes_float(np.empty((0, 3), np.int32), np.ones(3), np.zeros(3), np.zeros(3), 1.0, 5, out)
-    assert out.shape == (0,)
+    """No points: nothing written, not even around the empty output (a slice
+    of a canary-filled buffer; numba does not check bounds)."""
+    canary = np.int64(-0x5A5A5A5A5A5A5A5B)
+    buf = np.full(5, canary, np.int64)
+    xyz = np.full((3, 3), 7, np.int32)[1:1]
+    fine_codes(xyz, np.zeros(3, np.int64), np.ones(3, np.int64), 5, buf[2:2])
+    assert buf.tolist() == [canary] * 5
+    fine_codes_float(xyz, np.ones(3), np.zeros(3), np.zeros(3), 1.0, 5, buf[2:2])
+    assert buf.tolist() == [canary] * 5
 
 
 def reader_box(x, lower, side, level, index):
