@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import os
 import time
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
+import laspy
 from qgis.core import QgsProcessingFeedback
 
 
@@ -66,3 +67,12 @@ def leftovers_beside(path) -> List[str]:
     """Hidden temp files the writer leaves beside an output while it works."""
     folder = os.path.dirname(os.fspath(path))
     return sorted(n for n in os.listdir(folder) if n.endswith(".copc_builder-tmp"))
+
+
+def input_points(paths: Sequence) -> int:
+    """Points in LAS/LAZ files, by their headers as laspy reads them (not the product)."""
+    total = 0
+    for p in paths:
+        with laspy.open(str(p)) as f:
+            total += f.header.point_count
+    return total

@@ -2,6 +2,7 @@
 import os
 import time
 
+import pyproj
 import pytest
 from qgis.core import QgsApplication, QgsProcessing, QgsProcessingContext, QgsProcessingException, QgsProject
 
@@ -10,7 +11,9 @@ from copc_builder.algorithms.info import copc_info
 from copc_builder.algorithms.sample_scene import write_sample_scene
 from copc_builder.algorithms.validate import format_report, validate_copc
 from copc_builder.plugin import qgis_build_algorithm
-from qgis_helpers import RecordingFeedback, assert_monotone_0_to_100, leftovers_beside
+from copc_parse import parse_copc
+from hostile_helpers import assert_holds_files
+from qgis_helpers import RecordingFeedback, assert_monotone_0_to_100, input_points, leftovers_beside
 
 pytestmark = pytest.mark.qgis
 
@@ -30,9 +33,18 @@ def run_build(params, feedback=None, context=None):
 
 
 def assert_valid(path, points):
+    """Valid per the product's validator, with ``points`` points."""
     report = validate_copc(path)
     assert report.ok, format_report(report)
     assert report.points == points
+
+
+def assert_holds(out, inputs, points):
+    """``out`` holds every point of ``inputs`` exactly once (laspy's CopcReader and
+    the test-side parser, against laspy's reading of the inputs), and is valid per
+    the product's validator too."""
+    assert_holds_files(out, inputs)
+    assert_valid(out, points)
 
 
 def test_algorithm_is_registered_with_its_parameters(copc_processing):
@@ -63,11 +75,12 @@ def test_build_generated_files_merges_them_with_monotone_progress(copc_processin
     feedback = RecordingFeedback()
     result = run_build({"INPUT": [str(p) for p in scenes], "OUTPUT": str(out), "THREADS": 1}, feedback)
 
-    total = sum(copc_info(p)["point_count"] for p in scenes)
+    total = input_points(scenes)
+    assert total > 0
     assert result["OUTPUT"] == str(out)
     assert result["POINTS"] == total
-    assert result["NODES"] >= 1
-    assert_valid(out, total)
+    assert result["NODES"] == len(parse_copc(out, decode=False).entries) >= 1    # empty ones too
+    assert_holds(out, scenes, total)
     assert_monotone_0_to_100(feedback.percents)
     assert len(set(feedback.percents)) >= 4          # a bar that moves, not 0 then 100
     assert feedback.percents[1] < 10                  # the first step is the short scan stage
@@ -77,17 +90,20 @@ def test_build_generated_files_merges_them_with_monotone_progress(copc_processin
     assert leftovers_beside(out) == []
 
 
-@pytest.mark.parametrize("names, points", [
-    (["lastools_sample.laz"], 150_395),                          # LAS 1.2, format 1, GeoTIFF CRS
-    (["laspy_simple.las", "laspy_simple.laz"], 2 * 1_065),       # two files merged
-    (["copcvalidator_ellipsoid-1.4.laz"], 100_000),              # LAS 1.4 format 7, extra bytes
+@pytest.mark.parametrize("names", [
+    ["lastools_sample.laz"],                          # LAS 1.2, format 1, GeoTIFF CRS
+    ["laspy_simple.las", "laspy_simple.laz"],         # two files merged (the same points twice)
+    ["copcvalidator_ellipsoid-1.4.laz"],              # LAS 1.4 format 7, extra bytes
 ])
-def test_build_shared_files(copc_processing, shared_data, tmp_path, names, points):
+def test_build_shared_files(copc_processing, shared_data, tmp_path, names):
     out = tmp_path / "shared.copc.laz"
+    inputs = [shared_data / n for n in names]
+    points = input_points(inputs)
+    assert points > 0
     feedback = RecordingFeedback()
-    result = run_build({"INPUT": [str(shared_data / n) for n in names], "OUTPUT": str(out)}, feedback)
+    result = run_build({"INPUT": [str(p) for p in inputs], "OUTPUT": str(out)}, feedback)
     assert result["POINTS"] == points
-    assert_valid(out, points)
+    assert_holds(out, inputs, points)
     assert_monotone_0_to_100(feedback.percents)
 
 
@@ -95,15 +111,23 @@ def test_advanced_parameters_reach_the_core(copc_processing, scenes, tmp_path):
     out = tmp_path / "options.copc.laz"
     temp = tmp_path / "spill"
     temp.mkdir()
+    scale_text, offset_text, epsg = "0.001,0.001,0.0005", "467000,5552000,0", 2056
+    scale = [float(v) for v in scale_text.split(",")]
+    offset = [float(v) for v in offset_text.split(",")]
     result = run_build({
         "INPUT": [str(scenes[0])], "OUTPUT": str(out), "MEMORY_BUDGET": "6M", "TEMP_FOLDER": str(temp),
-        "THREADS": 2, "SCALE": "0.001,0.001,0.0005", "OFFSET": "467000,5552000,0", "CRS": "EPSG:2056",
+        "THREADS": 2, "SCALE": scale_text, "OFFSET": offset_text, "CRS": f"EPSG:{epsg}",
     })
     info = copc_info(out)
-    assert info["scale"] == [0.001, 0.001, 0.0005]
-    assert info["offset"] == [467000.0, 5552000.0, 0.0]
-    assert info["crs"]["epsg"] == 2056
-    assert_valid(out, result["POINTS"])
+    assert info["scale"] == scale
+    assert info["offset"] == offset
+    assert info["crs"]["epsg"] == epsg
+    parsed = parse_copc(out, decode=False)                  # the same, read independently
+    assert parsed.header["scale"] == scale and parsed.header["offset"] == offset
+    assert pyproj.CRS.from_wkt(parsed.wkt).to_epsg() == epsg
+    points = input_points([scenes[0]])
+    assert result["POINTS"] == points > 0
+    assert_holds(out, [scenes[0]], points)
     assert os.listdir(temp) == []                    # spilled pages removed on success
 
 
@@ -163,7 +187,7 @@ def test_warns_when_output_lacks_the_copc_ending(copc_processing, scenes, tmp_pa
     feedback = RecordingFeedback()
     run_build({"INPUT": [str(scenes[1])], "OUTPUT": str(out)}, feedback)
     assert any(".copc.laz" in w for w in feedback.warnings)
-    assert validate_copc(out).ok
+    assert_holds(out, [scenes[1]], input_points([scenes[1]]))
 
 
 def test_result_is_a_file_on_qgis_without_copc_provider(copc_processing, scenes, tmp_path):
@@ -225,6 +249,13 @@ def test_build_from_a_pdal_pipeline(copc_processing, scenes, tmp_path):
     result = run_build({"PIPELINE": str(pipeline), "OUTPUT": str(out)})
     import laspy
 
-    ground = int((laspy.read(scenes[0]).classification == 2).sum())
+    from hostile_helpers import output_frame
+    from reference import expected_records
+
+    is_ground = laspy.read(scenes[0]).classification == 2
+    ground = int(is_ground.sum())
     assert result["POINTS"] == ground > 0
+    pf, scales, offsets, extra = output_frame(out)
+    expected = expected_records([str(scenes[0])], pf, scales, offsets, extra)[is_ground]
+    assert_holds_files(out, [scenes[0]], expected=expected)
     assert_valid(out, ground)
