@@ -14,10 +14,6 @@ class Columns(NamedTuple):
     def __len__(self) -> int:
         return len(self.gps)
 
-    @property
-    def nbytes(self) -> int:
-        return self.xyz.nbytes + self.gps.nbytes + self.rest.nbytes
-
     def take(self, index: np.ndarray) -> "Columns":
         return Columns(self.xyz[index], self.gps[index], self.rest[index])
 

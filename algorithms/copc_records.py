@@ -11,7 +11,6 @@ from dataclasses import dataclass
 INFO_USER_ID = "copc"
 INFO_RECORD_ID = 1
 HIERARCHY_RECORD_ID = 1000
-INFO_SIZE = 160
 ENTRY_SIZE = 32
 
 _info = struct.Struct("<5d2Q2d11Q")

@@ -45,12 +45,3 @@ def same_crs(wkt_a: str, wkt_b: str) -> bool:
         return a.equals(b, ignore_axis_order=True)
     except Exception:
         return False
-
-
-def crs_name(wkt: str) -> str:
-    try:
-        import pyproj
-
-        return pyproj.CRS.from_wkt(wkt).name
-    except Exception:
-        return "unparsed CRS"

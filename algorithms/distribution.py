@@ -41,10 +41,6 @@ class Distributor:
         self.level = level
         self.broken = False    # a point fell outside the provisional cube
 
-    @property
-    def valid(self) -> bool:
-        return not self.broken
-
     def add(self, cols: Columns, lo: np.ndarray, hi: np.ndarray) -> None:
         if self.level == 0:
             self.store.append(ROOT, cols)

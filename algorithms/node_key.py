@@ -14,15 +14,6 @@ MAX_LEVEL = 20
 ROOT = 1
 
 
-def make_key(level: int, x: int, y: int, z: int) -> int:
-    code = 0
-    for bit in range(level):
-        code |= ((x >> bit) & 1) << (3 * bit)
-        code |= ((y >> bit) & 1) << (3 * bit + 1)
-        code |= ((z >> bit) & 1) << (3 * bit + 2)
-    return (1 << (3 * level)) | code
-
-
 def key_level(key: int) -> int:
     return (int(key).bit_length() - 1) // 3
 
@@ -38,11 +29,3 @@ def key_xyz(key: int) -> Tuple[int, int, int, int]:
         y |= ((code >> (3 * bit + 1)) & 1) << bit
         z |= ((code >> (3 * bit + 2)) & 1) << bit
     return level, x, y, z
-
-
-def parent(key: int) -> int:
-    return int(key) >> 3
-
-
-def key_name(key: int) -> str:
-    return "-".join(str(v) for v in key_xyz(key))

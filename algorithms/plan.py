@@ -48,10 +48,6 @@ class Plan:
     def offsets(self) -> Tuple[float, float, float]:
         return self.header.offsets
 
-    @property
-    def wkt(self) -> Optional[str]:
-        return self.header.wkt
-
 
 def merge_extra_dims(infos: Sequence[SourceInfo]) -> Tuple[ExtraDim, ...]:
     """Union of the inputs' extra dimensions, in order of first appearance."""

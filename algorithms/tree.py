@@ -32,7 +32,7 @@ SPLIT_LEVELS = 2   # levels a too-big bucket is split by, at a time
 
 class TreeBuilder:
     def __init__(self, store: PointStore, cube: Cube, leaf_limit: int, unit_points: int,
-                 emit: Emit, check_cancel: Callable[[], None], emit_stream=None):
+                 emit: Emit, check_cancel: Callable[[], None], emit_stream):
         self.store = store
         # emit_stream(key, parts): one node too big for memory, (cols, index) blocks
         self.emit_stream = emit_stream

@@ -18,7 +18,6 @@ from typing import List, Optional
 
 EXIT_OK = 0
 EXIT_ERROR = 1
-EXIT_USAGE = 2
 EXIT_CANCELLED = 130
 
 

@@ -6,7 +6,7 @@ A mixin: it reads through the file's ``read_at``, ``error``, ``header``,
 from __future__ import annotations
 
 import struct
-from typing import Iterator, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -129,19 +129,4 @@ class CopcFileNodes:
             raise self.error(f"node {key}: its LAZ chunk ({len(data)} bytes) does not decode "
                              f"to {count} points: {exc}") from None
         return out.view(dtype)
-
-    def decode_node(self, entry: HierarchyEntry, laz: Optional[LazVlr] = None,
-                    dtype: Optional[np.dtype] = None) -> np.ndarray:
-        laz = laz or self.read_laz_vlr()
-        if entry.point_count <= 0:
-            return np.zeros(0, dtype=dtype or self.point_dtype())
-        return self.decode_chunk(self.read_chunk(entry), entry.point_count, laz, entry.key, dtype)
-
-    def iter_nodes(self) -> Iterator[Tuple[HierarchyEntry, np.ndarray]]:
-        """(entry, points) for every non-empty node, in file order."""
-        laz = self.read_laz_vlr()
-        dtype = self.point_dtype()
-        _, entries = self.walk_hierarchy()
-        for entry in sorted((e for e in entries if e.point_count > 0), key=lambda e: e.offset):
-            yield entry, self.decode_node(entry, laz, dtype)
 

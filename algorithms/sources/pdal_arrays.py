@@ -257,7 +257,3 @@ class ArrayPacker:
         self.seen += n
         return Columns(xyz, gps, rest)
 
-
-def is_pdal_array(obj) -> bool:
-    return isinstance(obj, np.ndarray) and obj.dtype.names is not None
-

@@ -10,7 +10,7 @@ import importlib.util
 import os
 import re
 import sys
-from typing import Optional, Tuple
+from typing import Optional
 
 from ..errors import DependencyError
 
@@ -60,15 +60,6 @@ def import_pdal():
         where = getattr(pdal, "__file__", None) or "an unknown place"
         raise DependencyError(pdal_missing_message(f"the 'pdal' module found at {where} has no Pipeline"))
     return pdal
-
-
-def pdal_status() -> Tuple[bool, str]:
-    """(True, version) when pipelines can be read, else (False, the message)."""
-    try:
-        pdal = import_pdal()
-    except DependencyError as exc:
-        return False, str(exc)
-    return True, str(getattr(pdal, "__version__", "unknown version"))
 
 
 @contextlib.contextmanager
