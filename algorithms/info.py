@@ -24,7 +24,8 @@ from .copc_file import (
 from .errors import CopcBuilderError
 
 _COMPRESSORS = {0: "none", 1: "pointwise", 2: "pointwise chunked", 3: "layered chunked"}
-_LAZ_ITEMS = {6: "BYTE", 7: "POINT10", 8: "GPSTIME11", 9: "RGB12", 10: "POINT14",
+# LASzip's item types (laszip_dll / lazrs LazItemType).
+_LAZ_ITEMS = {0: "BYTE", 6: "POINT10", 7: "GPSTIME11", 8: "RGB12", 9: "WAVEPACKET13", 10: "POINT14",
               11: "RGB14", 12: "RGBNIR14", 13: "WAVEPACKET14", 14: "BYTE14"}
 
 
