@@ -5,7 +5,8 @@ from qgis.core import QgsApplication, QgsProcessingException, QgsVectorLayer, Qg
 import processing
 from copc_builder.algorithms.api import build_copc
 from copc_builder.algorithms.sample_scene import write_sample_scene
-from qgis_helpers import RecordingFeedback, assert_monotone_0_to_100
+from copc_parse import parse_copc
+from qgis_helpers import RecordingFeedback, assert_monotone_0_to_100, input_points
 
 pytestmark = pytest.mark.qgis
 
@@ -14,8 +15,8 @@ pytestmark = pytest.mark.qgis
 def good_copc(tmp_path_factory):
     folder = tmp_path_factory.mktemp("validate")
     scene = write_sample_scene(folder / "scene.laz", points=50_000, seed=4)
-    summary = build_copc([scene], folder / "scene.copc.laz", threads=1)
-    return folder / "scene.copc.laz", summary
+    build_copc([scene], folder / "scene.copc.laz", threads=1)
+    return folder / "scene.copc.laz", scene
 
 
 def run_validate(params, feedback=None):
@@ -46,18 +47,23 @@ def test_algorithm_is_registered(copc_processing):
 
 
 def test_valid_file(copc_processing, good_copc, tmp_path):
-    path, summary = good_copc
+    path, scene = good_copc
+    # What the validator must count, read without the product: the scene's points
+    # (laspy), which the test-side parser finds in the file's hierarchy.
+    parsed = parse_copc(path, decode=False)
+    points = input_points([scene])
+    assert points == parsed.header["point_count"] == sum(e.point_count for e in parsed.entries) > 0
     html = tmp_path / "report.html"
     feedback = RecordingFeedback()
     result = run_validate({"INPUT": str(path), "REPORT": str(html), "FINDINGS": "TEMPORARY_OUTPUT"}, feedback)
 
     assert result["VALID"] is True
-    assert (result["POINTS"], result["NODES"]) == (summary.points, summary.nodes)
+    assert (result["POINTS"], result["NODES"]) == (points, len(parsed.entries))
     assert (result["ERRORS"], result["WARNINGS"]) == (0, 0)
     assert result["REPORT"] == str(html)
     page = html.read_text(encoding="utf-8")
     assert "valid COPC 1.0" in page and "NOT a valid" not in page
-    assert f"{summary.points:,}" in page
+    assert f"{points:,}" in page
     fields, geometry, rows = findings_of(result)
     assert rows == []
     assert fields == ["severity", "check", "message"]
