@@ -172,15 +172,9 @@ def test_plain_las_file_is_not_copc(shared_data):
     assert "Hierarchy" not in text
 
 
-# Known product bug: algorithms/info.py's _LAZ_ITEMS numbers BYTE as 6, POINT10 as 7,
-# GPSTIME11 as 8, RGB12 as 9 (LASzip: 0, 6, 7, 8).  strict: passing again fails, so
-# the marks go when the table is fixed.
-_ITEM_TABLE_BUG = pytest.mark.xfail(strict=True, reason="algorithms/info.py _LAZ_ITEMS: types 6-9 one off")
-
-
 @pytest.mark.parametrize("name", [
-    pytest.param("lastools_sample.laz", marks=_ITEM_TABLE_BUG),       # LAS 1.2 format 1: POINT10, GPSTIME11
-    pytest.param("laspy_simple.laz", marks=_ITEM_TABLE_BUG),          # format 3: POINT10, GPSTIME11, RGB12
+    "lastools_sample.laz",                                            # LAS 1.2 format 1: POINT10, GPSTIME11
+    "laspy_simple.laz",                                               # format 3: POINT10, GPSTIME11, RGB12
     "laspy_1_4_w_evlr.laz",                                           # LAS 1.4: POINT14 ...
 ])
 def test_laz_items_named_as_laszip_numbers_them(shared_data, name):
