@@ -221,7 +221,9 @@ def test_package_zip_holds_the_plugin_and_nothing_else(tmp_path):
         for package in ("algorithms", "plugin") for p in (ROOT / package).rglob("*.py")
         if "__pycache__" not in p.parts)
     assert sorted(n for n in names if n.split("/")[1] in ("algorithms", "plugin")) == expected
-    assert meta["version"] == "0.1.0" and meta["hasProcessingProvider"] == "yes"
+    repo_meta = read_metadata((ROOT / "metadata.txt").read_text(encoding="utf-8"))
+    assert dict(meta) == dict(repo_meta)                 # the zip carries the repository's metadata.txt
+    assert meta["version"] == copc_builder.__version__ and meta["hasProcessingProvider"] == "yes"
 
     again = make_zip(tmp_path / "again")
     assert again.read_bytes() == out.read_bytes()       # reproducible
