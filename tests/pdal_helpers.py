@@ -46,6 +46,9 @@ def require_pdal():
     return pdal
 
 
+_CANNOT_CREATE_PYTHON_FILTER = "Couldn't create filter stage of type 'filters.python'"
+
+
 @functools.lru_cache(maxsize=None)
 def _python_filter_runs() -> bool:
     pdal = pdal_module()
@@ -59,11 +62,16 @@ def _python_filter_runs() -> bool:
                    "source": "def f(ins, outs):\n    return True\n"}]
         saved = sys.stdout
         try:
-            return pdal.Pipeline(json.dumps(stages)).execute() == 10
-        except Exception:
-            return False
+            count = pdal.Pipeline(json.dumps(stages)).execute()
+        except RuntimeError as exc:
+            # What PDAL says when it cannot load the plugin; any other error is a failure.
+            if _CANNOT_CREATE_PYTHON_FILTER in str(exc):
+                return False
+            raise
         finally:
             sys.stdout = saved
+        assert count == 10, f"filters.python passed {count} of 10 points"
+        return True
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
