@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
-from ..copc_file import COPC_HIERARCHY_RECORD, COPC_USER, HIERARCHY_ENTRY_SIZE, CopcInfo, HierarchyEntry, NodeKey
+from ..copc_file import (COPC_HIERARCHY_RECORD, COPC_USER, HIERARCHY_ENTRY_SIZE, CopcInfo, HierarchyEntry,
+                         NodeKey, level_counts)
 
 
 class HierarchyChecks:
@@ -117,13 +118,8 @@ class HierarchyChecks:
 
         rep.nodes = len(valid)
         rep.points = sum(e.point_count for e in valid)
-        levels: Dict[int, List[int]] = {}
-        for e in valid:
-            row = levels.setdefault(e.key.level, [0, 0])
-            row[0] += 1
-            row[1] += e.point_count
-        rep.levels = {lv: (n, p) for lv, (n, p) in sorted(levels.items())}
-        rep.depth = max(levels) + 1 if levels else 0
+        rep.levels = level_counts(valid)
+        rep.depth = max(rep.levels) + 1 if rep.levels else 0
         if rep.points != h.point_count:
             self.error("counts.total", f"the hierarchy's nodes hold {rep.points} points, the header "
                        f"says {h.point_count}")
