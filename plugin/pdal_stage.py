@@ -206,6 +206,7 @@ def _tree(node) -> dict:
 
 def _pipeline_frame_and_crs(metadata, spatialreference):
     """((scales, offsets) or None, WKT or None) from PDAL's globals."""
+    from copc_builder.algorithms.sources.pdal_pipeline import _srs_of
     from copc_builder.algorithms.sources.pdal_stages import (LAS_READERS, las_metadata_frame,
                                                              stage_types_move_points)
 
@@ -225,11 +226,4 @@ def _pipeline_frame_and_crs(metadata, spatialreference):
         if frames and all(f is not None for f in frames) and all(
                 (f[0] == frames[0][0]).all() and (f[1] == frames[0][1]).all() for f in frames):
             frame = frames[0]
-    crs = None
-    srs = (spatialreference or {}).get("srs") if isinstance(spatialreference, dict) else None
-    if isinstance(srs, dict):
-        for key in ("wkt", "compoundwkt"):
-            if isinstance(srs.get(key), str) and srs[key].strip():
-                crs = srs[key].strip()
-                break
-    return frame, crs
+    return frame, _srs_of(spatialreference)
