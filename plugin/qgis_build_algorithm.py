@@ -7,7 +7,6 @@ laspy, lazrs) is imported only when the algorithm runs.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 
 from qgis.core import (
@@ -31,7 +30,8 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from .qgis_support import BUILD_MODULES, HOMEPAGE, ICON_PATH, FeedbackObserver, dependency_help, dependency_problem
+from .qgis_support import (BUILD_MODULES, HOMEPAGE, ICON_PATH, FeedbackObserver, dependency_help, dependency_problem,
+                           findable)
 
 LAS_FILTER = "LAS/LAZ files (*.las *.laz *.LAS *.LAZ);;All files (*.*)"
 COPC_FILTER = "COPC files (*.copc.laz)"
@@ -233,10 +233,7 @@ class BuildCopcAlgorithm(QgsProcessingAlgorithm):
 
 def pdal_installed() -> bool:
     """Is the pdal package there?  Found without importing it (QGIS start-up)."""
-    try:
-        return importlib.util.find_spec("pdal") is not None
-    except (ImportError, ValueError):
-        return False
+    return findable("pdal")
 
 
 def crs_text(crs: QgsCoordinateReferenceSystem):

@@ -25,6 +25,14 @@ VALIDATE_MODULES = ("numpy", "lazrs")
 PIP_NAMES = {"numpy": "numpy<2", "numba": "numba", "laspy": "laspy", "lazrs": "lazrs", "lz4": "lz4"}
 
 
+def findable(name: str) -> bool:
+    """Is module ``name`` installed?  Found without importing it."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):   # a None entry in sys.modules, a broken parent
+        return False
+
+
 def missing_modules(modules: Iterable[str]) -> List[Tuple[str, str]]:
     """(module, why) for each module that cannot be imported; [] when all can.
 
@@ -33,11 +41,7 @@ def missing_modules(modules: Iterable[str]) -> List[Tuple[str, str]]:
     """
     missing = []
     for name in modules:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):   # a None entry in sys.modules, a broken parent
-            found = False
-        if not found:
+        if not findable(name):
             missing.append((name, "not installed"))
             continue
         try:
@@ -113,13 +117,7 @@ def dependency_help(modules: Iterable[str]) -> str:
 
 def dependency_problem_cheap(modules: Iterable[str]) -> Optional[str]:
     """Like dependency_problem but without importing anything (for help texts)."""
-    missing = []
-    for name in modules:
-        try:
-            if importlib.util.find_spec(name) is None:
-                missing.append(name)
-        except (ImportError, ValueError):
-            missing.append(name)
+    missing = [name for name in modules if not findable(name)]
     if not missing:
         return None
     return (f"missing Python packages: {', '.join(missing)}. Install them with: "
