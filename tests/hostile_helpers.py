@@ -20,7 +20,8 @@ import laspy
 import numpy as np
 import pytest
 
-from reference import check_nodes_contain_points, copc_records, expected_records, sorted_rows
+from reference import (check_nodes_contain_points, copc_records, expected_layout, expected_records,
+                       finest_scales, sorted_rows)
 
 SENTINEL = b"a previous result that must survive a failed build"
 # Text that must never reach the user on a refusal.
@@ -124,12 +125,35 @@ def assert_valid_copc(out) -> None:
     check_nodes_contain_points(str(out))
 
 
-def assert_holds_files(out, paths: Sequence, expected: Optional[np.ndarray] = None) -> np.ndarray:
-    """The COPC at ``out`` is valid and holds every point of ``paths`` exactly once."""
+def _check_scales(got, scale, finest=None) -> None:
+    """Output scales equal ``scale`` when the build asked for one, else no
+    coarser than ``finest`` (per axis) when given."""
+    got = np.asarray(got, np.float64)
+    if scale is not None:
+        want = np.broadcast_to(np.asarray(scale, np.float64), (3,))
+        assert np.array_equal(got, want), f"output scales {got.tolist()}, asked for {want.tolist()}"
+    elif finest is not None:
+        assert np.all(got <= finest), (f"output scales {got.tolist()} coarser than the inputs' "
+                                       f"finest {np.asarray(finest).tolist()}")
+
+
+def assert_holds_files(out, paths: Sequence, expected: Optional[np.ndarray] = None,
+                       scale=None) -> np.ndarray:
+    """The COPC at ``out`` is valid and holds every point of ``paths`` exactly once.
+
+    Its point format and extra dimensions are those the inputs call for; its
+    scales are ``scale`` when the build asked for one, else no coarser than
+    the inputs' finest per axis.
+    """
     assert_valid_copc(out)
+    paths = [str(p) for p in paths]
     pf, scales, offsets, extra = output_frame(out)
+    want_pf, want_extra = expected_layout(paths)
+    assert pf == want_pf, f"point format {pf}, the inputs call for {want_pf}"
+    assert extra == want_extra, f"extra dimensions {extra}, the inputs call for {want_extra}"
+    _check_scales(scales, scale, finest_scales(paths))
     if expected is None:
-        expected = expected_records([str(p) for p in paths], pf, scales, offsets, extra)
+        expected = expected_records(paths, pf, scales, offsets, extra)
     got = copc_records(str(out))
     assert got.shape == expected.shape, (got.shape, expected.shape)
     assert np.array_equal(sorted_rows(got), sorted_rows(expected)), "records differ from the input's"
@@ -188,9 +212,44 @@ def array_records(arrays: Sequence[np.ndarray], out_format: int, scales, offsets
     return np.concatenate(parts) if parts else np.zeros((0, size), np.uint8)
 
 
-def assert_holds_arrays(out, arrays: Sequence[np.ndarray]) -> np.ndarray:
+# PDAL's names of the dimensions LAS 1.4 formats 6-8 store in their own fields
+# (ClassFlags is PDAL's packed copy of the flags): never extra bytes.
+LAS_DIMENSIONS = {
+    "X", "Y", "Z", "Intensity", "ReturnNumber", "NumberOfReturns", "ScanDirectionFlag",
+    "EdgeOfFlightLine", "Classification", "Synthetic", "KeyPoint", "Withheld", "Overlap",
+    "ScanChannel", "ScanAngleRank", "UserData", "PointSourceId", "GpsTime", "Red", "Green", "Blue",
+    "Infrared", "ClassFlags",
+}
+
+
+def array_layout(arrays: Sequence[np.ndarray]) -> Tuple[int, list]:
+    """(point format, [(extra name, byte size)]) a COPC made from these arrays
+    must have: 8 with Infrared, 7 with Red/Green/Blue, else 6; every other
+    dimension an extra one, in order of first appearance."""
+    names = []
+    for a in arrays:
+        for name in a.dtype.names:
+            if name not in names:
+                names.append(name)
+    pf = 8 if "Infrared" in names else 7 if {"Red", "Green", "Blue"} & set(names) else 6
+    extra = []
+    for name in names:
+        if name not in LAS_DIMENSIONS:
+            itemsize = next(a.dtype[name].itemsize for a in arrays if name in a.dtype.names)
+            extra.append((name, itemsize))
+    return pf, extra
+
+
+def assert_holds_arrays(out, arrays: Sequence[np.ndarray], scale=None) -> np.ndarray:
+    """The COPC at ``out`` is valid and holds every point of ``arrays`` exactly
+    once, in the point format and extra dimensions the arrays call for, and at
+    ``scale`` when the build asked for one (None: not checked)."""
     assert_valid_copc(out)
     pf, scales, offsets, extra = output_frame(out)
+    want_pf, want_extra = array_layout(arrays)
+    assert pf == want_pf, f"point format {pf}, the arrays call for {want_pf}"
+    assert extra == want_extra, f"extra dimensions {extra}, the arrays call for {want_extra}"
+    _check_scales(scales, scale)
     expected = array_records(arrays, pf, scales, offsets, extra)
     got = copc_records(str(out))
     assert got.shape == expected.shape, (got.shape, expected.shape)

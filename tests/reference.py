@@ -7,7 +7,7 @@ with the builder's converter.
 """
 from __future__ import annotations
 
-from typing import Dict, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import laspy
 import numpy as np
@@ -31,6 +31,30 @@ def output_format_for(point_formats: Sequence[int]) -> int:
     if any(_RGB[pf] for pf in point_formats):
         return 7
     return 6
+
+
+def expected_layout(paths: Sequence) -> Tuple[int, List[Tuple[str, int]]]:
+    """(point format, [(extra name, byte size)]) a COPC made from these LAS/LAZ
+    files must have: the smallest of 6/7/8 holding every input's colours and
+    NIR, and every input's extra dimensions by name, in order of first
+    appearance."""
+    formats, extra = [], []
+    for p in paths:
+        with laspy.open(str(p)) as r:
+            formats.append(r.header.point_format.id)
+            for d in r.header.point_format.extra_dimensions:
+                if d.name not in [n for n, _ in extra]:
+                    extra.append((d.name, int(d.num_bits // 8)))
+    return output_format_for(formats), extra
+
+
+def finest_scales(paths: Sequence) -> np.ndarray:
+    """The finest scale of the inputs, per axis."""
+    scales = []
+    for p in paths:
+        with laspy.open(str(p)) as r:
+            scales.append(np.array(r.header.scales, np.float64))
+    return np.min(scales, axis=0)
 
 
 def _field(las, name, default=0):

@@ -44,7 +44,7 @@ def test_overflow_arrays_default_scale(tmp_path):
     scale = suggested_scale(str(err))
     out_dir, tmp_dir = folders(tmp_path)
     build_copc(a, out_dir / "ok.copc.laz", scale=scale, temp_dir=tmp_dir)
-    assert_holds_arrays(out_dir / "ok.copc.laz", [a])
+    assert_holds_arrays(out_dir / "ok.copc.laz", [a], scale=scale)
 
 
 def test_overflow_merged_scales(tmp_path):
@@ -147,7 +147,7 @@ def test_disjoint_arrays_5000_km_apart(tmp_path):
     out = out_dir / "we.copc.laz"
     summary = build_copc([west, east], out, scale=scale, temp_dir=tmp_dir, leaf_limit=100)
     assert summary.depth >= 10
-    assert_holds_arrays(out, [west, east])
+    assert_holds_arrays(out, [west, east], scale=scale)
 
 
 # -- NaN and infinite coordinates ---------------------------------------------------------------------

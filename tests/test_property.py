@@ -96,7 +96,7 @@ def test_random_clouds_conserved_valid_and_budget_independent(cloud, scale, leaf
         summary = build_copc(cloud, big, **options)
         assert summary.points == sum(len(a) for a in arrays)
         assert listing(temp) == []
-        assert_holds_arrays(big, arrays)
+        assert_holds_arrays(big, arrays, scale=scale)
         budget, page_points = tiny
         build_copc(cloud, small, memory_budget=budget, page_points=page_points,
                    chunk_points=chunk_points, **options)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from copc_builder import build_copc, validate_copc
-from reference import (check_nodes_contain_points, copc_records, copclib_total, expected_records,
-                       output_format_for, sorted_rows)
+from reference import (check_nodes_contain_points, copc_records, copclib_total, expected_layout,
+                       expected_records, sorted_rows)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 # Inputs that must be refused (tests/test_cli_errors.py checks how).
@@ -26,17 +26,6 @@ FILES = sorted(p.name for p in SHARED.glob("*.la[sz]")) if SHARED.is_dir() else 
 READABLE = [f for f in FILES if f not in UNREADABLE]
 
 
-def _layout(paths):
-    formats, extra = [], []
-    for p in paths:
-        with laspy.open(p) as r:
-            formats.append(r.header.point_format.id)
-            for d in r.header.point_format.extra_dimensions:
-                if d.name not in [n for n, _ in extra]:
-                    extra.append((d.name, int(d.num_bits // 8)))
-    return output_format_for(formats), extra
-
-
 def check_conversion(paths, output, **options):
     summary = build_copc(paths, output, **options)
     report = validate_copc(output)
@@ -44,8 +33,9 @@ def check_conversion(paths, output, **options):
 
     with laspy.open(output) as r:
         header = r.header
-    fmt, extra = _layout(paths)
+    fmt, extra = expected_layout(paths)
     assert header.point_format.id == fmt
+    assert [(d.name, int(d.num_bits // 8)) for d in header.point_format.extra_dimensions] == extra
     want = expected_records(paths, fmt, header.scales, header.offsets, extra)
     got = copc_records(output)
     assert got.shape == want.shape, f"{got.shape} points written, {want.shape} expected"
