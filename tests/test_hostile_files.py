@@ -156,6 +156,8 @@ def test_laz_fixed_chunks_header_count_smaller_in_last_chunk(tmp_path):
         assert "long.laz" in str(exc) and "3,000" in str(exc)
         return
     assert summary.points == 5000, f"{5000 - summary.points} points silently dropped"
+    assert_holds_files(out_dir / "x.copc.laz", [original])
+    assert listing(tmp_dir) == []
 
 
 # -- header bounds that lie ----------------------------------------------------------
