@@ -8,15 +8,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-INFO_USER_ID = "copc"
-INFO_RECORD_ID = 1
-HIERARCHY_RECORD_ID = 1000
-ENTRY_SIZE = 32
+from .copc_file.spec import COPC_INFO_SIZE, EVLR_HEADER_SIZE, HIERARCHY_ENTRY_SIZE
 
 _info = struct.Struct("<5d2Q2d11Q")
 _entry = struct.Struct("<4iQ2i")
 _evlr_header = struct.Struct("<H16sHQ32s")
-EVLR_HEADER_SIZE = _evlr_header.size  # 60
+assert (_info.size, _entry.size, _evlr_header.size) == (COPC_INFO_SIZE, HIERARCHY_ENTRY_SIZE, EVLR_HEADER_SIZE)
 
 
 @dataclass

@@ -23,8 +23,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .columns import Columns
-from .copc_records import (EVLR_HEADER_SIZE, HIERARCHY_RECORD_ID, INFO_RECORD_ID, INFO_USER_ID,
-                           CopcInfo, evlr_header_bytes)
+from .copc_file.spec import (COPC_HIERARCHY_RECORD, COPC_INFO_RECORD, COPC_USER, EVLR_HEADER_SIZE, LAZ_RECORD,
+                             LAZ_USER)
+from .copc_records import CopcInfo, evlr_header_bytes
 from .cube import Cube
 from .errors import OutputError
 from .hierarchy import build_pages
@@ -260,7 +261,7 @@ class CopcWriter:
             evlr_start = f.tell()
             pages, root_offset, root_size = build_pages(
                 self._entries, evlr_start + EVLR_HEADER_SIZE, self.page_levels)
-            f.write(evlr_header_bytes(INFO_USER_ID, HIERARCHY_RECORD_ID, len(pages), "EPT hierarchy"))
+            f.write(evlr_header_bytes(COPC_USER, COPC_HIERARCHY_RECORD, len(pages), "EPT hierarchy"))
             f.write(pages)
             size = f.tell()
             f.seek(point_data_start)
@@ -306,8 +307,8 @@ class CopcWriter:
         info = CopcInfo(center=cube.center, halfsize=cube.halfsize, spacing=cube.spacing,
                         root_hier_offset=root[0], root_hier_size=root[1],
                         gps_min=float(gps_min), gps_max=float(gps_max))
-        header.vlrs.append(laspy.VLR(INFO_USER_ID, INFO_RECORD_ID, "COPC info VLR", info.to_bytes()))
-        header.vlrs.append(laspy.VLR("laszip encoded", 22204, "lazrs variable size chunks",
+        header.vlrs.append(laspy.VLR(COPC_USER, COPC_INFO_RECORD, "COPC info VLR", info.to_bytes()))
+        header.vlrs.append(laspy.VLR(LAZ_USER, LAZ_RECORD, "lazrs variable size chunks",
                                      bytes(self._laz_vlr.record_data())))
         if h.wkt:
             header.vlrs.append(WktCoordinateSystemVlr(h.wkt))

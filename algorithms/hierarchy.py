@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
-from .copc_records import ENTRY_SIZE, entry_bytes
+from .copc_file.spec import HIERARCHY_ENTRY_SIZE
+from .copc_records import entry_bytes
 from .node_key import key_level, key_xyz
 
 # key -> (offset, byte_size, point_count)
@@ -62,7 +63,7 @@ def build_pages(entries: Entries, start: int, page_levels: int = 0, max_single: 
     offsets = {}
     pos = start
     for root, nodes, pointers in pages:
-        size = ENTRY_SIZE * (len(nodes) + len(pointers))
+        size = HIERARCHY_ENTRY_SIZE * (len(nodes) + len(pointers))
         offsets[root] = (pos, size)
         pos += size
     out = bytearray()
