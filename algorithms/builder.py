@@ -57,6 +57,12 @@ class BuildSummary:
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
+    def describe(self) -> str:
+        """One line for a log: what was written, how big, how fast."""
+        return (f"wrote {self.output}: {self.points:,} points in {self.nodes:,} nodes, "
+                f"{self.depth + 1} levels, {self.bytes / 1e6:.1f} MB in {self.seconds:.1f} s "
+                f"({self.points / max(self.seconds, 1e-9) / 1e6:.2f} M points/s)")
+
 
 def check_output_path(output: str, inputs: Sequence[str]) -> str:
     path = os.path.abspath(os.fspath(output))

@@ -51,10 +51,11 @@ class BarProgress:
 
 
 class PlainProgress:
-    """A line per stage change and per 10 %."""
+    """A line per stage change and per 10 %, each after ``prefix``."""
 
-    def __init__(self, stream=sys.stderr):
+    def __init__(self, stream=sys.stderr, prefix: str = ""):
         self.stream = stream
+        self.prefix = prefix
         self.stage = None
         self.decile = -1
 
@@ -62,12 +63,12 @@ class PlainProgress:
         decile = int(event.fraction * 10)
         if event.stage != self.stage or decile != self.decile:
             self.stage, self.decile = event.stage, decile
-            self.stream.write(f"{event.fraction * 100:5.1f}% {event.stage} "
+            self.stream.write(f"{self.prefix}{event.fraction * 100:5.1f}% {event.stage} "
                               f"{event.done}/{event.total}\n")
             self.stream.flush()
 
     def on_message(self, level: str, text: str) -> None:
-        self.stream.write(f"{level}: {text}\n")
+        self.stream.write(f"{self.prefix}{level}: {text}\n")
         self.stream.flush()
 
     def close(self) -> None:
@@ -141,9 +142,7 @@ def cmd_build(args) -> int:
     if args.progress == "json":
         print(json.dumps({"result": summary.as_dict()}))
     else:
-        print(f"wrote {summary.output}: {summary.points:,} points in {summary.nodes:,} nodes, "
-              f"{summary.depth + 1} levels, {summary.bytes / 1e6:.1f} MB in {summary.seconds:.1f} s "
-              f"({summary.points / max(summary.seconds, 1e-9) / 1e6:.2f} M points/s)")
+        print(summary.describe())
     return EXIT_OK
 
 

@@ -71,10 +71,11 @@ def _write(ins, args) -> None:
     source = arrays.ArraySource([cloud], name=name, scale=frame[0] if frame else None,
                                 offset=frame[1] if frame else None, crs_wkt=crs_wkt)
     _log(f"writing {output} from {len(cloud):,} points")
-    summary = api.build_copc(source, output, observer=_StageLog(), **options)
+    from copc_builder.plugin.cli import PlainProgress
+
+    summary = api.build_copc(source, output, observer=PlainProgress(sys.stderr, LOG_PREFIX), **options)
     _views_written.append(summary.output)
-    _log(f"wrote {summary.output}: {summary.points:,} points in {summary.nodes:,} nodes, "
-         f"{summary.depth + 1} levels, {summary.bytes / 1e6:.1f} MB in {summary.seconds:.1f} s")
+    _log(summary.describe())
     globals()["out_metadata"] = {
         "name": "copc_builder", "value": summary.output, "type": "string",
         "description": "COPC file written by copc_builder",
@@ -97,24 +98,11 @@ def stage_json(output: str, **options) -> dict:
 
 
 # -- the parts ----------------------------------------------------------------------
+LOG_PREFIX = "copc_builder: "
+
+
 def _log(text: str) -> None:
-    print(f"copc_builder: {text}", file=sys.stderr, flush=True)
-
-
-class _StageLog:
-    """Progress as log lines: each stage change and every 10 %."""
-
-    def __init__(self):
-        self.last = None
-
-    def on_progress(self, event) -> None:
-        mark = (event.stage, int(event.fraction * 10))
-        if mark != self.last:
-            self.last = mark
-            _log(f"{event.fraction * 100:5.1f}% {event.stage}")
-
-    def on_message(self, level: str, text: str) -> None:
-        _log(f"{level}: {text}")
+    print(f"{LOG_PREFIX}{text}", file=sys.stderr, flush=True)
 
 
 def _outside_pdal():
