@@ -158,8 +158,10 @@ def copclib_total(path: str) -> Tuple[int, int]:
 
 
 def check_nodes_contain_points(path: str) -> Dict:
-    """Every point inside its node's cube (inclusive bounds, no tolerance),
-    checked with the test-side parser.  Returns the parsed file."""
+    """Every point strictly inside its node's cube (a point on a face is
+    outside; no tolerance), checked with the test-side parser.  The builder
+    puts the faces on half-units of the scale, where no point can lie.
+    Returns the parsed file."""
     copc = parse_copc(path)
     info = copc.info
     center = np.array(info["center"])
@@ -175,7 +177,7 @@ def check_nodes_contain_points(path: str) -> Dict:
         pts = node.points
         real = np.stack([pts["X"] * scale[0] + offset[0], pts["Y"] * scale[1] + offset[1],
                          pts["Z"] * scale[2] + offset[2]], axis=1)
-        outside = np.any((real < lo) | (real > hi), axis=1)
+        outside = np.any((real <= lo) | (real >= hi), axis=1)
         assert not outside.any(), (f"{path}: node {node.key}: {int(outside.sum())} points outside "
                                    f"[{lo}, {hi}], first {real[outside][0]}")
         assert len(pts) == node.point_count
