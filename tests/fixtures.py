@@ -1,6 +1,7 @@
 """Small LAS/LAZ inputs the tests make themselves (no ../shared needed)."""
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 from typing import Optional
 
@@ -39,3 +40,13 @@ def write_las(path, n: int = 2_000, point_format: int = 3, seed: int = 0, scale:
             las.blue = rng.integers(0, 65535, n)
     las.write(str(path))
     return Path(path)
+
+
+def patch(path, offset: int, fmt: str, *values) -> Path:
+    """Overwrite bytes of a file in place: ``values`` packed little-endian as
+    ``fmt`` (struct format) at ``offset``."""
+    path = Path(path)
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<" + fmt, data, offset, *values)
+    path.write_bytes(bytes(data))
+    return path

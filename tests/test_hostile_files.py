@@ -13,20 +13,13 @@ import numpy as np
 import pytest
 
 from copc_builder import InputError, build_copc
-from fixtures import write_las
+from fixtures import patch, write_las
 from hostile_helpers import (api_refused, assert_holds_files, cli_refused, folders, listing,
                              run_cli)
 
 LEGACY_COUNT = 107      # u32, LAS 1.0-1.4
 COUNT_14 = 247          # u64, LAS 1.4
 BOUNDS = 179            # max x, min x, max y, min y, max z, min z (f8)
-
-
-def patch(path: Path, offset: int, fmt: str, *values) -> Path:
-    data = bytearray(path.read_bytes())
-    struct.pack_into("<" + fmt, data, offset, *values)
-    path.write_bytes(bytes(data))
-    return path
 
 
 def refused_both(tmp_path, path, problem, names=None, **api):
