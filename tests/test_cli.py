@@ -2,19 +2,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import laspy
 import pytest
 
 from fixtures import write_las
-
-
-def run_cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "copc_builder", *map(str, args)],
-                          capture_output=True, text=True, timeout=600, **kw)
+from hostile_helpers import run_cli
 
 
 @pytest.fixture(scope="module")
