@@ -253,7 +253,8 @@ def test_laz_lazrs_cannot_decode_old_compressor(tmp_path):
     struct.pack_into("<H", data, record, 1)          # compressor: point-wise
     struct.pack_into("<I", data, record + 12, 0)     # chunk size 0
     path.write_bytes(bytes(data))
-    refused_both(tmp_path, path, "which lazrs cannot decode")
+    line = refused_both(tmp_path, path, "which lazrs cannot decode")
+    assert "which lazrs cannot decode" in line, line
 
 
 def test_laz_garbage_in_point_data(tmp_path):

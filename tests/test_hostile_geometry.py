@@ -29,6 +29,7 @@ def suggested_scale(message: str) -> float:
 def test_overflow_cli_user_scale_too_fine(tmp_path):
     path = write_las(tmp_path / "wide.las", n=200, extent=5_000.0)
     line = cli_refused(tmp_path, [path], "does not fit a 32-bit integer", "--scale", "0.000001")
+    assert "does not fit a 32-bit integer" in line, line
     scale = suggested_scale(line)
     assert scale > 0.000001
     out_dir, _ = folders(tmp_path)
