@@ -5,24 +5,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
-
 import laspy
 import numpy as np
 import pytest
 
+from conftest import SHARED_DATA
 from copc_builder import build_copc, validate_copc
 from reference import (check_nodes_contain_points, copc_records, copclib_total, expected_layout,
                        expected_records, sorted_rows)
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 # Inputs that must be refused (tests/test_cli_errors.py checks how).
 UNREADABLE = {
     "copcvalidator_bad-ellipsoid.copc.laz",        # corrupt header
     "pdal_las_permutations_1.2-no-points.las",     # header says 1065 points, file holds 0
     "pdal_laz_simple-laszip-compressor-version-1.2r0.laz",  # LASzip 1.2r0: lazrs cannot decode
 }
-FILES = sorted(p.name for p in SHARED.glob("*.la[sz]")) if SHARED.is_dir() else []
+FILES = sorted(p.name for p in SHARED_DATA.glob("*.la[sz]")) if SHARED_DATA.is_dir() else []
 READABLE = [f for f in FILES if f not in UNREADABLE]
 
 
@@ -62,8 +60,8 @@ for src in sys.argv[2:]:
 @pytest.fixture(scope="module")
 def one_thread_outputs(tmp_path_factory):
     out = tmp_path_factory.mktemp("one_thread")
-    subprocess.run([sys.executable, "-c", _ONE_THREAD, str(out), *(str(SHARED / n) for n in READABLE)],
-                   check=True, timeout=1200)
+    subprocess.run([sys.executable, "-c", _ONE_THREAD, str(out),
+                    *(str(SHARED_DATA / n) for n in READABLE)], check=True, timeout=1200)
     return out
 
 
@@ -71,12 +69,12 @@ def one_thread_outputs(tmp_path_factory):
 @pytest.mark.parametrize("name", READABLE)
 def test_each_file_converts(name, tmp_path, one_thread_outputs):
     out = tmp_path / "out.copc.laz"
-    summary = check_conversion([str(SHARED / name)], str(out), leaf_limit=5_000)
+    summary = check_conversion([str(SHARED_DATA / name)], str(out), leaf_limit=5_000)
     first = out.read_bytes()
     # Same input, same bytes: another run at one thread (not all cores), and the spill path.
     assert (one_thread_outputs / (name + ".copc.laz")).read_bytes() == first
     if summary.points > 20_000:
-        build_copc([str(SHARED / name)], str(tmp_path / "spill.copc.laz"), leaf_limit=5_000,
+        build_copc([str(SHARED_DATA / name)], str(tmp_path / "spill.copc.laz"), leaf_limit=5_000,
                    memory_budget="1M", page_points=512)
         assert (tmp_path / "spill.copc.laz").read_bytes() == first
     assert sorted(os.listdir(tmp_path)) == sorted(
@@ -100,7 +98,7 @@ def test_files_without_crs_merge(tmp_path):
     fits 32-bit integers at the finest of their scales (random-coordinate
     test files cannot share a grid with anything).
     """
-    group = [str(SHARED / n) for n in READABLE if _crs_key(SHARED / n) is None]
+    group = [str(SHARED_DATA / n) for n in READABLE if _crs_key(SHARED_DATA / n) is None]
     dims_seen, merged = {}, []
     lo = np.full(3, np.inf)
     hi = np.full(3, -np.inf)
