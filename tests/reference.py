@@ -128,6 +128,12 @@ def expected_records(paths: Sequence[str], out_format: int, scales, offsets,
     return np.concatenate(parts)
 
 
+def canonical_key(i, gkeys, codes, xyz, rest) -> tuple:
+    """The canonical order of point i within a node, as a Python sort key:
+    GPS sort key, then fine Morton code, then X Y Z, then the rest bytes."""
+    return (int(gkeys[i]), int(codes[i]), tuple(int(v) for v in xyz[i]), bytes(rest[i]))
+
+
 def sorted_rows(records: np.ndarray) -> np.ndarray:
     """Rows sorted as byte strings, for comparing multisets of records."""
     records = np.ascontiguousarray(records)

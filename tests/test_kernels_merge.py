@@ -7,12 +7,9 @@ from hypothesis import strategies as st
 
 from copc_builder.algorithms.kernels.merge import merge_heads, sample_stream
 from copc_builder.algorithms.kernels.octree import FINE, gps_sort_keys, sample_parents
+from reference import canonical_key
 
 SETTINGS = settings(max_examples=50, deadline=None)
-
-
-def canonical_key(i, gkeys, codes, xyz, rest):
-    return (int(gkeys[i]), int(codes[i]), tuple(int(v) for v in xyz[i]), bytes(rest[i]))
 
 
 def ref_merge_heads(starts, ends, more, key, capacity):

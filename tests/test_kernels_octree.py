@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from copc_builder.algorithms.kernels.octree import (
     FINE, SPLIT_PARTS, gps_sort_keys, merge_canonical, sample_parents, sort_canonical,
     split_big_node, split_nodes, split_promoted)
+from reference import canonical_key
 
 SETTINGS = settings(max_examples=50, deadline=None)
 INT32_MIN = -(2 ** 31)
@@ -181,10 +182,6 @@ def test_gps_keys_special_values():
 
 
 # -- sort_canonical ------------------------------------------------------------------
-
-def canonical_key(i, gkeys, codes, xyz, rest):
-    return (int(gkeys[i]), int(codes[i]), tuple(int(v) for v in xyz[i]), bytes(rest[i]))
-
 
 def run_sort(perm, starts, ends, gps, codes, xyz, rest):
     gkeys = np.zeros(len(gps), np.uint64)
