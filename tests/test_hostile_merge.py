@@ -4,8 +4,6 @@ type refused naming both files; other names merged), CRSs (refused unless
 one is assigned)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import laspy
 import numpy as np
 import pyproj
@@ -13,56 +11,9 @@ import pytest
 
 from copc_builder import InputError, build_copc
 from copc_parse import parse_copc
+from fixtures import write_rich
 from hostile_helpers import (api_refused, assert_holds_files, cli_refused, folders, listing,
                              output_frame, pdal_array, run_cli)
-
-
-def write_rich(path, point_format: int, n: int = 3000, seed: int = 0, version=None, extra=(),
-               crs=None, offset=(500_000.0, 4_000_000.0, 0.0)) -> Path:
-    """Every field set (flags, scan angle, user data, source id, colours, NIR, extra bytes)."""
-    rng = np.random.default_rng(seed)
-    version = version or ("1.4" if point_format >= 6 else "1.3" if point_format in (4, 5) else "1.2")
-    header = laspy.LasHeader(point_format=point_format, version=version)
-    header.scales = np.array([0.01, 0.01, 0.01])
-    header.offsets = np.array(offset)
-    if extra:
-        header.add_extra_dims([laspy.ExtraBytesParams(name, dtype) for name, dtype in extra])
-    if crs:
-        header.add_crs(pyproj.CRS.from_user_input(crs))
-    las = laspy.LasData(header)
-    las.x = offset[0] + rng.uniform(0, 400, n)
-    las.y = offset[1] + rng.uniform(0, 400, n)
-    las.z = offset[2] + rng.uniform(0, 40, n)
-    las.intensity = rng.integers(0, 65535, n)
-    nr = rng.integers(1, 6 if point_format < 6 else 16, n)
-    las.number_of_returns = nr
-    las.return_number = np.minimum(rng.integers(1, 16, n), nr)
-    las.scan_direction_flag = rng.integers(0, 2, n)
-    las.edge_of_flight_line = rng.integers(0, 2, n)
-    las.synthetic = rng.integers(0, 2, n)
-    las.key_point = rng.integers(0, 2, n)
-    las.withheld = rng.integers(0, 2, n)
-    las.classification = rng.integers(0, 32 if point_format < 6 else 256, n)
-    las.user_data = rng.integers(0, 256, n)
-    las.point_source_id = rng.integers(0, 65535, n)
-    dims = las.point_format.dimension_names
-    if point_format >= 6:
-        las.overlap = rng.integers(0, 2, n)
-        las.scanner_channel = rng.integers(0, 4, n)
-        las.scan_angle = rng.integers(-30000, 30001, n)
-    else:
-        las.scan_angle_rank = rng.integers(-90, 91, n)
-    if "gps_time" in dims:
-        las.gps_time = rng.uniform(3e8, 3e8 + 1000, n)
-    for dim in ("red", "green", "blue", "nir"):
-        if dim in dims:
-            las[dim] = rng.integers(0, 65535, n)
-    for name, dtype in extra:
-        dt = np.dtype(dtype)
-        las[name] = (rng.normal(0, 1000, n) if dt.kind == "f"
-                     else rng.integers(np.iinfo(dt).min, np.iinfo(dt).max, n, endpoint=True)).astype(dt)
-    las.write(str(path))
-    return Path(path)
 
 
 # -- point formats -------------------------------------------------------------------------
