@@ -16,9 +16,11 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
+import laspy
+import numpy as np
 import pytest
 
-from fixtures import write_las
+from fixtures import write_las, write_rich
 
 
 def _set_driver_path() -> None:
@@ -139,3 +141,37 @@ def run_pdal_cli(cli: str, pipeline_path: Path, tmp_path: Path) -> subprocess.Co
     env["PYTHONPATH"] = cli_pythonpath(tmp_path)
     return subprocess.run([cli, "pipeline", str(pipeline_path)], capture_output=True, text=True,
                           env=env, timeout=600, cwd=str(tmp_path))
+
+
+# -- inputs and their checks ------------------------------------------------------
+PDAL_EXTRA = [("amplitude", "f4"), ("echo_id", "u2"), ("deviation", "i1")]
+
+
+def rich_las(path, point_format: int = 8, n: int = 20_000, seed: int = 1, extra: bool = True,
+             crs: str = "EPSG:2056") -> Path:
+    """fixtures.write_rich in a Swiss frame (Z 400 to 450 m, 1 mm in Z), with
+    three typed extra dimensions unless extra=False, and no legacy class 12
+    (PDAL reads it as the overlap flag)."""
+    return write_rich(path, point_format, n=n, seed=seed, extra=PDAL_EXTRA if extra else (),
+                      crs=crs, offset=(2_600_000.0, 1_200_000.0, 0.0), scales=(0.01, 0.01, 0.001),
+                      origin=(2_600_000.0, 1_200_000.0, 400.0), extent=(400.0, 300.0, 50.0),
+                      legacy_class_12=False)
+
+
+def write_subset(src, mask, path) -> Path:
+    """The points of ``src`` where ``mask`` holds, written with laspy in src's header."""
+    las = laspy.read(str(src))
+    out = laspy.LasData(las.header)
+    out.points = las.points[mask]
+    out.write(str(path))
+    return Path(path)
+
+
+def header_of(path) -> dict:
+    """What a COPC's header says about its frame: format, scales, offsets,
+    count, CRS, extra dimensions (name, numpy type)."""
+    with laspy.open(str(path)) as r:
+        h = r.header
+        return dict(format=h.point_format.id, scales=tuple(h.scales), offsets=tuple(h.offsets),
+                    count=h.point_count, crs=h.parse_crs(),
+                    extra=[(d.name, np.dtype(d.dtype).str) for d in h.point_format.extra_dimensions])

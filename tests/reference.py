@@ -151,6 +151,13 @@ def copc_records(path: str) -> np.ndarray:
     return array.view(np.uint8).reshape(len(array), -1)
 
 
+def same_points(a, b) -> None:
+    """The COPCs at ``a`` and ``b`` hold the same records, in any order."""
+    ra, rb = copc_records(str(a)), copc_records(str(b))
+    assert ra.shape == rb.shape, (ra.shape, rb.shape)
+    assert np.array_equal(sorted_rows(ra), sorted_rows(rb)), "records differ"
+
+
 def copclib_total(path: str) -> Tuple[int, int]:
     """(points read node by node with copclib, header point count)."""
     import copclib

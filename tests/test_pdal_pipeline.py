@@ -14,95 +14,16 @@ import numpy as np
 import pytest
 
 from copc_builder import InputError, build_copc, validate_copc
-from pdal_helpers import require_pdal, require_python_filter, run_pipeline
-from reference import copc_records, sorted_rows
+from pdal_helpers import (header_of, require_pdal, require_python_filter, rich_las, run_pipeline,
+                          write_subset)
+from reference import same_points
 
 pytestmark = pytest.mark.pdal
-
-
-def rich_las(path, point_format: int = 8, n: int = 20_000, seed: int = 1, extra: bool = True,
-             crs: str = "EPSG:2056"):
-    """Every field of the point format filled, plus typed extra bytes."""
-    import pyproj
-
-    rng = np.random.default_rng(seed)
-    legacy = point_format < 6
-    header = laspy.LasHeader(point_format=point_format, version="1.2" if legacy else "1.4")
-    header.scales = np.array([0.01, 0.01, 0.001])
-    header.offsets = np.array([2_600_000.0, 1_200_000.0, 0.0])
-    if extra:
-        header.add_extra_dims([laspy.ExtraBytesParams("amplitude", np.float32),
-                               laspy.ExtraBytesParams("echo_id", np.uint16),
-                               laspy.ExtraBytesParams("deviation", np.int8)])
-    header.add_crs(pyproj.CRS.from_user_input(crs))
-    las = laspy.LasData(header)
-    las.x = 2_600_000 + rng.uniform(0, 400, n)
-    las.y = 1_200_000 + rng.uniform(0, 300, n)
-    las.z = rng.uniform(400, 450, n)
-    las.intensity = rng.integers(0, 65536, n)
-    top = 7 if legacy else 15
-    nr = rng.integers(1, top + 1, n)
-    las.number_of_returns = nr
-    las.return_number = np.minimum(rng.integers(1, top + 1, n), nr)
-    classes = rng.integers(0, 32 if legacy else 256, n)
-    if legacy:   # PDAL reads legacy class 12 as the overlap flag over class 0; the LAS path keeps 12
-        classes[classes == 12] = 13
-    las.classification = classes
-    las.synthetic = rng.integers(0, 2, n)
-    las.key_point = rng.integers(0, 2, n)
-    las.withheld = rng.integers(0, 2, n)
-    las.scan_direction_flag = rng.integers(0, 2, n)
-    las.edge_of_flight_line = rng.integers(0, 2, n)
-    if legacy:
-        las.scan_angle_rank = rng.integers(-90, 91, n)
-    else:
-        las.overlap = rng.integers(0, 2, n)
-        las.scanner_channel = rng.integers(0, 4, n)
-        las.scan_angle = rng.integers(-30000, 30001, n)
-    las.user_data = rng.integers(0, 256, n)
-    las.point_source_id = rng.integers(0, 65536, n)
-    names = las.point_format.dimension_names
-    if "gps_time" in names:
-        las.gps_time = rng.uniform(3e8, 3e8 + 500, n)
-    if "red" in names:
-        las.red = rng.integers(0, 65536, n)
-        las.green = rng.integers(0, 65536, n)
-        las.blue = rng.integers(0, 65536, n)
-    if "nir" in names:
-        las.nir = rng.integers(0, 65536, n)
-    if extra:
-        las.amplitude = rng.normal(0, 5, n).astype(np.float32)
-        las.echo_id = rng.integers(0, 65536, n)
-        las.deviation = rng.integers(-128, 128, n)
-    las.write(str(path))
-    return path
 
 
 def reader(path) -> dict:
     # PDAL reads the extra bytes of LAS 1.0-1.3 files only when asked
     return {"type": "readers.las", "filename": str(path), "use_eb_vlr": True}
-
-
-def write_subset(src, mask, path):
-    las = laspy.read(str(src))
-    out = laspy.LasData(las.header)
-    out.points = las.points[mask]
-    out.write(str(path))
-    return path
-
-
-def same_points(a, b):
-    ra, rb = copc_records(str(a)), copc_records(str(b))
-    assert ra.shape == rb.shape
-    assert np.array_equal(sorted_rows(ra), sorted_rows(rb))
-
-
-def header_of(path):
-    with laspy.open(str(path)) as r:
-        h = r.header
-        return dict(format=h.point_format.id, scales=tuple(h.scales), offsets=tuple(h.offsets),
-                    count=h.point_count, crs=h.parse_crs(),
-                    extra=[(d.name, np.dtype(d.dtype).str) for d in h.point_format.extra_dimensions])
 
 
 @pytest.mark.parametrize("point_format", [1, 8])

@@ -11,15 +11,11 @@ import pytest
 
 from copc_builder import build_copc, validate_copc
 from copc_builder.plugin.pdal_stage import stage_json
-from pdal_helpers import pdal_cli, require_python_filter, run_pdal_cli, run_pipeline
-from reference import copc_records, sorted_rows
-from test_pdal_pipeline import header_of, rich_las, write_subset
+from pdal_helpers import (header_of, pdal_cli, require_python_filter, rich_las, run_pdal_cli,
+                          run_pipeline, write_subset)
+from reference import same_points
 
 pytestmark = pytest.mark.pdal
-
-
-def same_points(a, b):
-    assert np.array_equal(sorted_rows(copc_records(str(a))), sorted_rows(copc_records(str(b))))
 
 
 def test_stage_writes_a_copc_and_passes_points_through(tmp_path):
