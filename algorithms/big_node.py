@@ -16,18 +16,12 @@ import numpy as np
 from .columns import Columns
 from .cube import Cube
 from .kernels.merge import merge_heads
-from .kernels.octree import gps_sort_keys, sort_canonical
+from .kernels.octree import sort_canonical
+from .octree_unit import point_keys
 from .store import PointStore
 
 RUN_KEYS = 1 << 62     # store keys for sorted runs; node keys stay below 1 << 61
 BLOCK = 1 << 16        # points per merged block
-
-
-def _keys(cols: Columns, cube: Cube):
-    codes = cube.fine_codes(cols.xyz)
-    gkeys = np.empty(len(cols), np.uint64)
-    gps_sort_keys(cols.gps, gkeys)
-    return codes, gkeys
 
 
 def sort_into_runs(store: PointStore, buckets: List[int], cube: Cube, run_points: int,
@@ -41,7 +35,7 @@ def sort_into_runs(store: PointStore, buckets: List[int], cube: Cube, run_points
         nonlocal parts, held
         cols = Columns.concat(parts, store.rest_size)
         parts, held = [], 0
-        codes, gkeys = _keys(cols, cube)
+        codes, gkeys = point_keys(cols, cube)
         perm = np.arange(len(cols), dtype=np.int64)
         sort_canonical(perm, np.array([0], np.int64), np.array([len(cols)], np.int64), gkeys, codes,
                        cols.xyz, cols.rest)
@@ -74,7 +68,7 @@ def merged(store: PointStore, runs: List[int], cube: Cube) -> Iterator[Columns]:
     out = np.empty(BLOCK, np.int64)
     while True:
         cols = Columns.concat(heads, store.rest_size) if len(heads) > 1 else heads[0]
-        codes, gkeys = _keys(cols, cube)
+        codes, gkeys = point_keys(cols, cube)
         ends = np.cumsum([len(h) for h in heads]).astype(np.int64)
         starts = np.concatenate(([0], ends[:-1])).astype(np.int64)
         begin = starts.copy()
