@@ -53,14 +53,21 @@ def extra_dim_for(name: str, dtype: np.dtype) -> ExtraDim:
     return ExtraDim(name=name, size=dtype.itemsize, dtype=kind, struct=bytes(struct))
 
 
+def require_xyz(name: str, names, subject: str = "has") -> None:
+    """An InputError naming ``name`` unless ``names`` hold X, Y and Z."""
+    names = tuple(names or ())
+    missing = [d for d in "XYZ" if d not in names]
+    if missing:
+        raise InputError(name, f"{subject} no {', '.join(missing)} dimension "
+                               f"(dimensions: {', '.join(names) or 'none'})")
+
+
 def schema_info(name: str, dtype: np.dtype, count: int, mins=None, maxs=None,
                 bounds_kind: Optional[str] = None, scales=None, offsets=None,
                 crs_wkt: Optional[str] = None, crs_note: Optional[str] = None) -> SourceInfo:
     """The SourceInfo of PDAL-named arrays of this dtype."""
     names = dtype.names or ()
-    for dim in ("X", "Y", "Z"):
-        if dim not in names:
-            raise InputError(name, f"has no {dim} dimension (dimensions: {', '.join(names) or 'none'})")
+    require_xyz(name, names)
     point_format = 8 if "Infrared" in names else 7 if {"Red", "Green", "Blue"} & set(names) else 6
     extra = tuple(extra_dim_for(n, dtype[n]) for n in names
                   if n not in PDAL_TYPES and n not in DROPPED)
@@ -139,10 +146,7 @@ class ArraySource:
         if not isinstance(a, np.ndarray) or a.dtype.names is None:
             raise InputError(self.path, f"expected numpy structured arrays with PDAL dimension "
                                         f"names, got {type(a).__name__}")
-        missing = [d for d in ("X", "Y", "Z") if d not in a.dtype.names]
-        if missing:
-            raise InputError(self.path, f"has no {', '.join(missing)} dimension (dimensions: "
-                                        f"{', '.join(a.dtype.names) or 'none'})")
+        require_xyz(self.path, a.dtype.names)
         return a
 
     @property

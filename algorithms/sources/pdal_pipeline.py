@@ -34,7 +34,7 @@ from ..errors import DependencyError, InputError
 from ..point_layout import PointLayout
 from .las_header import read_header
 from .source_info import SourceInfo
-from .pdal_arrays import ArrayPacker, _bounds, schema_info
+from .pdal_arrays import ArrayPacker, _bounds, require_xyz, schema_info
 from .pdal_stages import (GEOGRAPHIC_SCALE, centred_offsets, describe, is_geographic,
                           local_las_readers, moves_points)
 from .pdal_support import import_pdal, pdal_problem, stdout_kept
@@ -130,10 +130,7 @@ class PipelineSource:
                 metadata = _as_dict(self._pipeline.metadata)
             sample = self._arrays[0]
 
-        missing = [d for d in "XYZ" if d not in (sample.dtype.names or ())]
-        if missing:
-            raise InputError(self.path, f"the pipeline's points have no {', '.join(missing)} dimension "
-                                        f"(dimensions: {', '.join(sample.dtype.names or ()) or 'none'})")
+        require_xyz(self.path, sample.dtype.names, "the pipeline's points have")
         crs_wkt = _pipeline_crs(metadata, stages) or self._srswkt2()
         trusted = not movers
         if trusted and headers and crs_wkt and headers[0].crs_wkt:
