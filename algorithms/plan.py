@@ -18,11 +18,10 @@ from .errors import InputError, OptionError
 from .options import BuildOptions
 from .point_layout import ExtraDim, PointLayout, choose_point_format
 from .progress import Progress
+from .quantize import INT32_MAX, INT32_MIN
 from .sources.las_formats import NIR_OFFSET, RGB_OFFSET, WAVEFORM_FORMATS
 from .sources.source_info import SourceInfo
 
-INT32_MIN = -(2 ** 31)
-INT32_MAX = 2 ** 31 - 1
 # Scale for inputs with no integer grid of their own (numpy arrays of floats).
 DEFAULT_ARRAY_SCALE = 0.001
 # Scales outside this range are damaged headers, not resolutions.

@@ -6,14 +6,12 @@ from typing import Optional
 import numpy as np
 
 from ..columns import Columns
-from ..errors import InputError
 from ..kernels.records import split_records
 from ..point_layout import (CORE_SIZE, REST_RGB, REST_SOURCE_ID, REST_USER, PointLayout)
+from ..quantize import quantize
 from .las_formats import GPS_OFFSET, LEGACY_FORMATS, NIR_OFFSET, RGB_OFFSET
 from .source_info import SourceInfo
 
-INT32_MIN = -(2 ** 31)
-INT32_MAX = 2 ** 31 - 1
 
 
 class RecordConverter:
@@ -56,12 +54,7 @@ class RecordConverter:
     def _reframe(self, xyz: np.ndarray) -> np.ndarray:
         """Re-quantize from the input's scale/offset to the output's."""
         real = xyz * self.info.scales + self.info.offsets
-        q = np.rint((real - self.offsets) / self.scales)
-        lo = q.min(axis=0)
-        hi = q.max(axis=0)
-        if np.any(lo < INT32_MIN) or np.any(hi > INT32_MAX):
-            a = int(np.argmax((lo < INT32_MIN) | (hi > INT32_MAX)))
-            raise InputError(self.info.path, f"{'XYZ'[a]} values up to {real[:, a].max():.3f} do not fit "
-                                             f"a 32-bit integer at scale {self.scales[a]} and offset "
-                                             f"{self.offsets[a]}; use a coarser --scale or set --offset")
-        return q.astype(np.int32)
+        out = np.empty_like(xyz)
+        for k, dim in enumerate("XYZ"):
+            out[:, k] = quantize(self.info.path, dim, real[:, k], self.scales[k], self.offsets[k])
+        return out

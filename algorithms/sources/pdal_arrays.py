@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..point_layout import (REST_CLASS, REST_FLAGS, REST_INTENSITY, REST_RETURN,
                             REST_RGB, REST_SCAN_ANGLE, REST_SOURCE_ID, REST_USER, ExtraDim,
                             PointLayout)
+from ..quantize import quantize
 from .source_info import SourceInfo
 
 # PDAL dimension name -> its type in PDAL (what the LAS readers produce).
@@ -198,14 +199,9 @@ class ArrayPacker:
         xyz = np.empty((n, 3), np.int32)
         for k, dim in enumerate("XYZ"):
             v = np.asarray(a[dim], np.float64)
-            q = np.rint((v - self.offsets[k]) / self.scales[k])
-            if not np.all(np.isfinite(q)):
+            if not np.all(np.isfinite(v)):
                 raise InputError(self.name, non_finite_message(dim, v, self.seen))
-            if q.min() < -2 ** 31 or q.max() > 2 ** 31 - 1:
-                raise InputError(self.name, f"{dim} values from {v.min():.3f} to {v.max():.3f} do not fit "
-                                            f"a 32-bit integer at scale {self.scales[k]} and offset "
-                                            f"{self.offsets[k]}; give a coarser scale or an offset")
-            xyz[:, k] = q
+            xyz[:, k] = quantize(self.name, dim, v, self.scales[k], self.offsets[k])
         gps = np.zeros(n, np.float64)
         g = self._get(a, "GpsTime", np.float64)
         if g is not None:
