@@ -9,8 +9,9 @@ import os
 import struct
 from typing import List, Optional
 
+from ..copc_file.laz import LazVlr
+from ..copc_file.spec import LAZ_LAYERED_COMPRESSOR
 from ..errors import InputError
-from .las_formats import WAVEFORM_FORMATS
 from .native_errors import _reraise_fatal, _short, quiet_stderr
 from .source_info import SourceInfo
 
@@ -23,23 +24,10 @@ def count_points(path: str, info: SourceInfo, warnings: List[str]) -> int:
     must be readable and inside the file; with variable-size chunks it holds
     the exact count.
     """
-    import laspy
-
-    with laspy.open(path) as reader:
-        h = reader.header
-        start = h.offset_to_point_data
-        end = os.path.getsize(path)
-        evlr_start = getattr(h, "start_of_first_evlr", 0) or 0
-        if getattr(h, "number_of_evlrs", 0) and evlr_start > start:
-            end = min(end, evlr_start)
-        wave = getattr(h, "start_of_waveform_data_packet_record", 0) or 0
-        if info.point_format in WAVEFORM_FORMATS and wave > start:
-            end = min(end, wave)
-        laz_vlr = next((bytes(v.record_data) for v in h.vlrs
-                        if v.user_id == "laszip encoded" and v.record_id == 22204), None)
+    start, end = info.point_data
     if info.compressed:
         if info.laz_backend == "parallel":
-            return _count_laz_points(path, info, start, laz_vlr, warnings)
+            return _count_laz_points(path, info, start, warnings)
         return info.point_count
     real = max(0, (end - start) // info.record_length)
     if real < info.point_count:
@@ -50,13 +38,12 @@ def count_points(path: str, info: SourceInfo, warnings: List[str]) -> int:
     return real
 
 
-def _count_laz_points(path: str, info: SourceInfo, start: int, laz_vlr: bytes,
-                      warnings: List[str]) -> int:
+def _count_laz_points(path: str, info: SourceInfo, start: int, warnings: List[str]) -> int:
     import lazrs
 
     size = os.path.getsize(path)
     try:
-        vlr = lazrs.LazVlr(laz_vlr)
+        vlr = lazrs.LazVlr(info.laz_vlr)
         with open(path, "rb") as f:
             f.seek(start)
             with quiet_stderr():
@@ -77,7 +64,8 @@ def _count_laz_points(path: str, info: SourceInfo, start: int, laz_vlr: bytes,
         if not low <= info.point_count <= high:
             raise InputError(path, f"header says {info.point_count:,} points, its LAZ chunk table "
                                    f"holds {low:,} to {high:,}")
-        last = _layered_chunk_count(path, start + 8 + sum(n for _, n in table[:-1]), vlr)
+        last = _layered_chunk_count(path, start + 8 + sum(n for _, n in table[:-1]),
+                                    LazVlr.from_bytes(info.laz_vlr))
         real = info.point_count if last is None else (len(table) - 1) * per + last
     if real < info.point_count or (real > info.point_count and vlr.uses_variable_size_chunks()):
         raise InputError(path, f"header says {info.point_count:,} points, its LAZ chunk table "
@@ -88,14 +76,12 @@ def _count_laz_points(path: str, info: SourceInfo, start: int, laz_vlr: bytes,
     return real
 
 
-def _layered_chunk_count(path: str, chunk_start: int, vlr) -> Optional[int]:
+def _layered_chunk_count(path: str, chunk_start: int, laz: LazVlr) -> Optional[int]:
     """Points in a layered (LAZ 1.4, formats 6-10) chunk, from its own head:
     the first point raw, then a u32 count.  None for older chunk kinds."""
-    data = bytes(vlr.record_data())
-    compressor = struct.unpack_from("<H", data)[0]
-    if compressor != 3:
+    if laz.compressor != LAZ_LAYERED_COMPRESSOR:
         return None
     with open(path, "rb") as f:
-        f.seek(chunk_start + vlr.item_size())
+        f.seek(chunk_start + laz.point_size)
         raw = f.read(4)
     return struct.unpack("<I", raw)[0] if len(raw) == 4 else None

@@ -12,9 +12,11 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from ..copc_file.laz import LazVlr
+from ..copc_file.spec import LAZ_RECORD, LAZ_USER, POINT_FORMAT_SIZES
 from ..errors import InputError
 from ..point_layout import ExtraDim
-from .las_formats import STANDARD_SIZE
+from .las_formats import WAVEFORM_FORMATS
 from .native_errors import _reraise_fatal, _short
 from .source_info import SourceInfo
 
@@ -43,12 +45,12 @@ def read_header(path: str) -> SourceInfo:
         raise InputError(path, f"unreadable LAS header or VLRs ({_short(exc)})") from None
 
     pf = header.point_format
-    if pf.id not in STANDARD_SIZE:
+    if pf.id not in POINT_FORMAT_SIZES:
         raise InputError(path, f"point format {pf.id} is not a LAS point format")
     record_length = pf.size
     extra, extra_offsets = _extra_dims(path, header)
     crs_wkt, crs_note = _crs_of(header)
-    laz_backend = _laz_backend(path, header) if header.are_points_compressed else ""
+    laz_vlr = _laz_vlr(path, header) if header.are_points_compressed else None
     ge = header.global_encoding
     date = header.creation_date
     creation = (date.timetuple().tm_yday, date.year) if date is not None else (0, 0)
@@ -68,29 +70,48 @@ def read_header(path: str) -> SourceInfo:
         crs_note=crs_note,
         gps_standard=bool(getattr(ge, "gps_time_type", 0)),
         compressed=bool(header.are_points_compressed),
-        laz_backend=laz_backend,
+        laz_backend=_laz_backend(path, laz_vlr) if laz_vlr else "",
+        point_data=_point_data(path, header),
+        laz_vlr=laz_vlr.raw if laz_vlr else b"",
         creation=creation,
         file_source_id=int(header.file_source_id),
     )
 
 
-def _laz_backend(path, header) -> str:
-    """How lazrs can decode this LAZ, from its laszip VLR; refuse what it cannot."""
-    vlrs = [v for v in header.vlrs if v.user_id == "laszip encoded" and v.record_id == 22204]
+def _point_data(path, header) -> Tuple[int, int]:
+    """Bytes [start, end) the point records may use: up to the EVLRs or the
+    waveform data when they follow the points, else the end of the file."""
+    start = header.offset_to_point_data
+    end = os.path.getsize(path)
+    evlr_start = getattr(header, "start_of_first_evlr", 0) or 0
+    if getattr(header, "number_of_evlrs", 0) and evlr_start > start:
+        end = min(end, evlr_start)
+    wave = getattr(header, "start_of_waveform_data_packet_record", 0) or 0
+    if header.point_format.id in WAVEFORM_FORMATS and wave > start:
+        end = min(end, wave)
+    return start, end
+
+
+def _laz_vlr(path, header) -> LazVlr:
+    vlrs = [v for v in header.vlrs if v.user_id == LAZ_USER and v.record_id == LAZ_RECORD]
     if not vlrs:
         raise InputError(path, "is compressed but has no laszip VLR")
-    data = bytes(vlrs[0].record_data)
-    if len(data) < 34:
-        raise InputError(path, f"its laszip VLR is {len(data)} bytes, too short")
-    compressor, _coder, major, minor, revision, _options, chunk_size = struct.unpack_from("<HHBBHII", data)
-    if compressor in (2, 3):   # point-wise chunked, layered chunked
+    try:
+        return LazVlr.from_bytes(bytes(vlrs[0].record_data))
+    except ValueError as exc:
+        raise InputError(path, f"damaged laszip VLR: {exc}") from None
+
+
+def _laz_backend(path, laz: LazVlr) -> str:
+    """How lazrs can decode this LAZ, from its laszip VLR; refuse what it cannot."""
+    if laz.compressor in (2, 3):   # point-wise chunked, layered chunked
         return "parallel"
-    if compressor == 1 and chunk_size != 0:
+    if laz.compressor == 1 and laz.chunk_size != 0:
         return "sequential"   # point-wise: lazrs decodes it, but not in parallel
     raise InputError(
-        path, f"is compressed by LASzip {major}.{minor}r{revision} with compressor {compressor} "
-              f"and chunk size {chunk_size}, which lazrs cannot decode; re-compress it with a "
-              f"current laszip or PDAL first")
+        path, f"is compressed by LASzip {laz.version_major}.{laz.version_minor}r{laz.version_revision} "
+              f"with compressor {laz.compressor} and chunk size {laz.chunk_size}, which lazrs cannot "
+              f"decode; re-compress it with a current laszip or PDAL first")
 
 
 _RAW_HEADER = struct.Struct("<4s20xBB68xHIIBH")   # signature .. point record length
@@ -118,7 +139,7 @@ def _check_raw_header(path: str) -> None:
                                f"{data_offset - header_size:,} bytes before the point data")
     if (fmt & 0x3F) > 10:
         raise InputError(path, f"damaged LAS header: point format {fmt & 0x3F} does not exist")
-    if record_length < STANDARD_SIZE[fmt & 0x3F]:
+    if record_length < POINT_FORMAT_SIZES[fmt & 0x3F]:
         raise InputError(path, f"damaged LAS header: point records of {record_length} bytes are "
                                f"shorter than format {fmt & 0x3F} needs")
 
@@ -134,7 +155,7 @@ def _extra_dims(path, header) -> Tuple[Tuple[ExtraDim, ...], Tuple[int, ...]]:
                 structs[s.name.rstrip(b"\0").decode("ascii", "replace")] = bytes(s)
     dims: List[ExtraDim] = []
     offsets: List[int] = []
-    offset = STANDARD_SIZE[pf.id]
+    offset = POINT_FORMAT_SIZES[pf.id]
     for d in pf.extra_dimensions:
         size = int(d.num_bits // 8)
         dtype = np.dtype(d.dtype)

@@ -35,3 +35,5 @@ class SourceInfo:
     extra_offsets: Tuple[int, ...] = ()  # byte offset of each extra dim in the input record
     compressed: bool = False
     laz_backend: str = ""     # "parallel" (chunked LAZ), "sequential" (point-wise) or ""
+    point_data: Tuple[int, int] = (0, 0)   # bytes [start, end) the point records may use
+    laz_vlr: bytes = b""      # the laszip VLR's data (LAZ only)
