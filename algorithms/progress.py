@@ -38,12 +38,14 @@ class ProgressEvent:
 class Progress:
     """Turns (stage, done, total) into monotone overall events, polls cancel."""
 
-    def __init__(self, observer=None, cancel: Optional[Callable[[], bool]] = None):
+    def __init__(self, observer=None, cancel: Optional[Callable[[], bool]] = None,
+                 stages=STAGES, cancelled: str = "build cancelled"):
         self._observer = observer
         self._cancel = cancel
+        self._cancelled = cancelled
         self._starts = {}
         acc = 0.0
-        for name, share in STAGES:
+        for name, share in stages:
             self._starts[name] = (acc, share)
             acc += share
         self._last = 0.0
@@ -52,7 +54,7 @@ class Progress:
 
     def check_cancel(self) -> None:
         if self._cancel is not None and self._cancel():
-            raise BuildCancelled()
+            raise BuildCancelled(self._cancelled)
 
     def update(self, stage: str, done: int, total: int, force: bool = False) -> None:
         self.check_cancel()

@@ -3,12 +3,11 @@ cancelling, and runs the checks (each group in its own file) in order.
 """
 from __future__ import annotations
 
-import time
 from typing import Callable, Dict, Optional, Tuple
 
 from ..copc_file import CopcFile
-from ..errors import BuildCancelled, CopcBuilderError
-from ..progress import ProgressEvent
+from ..errors import CopcBuilderError
+from ..progress import Progress
 from .chunk_table import ChunkTableChecks
 from .header import HeaderChecks
 from .hierarchy import HierarchyChecks
@@ -30,11 +29,10 @@ def validate_copc(path, observer=None, cancel: Optional[Callable[[], bool]] = No
 class _Validator(HeaderChecks, VlrChecks, ChunkTableChecks, HierarchyChecks, PointChecks):
     def __init__(self, path, observer, cancel):
         self.report = ValidationReport(path=str(path))
-        self.observer = observer
-        self.cancel = cancel
+        # One stage: the fraction of points decoded.
+        self.progress = Progress(observer, cancel, stages=(("finish", 1.0),), cancelled="validation cancelled")
         self._per_check: Dict[str, int] = {}
         self._suppressed: Dict[Tuple[str, str], int] = {}
-        self._last_emit = 0.0
 
     # -- findings ------------------------------------------------------------
 
@@ -61,17 +59,7 @@ class _Validator(HeaderChecks, VlrChecks, ChunkTableChecks, HierarchyChecks, Poi
     # -- progress ------------------------------------------------------------
 
     def _poll(self, done: int, total: int) -> None:
-        if self.cancel is not None and self.cancel():
-            raise BuildCancelled("validation cancelled")
-        fn = getattr(self.observer, "on_progress", None)
-        if fn is None:
-            return
-        now = time.monotonic()
-        if done < total and now - self._last_emit < 0.05:
-            return
-        self._last_emit = now
-        fraction = min(1.0, done / total) if total > 0 else 1.0
-        fn(ProgressEvent("finish", int(done), int(total), fraction))
+        self.progress.update("finish", done, total)
 
     # -- driver ----------------------------------------------------------------
 
