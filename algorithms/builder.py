@@ -26,7 +26,7 @@ from .options import BuildOptions
 from .plan import Plan, choose_cube, make_plan
 from .progress import Progress
 from .sources.las_records import RecordConverter
-from .sources.resolve import open_sources
+from .sources.resolve import _is_path, open_sources
 from .store import PointStore
 from .store.spill_file import WorkFolder
 from .timing import TIMINGS
@@ -101,7 +101,7 @@ class Build:
         TIMINGS.seconds.clear()
         progress = self.progress
         paths = [i for i in (self.inputs if isinstance(self.inputs, (list, tuple)) else [self.inputs])
-                 if isinstance(i, (str, os.PathLike))]
+                 if _is_path(i)]
         output = check_output_path(self.output, [os.fspath(p) for p in paths])
 
         # -- scan ---------------------------------------------------------------

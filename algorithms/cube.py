@@ -18,10 +18,10 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .kernels.morton import fine_codes, fine_codes_float
+from .kernels.morton import FINE, fine_codes, fine_codes_float
 from .node_key import MAX_LEVEL
 
-FINE_LEVEL = 21
+FINE_LEVEL = FINE   # the kernels' fine Morton level
 
 
 def axis_ratios(scales: Sequence[float]) -> Tuple[float, Optional[Tuple[int, int, int]]]:

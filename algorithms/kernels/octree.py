@@ -10,7 +10,7 @@ thread count.
 import numpy as np
 from numba import njit, prange
 
-FINE = 21
+from .morton import FINE
 
 
 @njit(parallel=True, cache=True, nogil=True)
