@@ -113,6 +113,14 @@ def choose_frame(infos: Sequence[SourceInfo], options: BuildOptions, progress: P
     return tuple(float(s) for s in scales), tuple(float(o) for o in offsets), header_bounds
 
 
+def _inputs_named(infos: Sequence[SourceInfo]) -> str:
+    """The inputs as a message names them: the path of one, or a few of many."""
+    if len(infos) == 1:
+        return infos[0].path
+    names = ", ".join(i.path for i in infos[:3]) + (", ..." if len(infos) > 3 else "")
+    return f"the {len(infos)} inputs ({names})"
+
+
 def _new_frame(infos, framed, options, mins, maxs, bounds_ok, progress):
     """Scale/offset when the user sets them, the inputs disagree, or an input
     (numpy arrays) has no frame of its own."""
@@ -150,7 +158,7 @@ def _new_frame(infos, framed, options, mins, maxs, bounds_ok, progress):
         span = float(np.max(maxs - mins))
         reach = float(np.max(np.maximum(np.abs(maxs - offsets), np.abs(mins - offsets))))
         raise OptionError(
-            f"the inputs span {span:,.3f} units; at scale {tuple(scales)} and offset {tuple(offsets)} "
+            f"{_inputs_named(infos)} span{'s' if len(infos) == 1 else ''} {span:,.3f} units; at scale {tuple(scales)} and offset {tuple(offsets)} "
             f"that does not fit a 32-bit integer; use --scale {_suggest_scale(reach):g} or coarser"
             + ("" if options.offset is None else ", or an offset nearer the points"))
     return scales, offsets

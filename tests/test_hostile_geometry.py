@@ -28,7 +28,8 @@ def suggested_scale(message: str) -> float:
 # -- int32 overflow at the chosen scale ---------------------------------------------------
 def test_overflow_cli_user_scale_too_fine(tmp_path):
     path = write_las(tmp_path / "wide.las", n=200, extent=5_000.0)
-    line = cli_refused(tmp_path, [path], "does not fit a 32-bit integer", "--scale", "0.000001")
+    line = cli_refused(tmp_path, [path], "does not fit a 32-bit integer", "--scale", "0.000001",
+                       names=[path.name])
     assert "does not fit a 32-bit integer" in line, line
     scale = suggested_scale(line)
     assert scale > 0.000001
@@ -41,7 +42,7 @@ def test_overflow_arrays_default_scale(tmp_path):
     """10,000 km of points at the arrays' default 1 mm: refused, and the
     suggested scale works."""
     a = pdal_array(300, extent=(1e7, 10.0, 10.0))
-    err = api_refused(tmp_path, a, OptionError, "does not fit a 32-bit integer")
+    err = api_refused(tmp_path, a, OptionError, "does not fit a 32-bit integer", names=["<arrays>"])
     scale = suggested_scale(str(err))
     out_dir, tmp_dir = folders(tmp_path)
     build_copc(a, out_dir / "ok.copc.laz", scale=scale, temp_dir=tmp_dir)
@@ -54,7 +55,7 @@ def test_overflow_merged_scales(tmp_path):
     a = write_las(tmp_path / "fine.las", n=200, scale=0.0001, offset=(500_000.0, 4_000_000.0, 0.0),
                   extent=50.0)
     b = write_las(tmp_path / "coarse.las", n=200, scale=0.01, offset=(1_500_000.0, 4_000_000.0, 0.0))
-    line = cli_refused(tmp_path, [a, b], "does not fit a 32-bit integer")
+    line = cli_refused(tmp_path, [a, b], "does not fit a 32-bit integer", names=[a.name, b.name])
     scale = suggested_scale(line)
     out_dir, tmp_dir = folders(tmp_path)
     build_copc([a, b], out_dir / "ok.copc.laz", scale=scale, temp_dir=tmp_dir)
