@@ -13,7 +13,6 @@ from qgis.core import (
     Qgis,
     QgsCoordinateReferenceSystem,
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingOutputNumber,
@@ -28,9 +27,8 @@ from qgis.core import (
     QgsProviderRegistry,
 )
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
-from .qgis_support import (BUILD_MODULES, HOMEPAGE, ICON_PATH, FeedbackObserver, dependency_help, dependency_problem,
+from .qgis_support import (BUILD_MODULES, CopcAlgorithm, FeedbackObserver, dependency_help, dependency_problem,
                            findable)
 
 LAS_FILTER = "LAS/LAZ files (*.las *.laz *.LAS *.LAZ);;All files (*.*)"
@@ -73,7 +71,7 @@ def _tr(text: str) -> str:
     return QCoreApplication.translate("BuildCopcAlgorithm", text)
 
 
-class BuildCopcAlgorithm(QgsProcessingAlgorithm):
+class BuildCopcAlgorithm(CopcAlgorithm):
     INPUT = "INPUT"
     PIPELINE = "PIPELINE"
     OUTPUT = "OUTPUT"
@@ -95,20 +93,8 @@ class BuildCopcAlgorithm(QgsProcessingAlgorithm):
     def displayName(self) -> str:  # noqa: N802
         return _tr("Build COPC")
 
-    def group(self) -> str:
-        return _tr("Point cloud data management")
-
-    def groupId(self) -> str:  # noqa: N802
-        return "pointclouddatamanagement"
-
     def tags(self):
         return _tr("copc,laz,las,lidar,point cloud,octree,convert,merge,cloud optimized").split(",")
-
-    def icon(self):
-        return QIcon(ICON_PATH)
-
-    def helpUrl(self) -> str:  # noqa: N802
-        return HOMEPAGE
 
     def shortDescription(self) -> str:  # noqa: N802
         return _tr("Converts one or more LAS/LAZ files into one COPC (Cloud Optimized Point Cloud) file.")

@@ -13,7 +13,9 @@ import sys
 import sysconfig
 from typing import Iterable, List, Optional, Tuple
 
-from qgis.core import QgsProcessingFeedback
+from qgis.core import QgsProcessingAlgorithm, QgsProcessingFeedback
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ICON_PATH = os.path.join(PLUGIN_DIR, "icon.svg")
@@ -122,6 +124,22 @@ def dependency_problem_cheap(modules: Iterable[str]) -> Optional[str]:
         return None
     return (f"missing Python packages: {', '.join(missing)}. Install them with: "
             f"{install_command(missing)}")
+
+
+class CopcAlgorithm(QgsProcessingAlgorithm):
+    """What the provider's algorithms share: their group, icon and help page."""
+
+    def group(self) -> str:
+        return QCoreApplication.translate("CopcBuilder", "Point cloud data management")
+
+    def groupId(self) -> str:  # noqa: N802
+        return "pointclouddatamanagement"
+
+    def icon(self):
+        return QIcon(ICON_PATH)
+
+    def helpUrl(self) -> str:  # noqa: N802
+        return HOMEPAGE
 
 
 class FeedbackObserver:

@@ -17,7 +17,6 @@ from qgis.core import (
     QgsField,
     QgsFields,
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputBoolean,
     QgsProcessingOutputNumber,
@@ -29,9 +28,9 @@ from qgis.core import (
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QCoreApplication, QVariant
-from qgis.PyQt.QtGui import QIcon
 
-from .qgis_support import HOMEPAGE, ICON_PATH, VALIDATE_MODULES, FeedbackObserver, dependency_help, dependency_problem
+from .qgis_support import (VALIDATE_MODULES, CopcAlgorithm, FeedbackObserver, dependency_help,
+                           dependency_problem)
 
 COPC_FILTER = "COPC files (*.copc.laz);;LAZ files (*.laz *.LAZ);;All files (*.*)"
 
@@ -47,7 +46,7 @@ def findings_fields() -> QgsFields:
     return fields
 
 
-class ValidateCopcAlgorithm(QgsProcessingAlgorithm):
+class ValidateCopcAlgorithm(CopcAlgorithm):
     INPUT = "INPUT"
     FAIL_ON_ERROR = "FAIL_ON_ERROR"
     REPORT = "REPORT"
@@ -67,20 +66,8 @@ class ValidateCopcAlgorithm(QgsProcessingAlgorithm):
     def displayName(self) -> str:  # noqa: N802
         return _tr("Validate COPC")
 
-    def group(self) -> str:
-        return _tr("Point cloud data management")
-
-    def groupId(self) -> str:  # noqa: N802
-        return "pointclouddatamanagement"
-
     def tags(self):
         return _tr("copc,laz,lidar,point cloud,validate,check,conformance").split(",")
-
-    def icon(self):
-        return QIcon(ICON_PATH)
-
-    def helpUrl(self) -> str:  # noqa: N802
-        return HOMEPAGE
 
     def shortDescription(self) -> str:  # noqa: N802
         return _tr("Checks a COPC file against the COPC 1.0 and LAS 1.4 specifications.")
