@@ -13,16 +13,38 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-missing=()
-for pkg in python3-qgis qgis python3-venv; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo=sudo
-    echo "installing Debian packages: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo=sudo
+
+# QGIS 3.40 LTR comes from Debian's bookworm-backports suite (bookworm itself
+# has 3.22).  The suite is added with the mirror the machine already uses for
+# Debian, read from its apt sources, so no host name is written here.
+backports_list=/etc/apt/sources.list.d/copc-builder-backports.list
+if ! grep -rqs -- '-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    mirror=$(grep -hsE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources \
+                 /etc/apt/sources.list.d/*.list 2>/dev/null \
+             | grep -v -- '-security' | grep -m1 -oE '(https?|file)://[^ ]*/debian/?' || true)
+    if [ -z "$mirror" ]; then
+        echo "dev.sh: no Debian mirror found in the apt sources; add bookworm-backports by hand" >&2
+        exit 1
+    fi
+    echo "adding the bookworm-backports suite from the machine's Debian mirror" >&2
+    echo "deb ${mirror%/} bookworm-backports main" | $sudo tee "$backports_list" >/dev/null
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+qgis_ok() {  # QGIS 3.40 or later, with its Python bindings
+    local v
+    v=$(dpkg-query -W -f='${Version}' python3-qgis 2>/dev/null) || return 1
+    dpkg --compare-versions "$v" ge 3.40 && dpkg -s qgis >/dev/null 2>&1
+}
+if ! qgis_ok || ! dpkg -s python3-venv >/dev/null 2>&1; then
+    echo "installing Debian packages: qgis python3-qgis (bookworm-backports), python3-venv" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        python3-venv >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        -t bookworm-backports qgis python3-qgis >&2
 fi
 
 if [ ! -x .venv/bin/python ]; then
