@@ -16,12 +16,12 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from .copc_writer import CopcWriter, temp_name_for
+from .copc_writer import CopcWriter
 from .cube import Cube
 from .distribution import Distributor
 from .errors import InputError, OutputError
 from .kernels.distribute import int_bounds
-from .node_key import ROOT
+from .format.node_key import ROOT
 from .options import BuildOptions
 from .plan import Plan, choose_cube, make_plan
 from .progress import Progress
@@ -29,6 +29,7 @@ from .sources.las_records import RecordConverter
 from .sources.resolve import _is_path, open_sources
 from .store import PointStore
 from .store.spill_file import WorkFolder
+from .temp_files import temp_name_for
 from .timing import TIMINGS
 from .tree import TreeBuilder
 

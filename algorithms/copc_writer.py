@@ -11,46 +11,24 @@ output appears only on success.
 """
 from __future__ import annotations
 
-import datetime
 import errno
 import io
 import os
 import time
-import uuid
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
 from .columns import Columns
-from .copc_file.spec import (COPC_HIERARCHY_RECORD, COPC_INFO_RECORD, COPC_USER, EVLR_HEADER_SIZE, LAZ_RECORD,
-                             LAZ_USER)
-from .copc_records import CopcInfo, evlr_header_bytes
 from .cube import Cube
 from .errors import OutputError
-from .hierarchy import build_pages
+from .format import COPC_HIERARCHY_RECORD, COPC_USER, EVLR_HEADER_SIZE, CopcInfo, Vlr, build_pages, key_level
 from .kernels.records import assemble_records, record_stats
-from .node_key import key_level
-from .point_layout import PointLayout
+from .output_header import HeaderTemplate, PointStats, header_bytes
+from .temp_files import remove_stale_temps, temp_name_for
 from .timing import TIMINGS
 
 BATCH_BYTES = 48 << 20   # raw record bytes compressed together in parallel
-
-
-@dataclass
-class HeaderTemplate:
-    """Header fields that come from the plan, not from the points."""
-
-    layout: PointLayout
-    scales: Tuple[float, float, float]
-    offsets: Tuple[float, float, float]
-    wkt: Optional[str]
-    gps_standard: bool = True
-    creation: Tuple[int, int] = (0, 0)       # (day of year, year)
-    file_source_id: int = 0
-    software: str = "copc_builder"
-
-
 COPY_BLOCK = 8 << 20
 
 
@@ -65,34 +43,6 @@ def copy_range(src, offset: int, size: int, dst) -> None:
         dst.write(block)
         offset += len(block)
         size -= len(block)
-
-
-TEMP_SUFFIX = ".copc_builder-tmp"
-
-
-def temp_name_for(output: str) -> str:
-    folder, name = os.path.split(os.path.abspath(output))
-    return os.path.join(folder, f".{name}.{os.getpid()}{TEMP_SUFFIX}")
-
-
-def remove_stale_temps(output: str) -> None:
-    """Remove the half-written outputs of killed builds to the same name."""
-    from .store.spill_file import pid_alive
-
-    folder, name = os.path.split(os.path.abspath(output))
-    prefix = f".{name}."
-    try:
-        entries = os.listdir(folder)
-    except OSError:
-        return
-    for entry in entries:
-        if entry.startswith(prefix) and entry.endswith(TEMP_SUFFIX):
-            pid = entry[len(prefix):-len(TEMP_SUFFIX)]
-            if pid.isdigit() and not pid_alive(int(pid)):
-                try:
-                    os.remove(os.path.join(folder, entry))
-                except OSError:
-                    pass
 
 
 class CopcWriter:
@@ -261,7 +211,7 @@ class CopcWriter:
             evlr_start = f.tell()
             pages, root_offset, root_size = build_pages(
                 self._entries, evlr_start + EVLR_HEADER_SIZE, self.page_levels)
-            f.write(evlr_header_bytes(COPC_USER, COPC_HIERARCHY_RECORD, len(pages), "EPT hierarchy"))
+            f.write(Vlr.new(COPC_USER, COPC_HIERARCHY_RECORD, "EPT hierarchy", len(pages), extended=True).to_bytes())
             f.write(pages)
             size = f.tell()
             f.seek(point_data_start)
@@ -293,52 +243,11 @@ class CopcWriter:
 
     # -- header ----------------------------------------------------------------
     def _write_header(self, count: int, evlr_start: int = 0, root=(0, 0)) -> None:
-        import laspy
-        from laspy.vlrs.known import ExtraBytesStruct, ExtraBytesVlr, WktCoordinateSystemVlr
-
-        h = self.header
-        pf = laspy.PointFormat(self.layout.point_format)
-        for dim in self.layout.extra:
-            pf.add_extra_dimension(laspy.ExtraBytesParams(dim.name, dim.dtype))
-        header = laspy.LasHeader(version="1.4", point_format=pf)
-        header.vlrs.clear()
-        cube = self.cube
         gps_min, gps_max = (self._gps if count else (0.0, 0.0))
+        cube = self.cube
         info = CopcInfo(center=cube.center, halfsize=cube.halfsize, spacing=cube.spacing,
                         root_hier_offset=root[0], root_hier_size=root[1],
-                        gps_min=float(gps_min), gps_max=float(gps_max))
-        header.vlrs.append(laspy.VLR(COPC_USER, COPC_INFO_RECORD, "COPC info VLR", info.to_bytes()))
-        header.vlrs.append(laspy.VLR(LAZ_USER, LAZ_RECORD, "lazrs variable size chunks",
-                                     bytes(self._laz_vlr.record_data())))
-        if h.wkt:
-            header.vlrs.append(WktCoordinateSystemVlr(h.wkt))
-        if self.layout.extra:
-            eb = ExtraBytesVlr()
-            eb.extra_bytes_structs = [ExtraBytesStruct.from_buffer_copy(d.struct) for d in self.layout.extra]
-            header.vlrs.append(eb)
-        header.global_encoding.wkt = True
-        header.global_encoding.gps_time_type = laspy.header.GpsTimeType.STANDARD if h.gps_standard \
-            else laspy.header.GpsTimeType.WEEK_TIME
-        header.scales = np.array(h.scales)
-        header.offsets = np.array(h.offsets)
-        if count:
-            header.mins = self._mins * np.array(h.scales) + np.array(h.offsets)
-            header.maxs = self._maxs * np.array(h.scales) + np.array(h.offsets)
-        else:
-            header.mins = np.zeros(3)
-            header.maxs = np.zeros(3)
-        header.point_count = count
-        header.number_of_points_by_return = self._by_return.astype(np.uint64)
-        header.start_of_first_evlr = evlr_start
-        header.number_of_evlrs = 1 if evlr_start else 0
-        header.system_identifier = "copc_builder"
-        header.generating_software = h.software[:31]
-        header.file_source_id = h.file_source_id
-        header.uuid = uuid.UUID(int=0)
-        day, year = h.creation
-        if year:
-            header.creation_date = datetime.date(year, 1, 1) + datetime.timedelta(days=max(day, 1) - 1)
-        else:
-            header.creation_date = datetime.date(1970, 1, 1)
-        header.set_compressed(True)
-        header.write_to(self._file)
+                        gpstime_minimum=float(gps_min), gpstime_maximum=float(gps_max))
+        stats = PointStats(count, self._mins, self._maxs, self._by_return)
+        self._file.write(header_bytes(self.header, stats, info, bytes(self._laz_vlr.record_data()),
+                                      evlr_start=evlr_start, evlr_count=1 if evlr_start else 0))

@@ -15,7 +15,7 @@ import numpy as np
 from .columns import Columns
 from .cube import FINE_LEVEL, Cube
 from .kernels.distribute import bucket_order
-from .node_key import ROOT, key_level
+from .format.node_key import ROOT, key_level
 from .store import PointStore
 
 RAW = 0   # store key of points read before the cube is known

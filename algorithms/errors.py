@@ -19,6 +19,10 @@ class InputError(CopcBuilderError):
         super().__init__(f"{self.source}: {problem}")
 
 
+class MalformedCopcError(InputError):
+    """A file's bytes do not hold what the LAS/LAZ/COPC specs say they must."""
+
+
 class OutputError(CopcBuilderError):
     """The output file (or the temp folder) cannot be written."""
 

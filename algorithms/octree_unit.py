@@ -22,7 +22,7 @@ from .columns import Columns
 from .cube import FINE_LEVEL, Cube
 from .kernels.octree import (gps_sort_keys, merge_canonical, sample_parents, sort_canonical,
                              split_big_node, split_nodes, split_promoted)
-from .node_key import key_level
+from .format.node_key import key_level
 from .timing import TIMINGS
 
 BIG_NODE = 1 << 20   # points from which a node is split by several threads

@@ -12,7 +12,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .copc_writer import HeaderTemplate
+from .output_header import HeaderTemplate
 from .cube import Cube
 from .errors import InputError, OptionError
 from .options import BuildOptions

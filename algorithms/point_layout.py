@@ -10,6 +10,7 @@ point as three columns so kernels read only what they need:
 ``rest`` is the format-6 record without X, Y, Z and GPS time (10 bytes:
 intensity, return byte, flags byte, classification, user data, scan angle,
 point source id), then RGB (format 7/8), NIR (format 8), then extra bytes.
+The offsets are those of ``kernels.point_formats``, the one table.
 """
 from __future__ import annotations
 
@@ -18,26 +19,12 @@ from typing import Tuple
 
 import numpy as np
 
-# Byte offsets inside a format-6/7/8 record.
-REC_XYZ = 0
-REC_CORE = 12          # intensity .. point source id (10 bytes)
-REC_GPS = 22
-REC_RGB = 30           # formats 7, 8
-REC_NIR = 36           # format 8
+from .kernels.point_formats import (COLOR_SIZE, CORE_SIZE, RECORD_SIZE, REST_CLASS, REST_FLAGS, REST_INTENSITY,
+                                   REST_RETURN, REST_RGB, REST_SCAN_ANGLE, REST_SOURCE_ID, REST_USER, STORE_FIXED_SIZE)
 
-# Byte offsets inside ``rest``.
-REST_INTENSITY = 0
-REST_RETURN = 2        # return number (low nibble), number of returns (high)
-REST_FLAGS = 3         # class flags (bits 0-3), channel (4-5), scan dir (6), edge (7)
-REST_CLASS = 4
-REST_USER = 5
-REST_SCAN_ANGLE = 6    # int16, 0.006 degree units
-REST_SOURCE_ID = 8
-REST_RGB = 10          # formats 7, 8
-CORE_SIZE = 10
-
-BASE_SIZE = {6: 30, 7: 36, 8: 38}
-COLOR_SIZE = {6: 0, 7: 6, 8: 8}
+__all__ = ["ExtraDim", "PointLayout", "choose_point_format", "empty_columns", "CORE_SIZE", "REST_CLASS",
+           "REST_FLAGS", "REST_INTENSITY", "REST_RETURN", "REST_RGB", "REST_SCAN_ANGLE", "REST_SOURCE_ID",
+           "REST_USER"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +57,7 @@ class PointLayout:
 
     @property
     def record_size(self) -> int:
-        return BASE_SIZE[self.point_format] + self.extra_size
+        return RECORD_SIZE[self.point_format] + self.extra_size
 
     @property
     def rest_size(self) -> int:
@@ -96,7 +83,7 @@ class PointLayout:
     @property
     def bytes_per_point(self) -> int:
         """Bytes one point takes in the node store."""
-        return 12 + 8 + self.rest_size
+        return STORE_FIXED_SIZE + self.rest_size
 
 
 def choose_point_format(any_rgb: bool, any_nir: bool) -> int:

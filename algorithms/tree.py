@@ -20,7 +20,7 @@ from .big_node import merged, sort_into_runs
 from .columns import Columns
 from .cube import Cube
 from .distribution import split_into_buckets
-from .node_key import ROOT, key_level
+from .format.node_key import ROOT, key_level
 from .kernels.merge import sample_stream
 from .kernels.octree import lod_grid, merge_canonical
 from .octree_unit import Emit, build_unit, merge_children, point_keys

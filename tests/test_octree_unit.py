@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from copc_builder.algorithms.columns import Columns
 from copc_builder.algorithms.cube import FINE_LEVEL, Cube
-from copc_builder.algorithms.node_key import ROOT, key_level
+from copc_builder.algorithms.format.node_key import ROOT, key_level
 from copc_builder.algorithms.octree_unit import build_unit, partition
 
 SETTINGS = settings(max_examples=50, deadline=None)

@@ -10,10 +10,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from .copc_records import CopcInfo, HierarchyEntry, NodeKey
-from .laz import ChunkTable, LazVlr
-from .point_record import point_record_dtype
-from .spec import HIERARCHY_ENTRY_SIZE
+from ..format import (HIERARCHY_ENTRY_SIZE, ChunkTable, CopcInfo, HierarchyEntry, LazVlr, NodeKey, parse_page,
+                      point_record_dtype)
 
 
 class CopcFileNodes:
@@ -26,11 +24,7 @@ class CopcFileNodes:
         if size <= 0 or size % HIERARCHY_ENTRY_SIZE:
             raise self.error(f"hierarchy page at byte {offset} has size {size}, "
                              f"not a positive multiple of {HIERARCHY_ENTRY_SIZE}")
-        raw = self.read_at(offset, size, "hierarchy page")
-        entries = []
-        for level, x, y, z, off, byte_size, count in HierarchyEntry.unpacker.iter_unpack(raw):
-            entries.append(HierarchyEntry(NodeKey(level, x, y, z), off, byte_size, count, offset))
-        return entries
+        return parse_page(self.read_at(offset, size, "hierarchy page"), offset)
 
     def walk_hierarchy(self, info: Optional[CopcInfo] = None) -> Tuple[List[Tuple[int, int]], List[HierarchyEntry]]:
         """All pages ((offset, size) in visiting order) and all node entries

@@ -8,29 +8,11 @@ from __future__ import annotations
 import os
 from typing import List, Optional
 
-from ..errors import InputError
-from .copc_records import CopcInfo
-from .header import LasHeader
-from .laz import LazVlr
+from ..errors import InputError, MalformedCopcError
+from ..format import (COPC_INFO_RECORD, COPC_INFO_SIZE, COPC_USER, EXTRA_BYTES_RECORD, LAS12_HEADER_SIZE,
+                      LAS14_HEADER_SIZE, LAZ_RECORD, LAZ_USER, PROJECTION_USER, SPEC_USER, VLR_HEADER_SIZE,
+                      WKT_RECORD, CopcInfo, ExtraBytesField, LasHeader, LazVlr, Vlr, parse_descriptors)
 from .nodes import CopcFileNodes
-from .point_record import ExtraBytesField
-from .spec import (
-    COPC_INFO_RECORD,
-    COPC_INFO_SIZE,
-    COPC_USER,
-    EVLR_HEADER_SIZE,
-    EXTRA_BYTES_RECORD,
-    LAS14_HEADER_SIZE,
-    LAZ_RECORD,
-    LAZ_USER,
-    PROJECTION_USER,
-    SPEC_USER,
-    VLR_HEADER_SIZE,
-    WKT_RECORD,
-    MalformedCopcError,
-    _text,
-)
-from .vlrs import Vlr
 
 
 class CopcFile(CopcFileNodes):
@@ -50,9 +32,9 @@ class CopcFile(CopcFileNodes):
             raise InputError(self.path, f"cannot open: {exc.strerror or exc}") from None
         try:
             head = self._file.read(LAS14_HEADER_SIZE)
-            if len(head) < LasHeader.base_unpacker.size:
+            if len(head) < LAS12_HEADER_SIZE:
                 raise self.error(f"file is {self.size} bytes, too short for a LAS header "
-                                 f"({LasHeader.base_unpacker.size} bytes at least)")
+                                 f"({LAS12_HEADER_SIZE} bytes at least)")
             if head[:4] != b"LASF":
                 raise self.error(f"not a LAS file: starts with {head[:4]!r}, not b'LASF'")
             self.header = LasHeader.from_bytes(head)
@@ -111,16 +93,14 @@ class CopcFile(CopcFileNodes):
 
     def _read_records(self, pos: int, count: int, extended: bool) -> List[Vlr]:
         """The chain of ``count`` VLRs (or EVLRs) starting at ``pos``."""
-        size = EVLR_HEADER_SIZE if extended else VLR_HEADER_SIZE
-        unpacker = Vlr.evlr_unpacker if extended else Vlr.vlr_unpacker
+        size = Vlr.header_size(extended)
         kind = "EVLR" if extended else "VLR"
         records = []
         for i in range(count):
             raw = self.read_at(pos, size, f"header of {kind} {i + 1} of {count}")
-            _, user, record, length, desc = unpacker.unpack(raw)
-            vlr = Vlr(_text(user), record, _text(desc), pos, pos + size, length, extended)
+            vlr = Vlr.from_bytes(raw, pos, extended)
             if vlr.end > self.size:
-                raise self.error(f"{vlr} claims {length} bytes, past the end of the file "
+                raise self.error(f"{vlr} claims {vlr.data_size} bytes, past the end of the file "
                                  f"({self.size} bytes)")
             records.append(vlr)
             pos = vlr.end
@@ -172,11 +152,10 @@ class CopcFile(CopcFileNodes):
         found = self.find(SPEC_USER, EXTRA_BYTES_RECORD)
         if not found:
             return []
-        raw = self.vlr_data(found[0])
-        size = ExtraBytesField.unpacker.size
-        if len(raw) % size:
-            raise self.error(f"extra-bytes VLR holds {len(raw)} bytes, not a multiple of {size}")
-        return [ExtraBytesField.from_bytes(raw, i) for i in range(0, len(raw), size)]
+        try:
+            return parse_descriptors(self.vlr_data(found[0]))
+        except ValueError as exc:
+            raise self.error(str(exc)) from None
 
 
 
@@ -187,6 +166,7 @@ def is_copc(path) -> bool:
             head = f.read(LAS14_HEADER_SIZE + VLR_HEADER_SIZE)
     except OSError:
         return False
-    return (len(head) == LAS14_HEADER_SIZE + VLR_HEADER_SIZE and head[:4] == b"LASF"
-            and head[377:381] == b"copc" and head[393:395] == b"\x01\x00")
+    if len(head) != LAS14_HEADER_SIZE + VLR_HEADER_SIZE or head[:4] != b"LASF":
+        return False
+    return Vlr.from_bytes(head[LAS14_HEADER_SIZE:], LAS14_HEADER_SIZE, False).is_(COPC_USER, COPC_INFO_RECORD)
 

@@ -2,25 +2,29 @@
 import numpy as np
 from numba import njit, prange
 
+from .point_formats import (COLOR_AT, CORE_AT, CORE_SIZE, GPS_AT, GPS_SIZE, LEGACY_BITS_AT, LEGACY_CLASS_AT,
+                            LEGACY_SCAN_ANGLE_AT, REST_CLASS, REST_FLAGS, REST_RETURN, REST_SCAN_ANGLE, RETURN_AT,
+                            SCAN_ANGLE_UNIT, XYZ_SIZE)
+
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def assemble_records(xyz, gps, rest, index, out):
     """out[j] = LAS 1.4 record (format 6/7/8 + extra bytes) of point index[j]."""
     n = index.shape[0]
-    tail = rest.shape[1] - 10
-    gbytes = gps.view(np.uint8).reshape(gps.shape[0], 8)
-    xbytes = xyz.view(np.uint8).reshape(xyz.shape[0], 12)
+    tail = rest.shape[1] - CORE_SIZE
+    gbytes = gps.view(np.uint8).reshape(gps.shape[0], GPS_SIZE)
+    xbytes = xyz.view(np.uint8).reshape(xyz.shape[0], XYZ_SIZE)
     for j in prange(n):
         i = index[j]
-        for b in range(12):
+        for b in range(XYZ_SIZE):
             out[j, b] = xbytes[i, b]
-        for b in range(10):
-            out[j, 12 + b] = rest[i, b]
-        for b in range(8):
-            out[j, 22 + b] = gbytes[i, b]
+        for b in range(CORE_SIZE):
+            out[j, CORE_AT + b] = rest[i, b]
+        for b in range(GPS_SIZE):
+            out[j, GPS_AT + b] = gbytes[i, b]
         for b in range(tail):
-            out[j, 30 + b] = rest[i, 10 + b]
+            out[j, COLOR_AT + b] = rest[i, CORE_SIZE + b]
 
 
 STAT_PARTS = 64   # fixed, so the result never depends on the thread count
@@ -54,10 +58,10 @@ def record_stats(records, mins, maxs, by_return, gps_range):
                     lo[p, a] = v
                 if v > hi[p, a]:
                     hi[p, a] = v
-            r = row[14] & 15
+            r = row[RETURN_AT] & 15
             if r >= 1:
                 ret[p, r - 1] += 1
-            word[0] = np.uint64(_u32(row, 22)) | (np.uint64(_u32(row, 26)) << np.uint64(32))
+            word[0] = np.uint64(_u32(row, GPS_AT)) | (np.uint64(_u32(row, GPS_AT + 4)) << np.uint64(32))
             g = as_float[0]
             if g < glo[p]:
                 glo[p] = g
@@ -101,11 +105,11 @@ def split_records(src, xyz, gps_bits, rest, gps_at, rest_plan, legacy):
             for b in range(rest_plan[k, 2]):
                 rest[i, d + b] = row[s + b]
         if legacy:
-            b = row[14]
-            c = row[15]
-            rest[i, 2] = (b & 7) | (((b >> 3) & 7) << 4)
-            rest[i, 3] = ((c >> 5) & 7) | (((b >> 6) & 1) << 6) | (((b >> 7) & 1) << 7)
-            rest[i, 4] = c & 31
-            angle = np.int16(np.round(np.float64(np.int8(row[16])) / 0.006))
-            rest[i, 6] = np.uint8(angle & 0xFF)
-            rest[i, 7] = np.uint8((angle >> 8) & 0xFF)
+            b = row[LEGACY_BITS_AT]
+            c = row[LEGACY_CLASS_AT]
+            rest[i, REST_RETURN] = (b & 7) | (((b >> 3) & 7) << 4)
+            rest[i, REST_FLAGS] = ((c >> 5) & 7) | (((b >> 6) & 1) << 6) | (((b >> 7) & 1) << 7)
+            rest[i, REST_CLASS] = c & 31
+            angle = np.int16(np.round(np.float64(np.int8(row[LEGACY_SCAN_ANGLE_AT])) / SCAN_ANGLE_UNIT))
+            rest[i, REST_SCAN_ANGLE] = np.uint8(angle & 0xFF)
+            rest[i, REST_SCAN_ANGLE + 1] = np.uint8((angle >> 8) & 0xFF)

@@ -9,8 +9,7 @@ import os
 import struct
 from typing import List, Optional
 
-from ..copc_file.laz import LazVlr
-from ..copc_file.spec import LAZ_LAYERED_COMPRESSOR
+from ..format import LAZ_LAYERED_COMPRESSOR, LazVlr
 from ..errors import InputError
 from .native_errors import _reraise_fatal, _short, quiet_stderr
 from .source_info import SourceInfo

@@ -7,13 +7,12 @@ from the GeoTIFF keys; the LAZ VLR says how lazrs can decode the points.
 from __future__ import annotations
 
 import os
-import struct
 from typing import List, Optional, Tuple
 
 import numpy as np
 
-from ..copc_file.laz import LazVlr
-from ..copc_file.spec import LAZ_RECORD, LAZ_USER, POINT_FORMAT_SIZES
+from ..format import (COMPRESSOR_LAYERED_CHUNKED, COMPRESSOR_POINTWISE, COMPRESSOR_POINTWISE_CHUNKED,
+                      LAS12_HEADER_SIZE, LAZ_RECORD, LAZ_USER, RECORD_SIZE, VLR_HEADER_SIZE, LasHeader, LazVlr)
 from ..errors import InputError
 from ..point_layout import ExtraDim
 from .las_formats import WAVEFORM_FORMATS
@@ -45,7 +44,7 @@ def read_header(path: str) -> SourceInfo:
         raise InputError(path, f"unreadable LAS header or VLRs ({_short(exc)})") from None
 
     pf = header.point_format
-    if pf.id not in POINT_FORMAT_SIZES:
+    if pf.id not in RECORD_SIZE:
         raise InputError(path, f"point format {pf.id} is not a LAS point format")
     record_length = pf.size
     extra, extra_offsets = _extra_dims(path, header)
@@ -104,17 +103,14 @@ def _laz_vlr(path, header) -> LazVlr:
 
 def _laz_backend(path, laz: LazVlr) -> str:
     """How lazrs can decode this LAZ, from its laszip VLR; refuse what it cannot."""
-    if laz.compressor in (2, 3):   # point-wise chunked, layered chunked
+    if laz.compressor in (COMPRESSOR_POINTWISE_CHUNKED, COMPRESSOR_LAYERED_CHUNKED):
         return "parallel"
-    if laz.compressor == 1 and laz.chunk_size != 0:
+    if laz.compressor == COMPRESSOR_POINTWISE and laz.chunk_size != 0:
         return "sequential"   # point-wise: lazrs decodes it, but not in parallel
     raise InputError(
-        path, f"is compressed by LASzip {laz.version_major}.{laz.version_minor}r{laz.version_revision} "
+        path, f"is compressed by LASzip {laz.version} "
               f"with compressor {laz.compressor} and chunk size {laz.chunk_size}, which lazrs cannot "
               f"decode; re-compress it with a current laszip or PDAL first")
-
-
-_RAW_HEADER = struct.Struct("<4s20xBB68xHIIBH")   # signature .. point record length
 
 
 def _check_raw_header(path: str) -> None:
@@ -122,26 +118,27 @@ def _check_raw_header(path: str) -> None:
     (a damaged offset can make a reader allocate gigabytes)."""
     size = os.path.getsize(path)
     with open(path, "rb") as f:
-        raw = f.read(_RAW_HEADER.size)
-    if len(raw) < _RAW_HEADER.size:
+        raw = f.read(LAS12_HEADER_SIZE)
+    if len(raw) < LAS12_HEADER_SIZE:
         raise InputError(path, f"is truncated: {size:,} bytes, shorter than a LAS header")
-    _, major, minor, header_size, data_offset, vlr_count, fmt, record_length = _RAW_HEADER.unpack(raw)
-    if major != 1 or minor > 4:
-        raise InputError(path, f"damaged LAS header: version {major}.{minor} is not LAS 1.0-1.4")
-    if not 227 <= header_size <= data_offset:
+    h = LasHeader.from_bytes(raw)
+    if h.version_major != 1 or h.version_minor > 4:
+        raise InputError(path, f"damaged LAS header: version {h.version} is not LAS 1.0-1.4")
+    header_size, data_offset = h.header_size, h.offset_to_point_data
+    if not LAS12_HEADER_SIZE <= header_size <= data_offset:
         raise InputError(path, f"damaged LAS header: header size {header_size:,} with point data "
                                f"at byte {data_offset:,}")
     if data_offset > size:
         raise InputError(path, f"damaged LAS header: point data at byte {data_offset:,}, past the "
                                f"end of the file ({size:,} bytes)")
-    if vlr_count * 54 > data_offset - header_size:
-        raise InputError(path, f"damaged LAS header: {vlr_count:,} VLRs cannot fit in the "
+    if h.number_of_vlrs * VLR_HEADER_SIZE > data_offset - header_size:
+        raise InputError(path, f"damaged LAS header: {h.number_of_vlrs:,} VLRs cannot fit in the "
                                f"{data_offset - header_size:,} bytes before the point data")
-    if (fmt & 0x3F) > 10:
-        raise InputError(path, f"damaged LAS header: point format {fmt & 0x3F} does not exist")
-    if record_length < POINT_FORMAT_SIZES[fmt & 0x3F]:
-        raise InputError(path, f"damaged LAS header: point records of {record_length} bytes are "
-                               f"shorter than format {fmt & 0x3F} needs")
+    if h.point_format not in RECORD_SIZE:
+        raise InputError(path, f"damaged LAS header: point format {h.point_format} does not exist")
+    if h.point_record_length < RECORD_SIZE[h.point_format]:
+        raise InputError(path, f"damaged LAS header: point records of {h.point_record_length} bytes are "
+                               f"shorter than format {h.point_format} needs")
 
 
 def _extra_dims(path, header) -> Tuple[Tuple[ExtraDim, ...], Tuple[int, ...]]:
@@ -155,7 +152,7 @@ def _extra_dims(path, header) -> Tuple[Tuple[ExtraDim, ...], Tuple[int, ...]]:
                 structs[s.name.rstrip(b"\0").decode("ascii", "replace")] = bytes(s)
     dims: List[ExtraDim] = []
     offsets: List[int] = []
-    offset = POINT_FORMAT_SIZES[pf.id]
+    offset = RECORD_SIZE[pf.id]
     for d in pf.extra_dimensions:
         size = int(d.num_bits // 8)
         dtype = np.dtype(d.dtype)

@@ -6,6 +6,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from ..columns import Columns
+from ..kernels.point_formats import STORE_FIXED_SIZE
 
 
 class Page:
@@ -39,7 +40,7 @@ class Page:
 
     @property
     def nbytes(self) -> int:
-        return self.capacity * (12 + 8 + self.rest_size)
+        return self.capacity * (STORE_FIXED_SIZE + self.rest_size)
 
     @property
     def room(self) -> int:

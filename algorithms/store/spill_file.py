@@ -7,18 +7,9 @@ import tempfile
 from typing import List, Optional, Tuple
 
 from ..errors import OutputError
+from ..temp_files import pid_alive
 
 PREFIX = "copc_builder-"
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def clean_stale(temp_dir: str) -> None:

@@ -1,0 +1,78 @@
+"""The Extra Bytes VLR (LASF_Spec, 4): one 192-byte descriptor per extra dimension."""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from .record_ids import padded, text_field
+
+# data_type -> numpy base type; types 11-30 (deprecated in 1.4 R14) are 2- and 3-element arrays of these.
+_BASE_TYPES = {1: "u1", 2: "i1", 3: "u2", 4: "i2", 5: "u4", 6: "i4", 7: "u8", 8: "i8", 9: "f4", 10: "f8"}
+DESCRIPTOR_SIZE = 192
+
+
+@dataclass
+class ExtraBytesField:
+    """One descriptor.  ``no_data``, ``min`` and ``max`` stay raw (3 x 8 bytes
+    each) because their type depends on ``data_type``."""
+
+    data_type: int
+    options: int
+    name: str
+    description: str
+    scale: Tuple[float, float, float] = (1.0, 1.0, 1.0)
+    offset: Tuple[float, float, float] = (0.0, 0.0, 0.0)
+    no_data: bytes = bytes(24)
+    min: bytes = bytes(24)
+    max: bytes = bytes(24)
+    reserved: bytes = bytes(2)
+    unused: bytes = bytes(4)
+
+    unpacker = struct.Struct("<2sBB32s4s24s24s24s3d3d32s")
+    assert unpacker.size == DESCRIPTOR_SIZE
+
+    @classmethod
+    def from_bytes(cls, data: bytes, offset: int = 0) -> "ExtraBytesField":
+        v = cls.unpacker.unpack_from(data, offset)
+        return cls(data_type=v[1], options=v[2], name=text_field(v[3]), description=text_field(v[14]),
+                   scale=tuple(v[8:11]), offset=tuple(v[11:14]), no_data=v[5], min=v[6], max=v[7],
+                   reserved=v[0], unused=v[4])
+
+    def to_bytes(self) -> bytes:
+        return self.unpacker.pack(self.reserved, self.data_type, self.options, padded(self.name, 32), self.unused,
+                                  self.no_data, self.min, self.max, *self.scale, *self.offset,
+                                  padded(self.description, 32))
+
+    @property
+    def base_type(self) -> Optional[str]:
+        """numpy type of one element, None for opaque (type 0) or unknown types."""
+        if 1 <= self.data_type <= 30:
+            return _BASE_TYPES[(self.data_type - 1) % 10 + 1]
+        return None
+
+    @property
+    def count(self) -> int:
+        # Types 11-20 are 2-element, 21-30 3-element arrays (deprecated in 1.4 R14).
+        if 11 <= self.data_type <= 20:
+            return 2
+        if 21 <= self.data_type <= 30:
+            return 3
+        return 1
+
+    @property
+    def size(self) -> Optional[int]:
+        """Bytes per point; for type 0 the options field holds it; None if unknown."""
+        if self.data_type == 0:
+            return self.options
+        base = self.base_type
+        return None if base is None else np.dtype(base).itemsize * self.count
+
+
+def parse_descriptors(raw: bytes) -> List[ExtraBytesField]:
+    """Every descriptor of an Extra Bytes VLR's data (a multiple of 192 bytes)."""
+    if len(raw) % DESCRIPTOR_SIZE:
+        raise ValueError(f"extra-bytes VLR holds {len(raw)} bytes, not a multiple of {DESCRIPTOR_SIZE}")
+    return [ExtraBytesField.from_bytes(raw, at) for at in range(0, len(raw), DESCRIPTOR_SIZE)]
