@@ -1,0 +1,147 @@
+"""The layering the README's map describes, held against the code by an ast walk.
+
+- kernels/ imports nothing of ours outside kernels/;
+- format/ imports only format/, kernels/ and numpy (plus the standard library);
+- the hosts (plugin/, the root __init__.py) import only the public API:
+  the root package ``copc_builder`` and ``copc_builder.algorithms.api``;
+- the core (algorithms/) never imports qgis, pdal or dask at module level;
+- in product code: no module basename twice, no private name imported from
+  another module, no function over 60 lines.
+"""
+from __future__ import annotations
+
+import ast
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Iterator, List, Tuple
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "copc_builder"
+PUBLIC_API = {PACKAGE, f"{PACKAGE}.algorithms.api"}
+MAX_FUNCTION_LINES = 60
+STDLIB = set(sys.stdlib_module_names) | {"__future__"}
+
+
+def product_files() -> List[Path]:
+    files = [ROOT / "__init__.py", ROOT / "__main__.py"]
+    for folder in ("algorithms", "plugin"):
+        files += sorted((ROOT / folder).rglob("*.py"))
+    return files
+
+
+def module_name(path: Path, root: Path = ROOT) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join([PACKAGE, *parts])
+
+
+def imports(path: Path, module_level_only: bool = False, root: Path = ROOT) -> Iterator[Tuple[str, List[str], int]]:
+    """(absolute module, imported names, line) of every import in the file."""
+    tree = ast.parse(path.read_text(), str(path))
+    name = module_name(path, root)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    nodes = tree.body if module_level_only else ast.walk(tree)
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, [], node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[:len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            names = [a.name for a in node.names]
+            if not node.module:     # "from . import x": each name is a module
+                for name in names:
+                    yield f"{target}.{name}", [], node.lineno
+            else:
+                yield target, names, node.lineno
+
+
+def ours(module: str) -> bool:
+    return module == PACKAGE or module.startswith(PACKAGE + ".")
+
+
+def under(module: str, folder: str) -> bool:
+    prefix = f"{PACKAGE}.{folder}"
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def violations(files, allowed, root: Path = ROOT) -> List[str]:
+    found = []
+    for path in files:
+        for target, _, line in imports(path, root=root):
+            if ours(target) and not allowed(target):
+                found.append(f"{path.relative_to(root)}:{line} imports {target}")
+    return found
+
+
+def test_kernels_import_nothing_of_ours():
+    files = sorted((ROOT / "algorithms" / "kernels").rglob("*.py"))
+    assert violations(files, lambda t: under(t, "algorithms.kernels")) == []
+
+
+def test_format_layer_imports_only_kernels_and_numpy():
+    files = sorted((ROOT / "algorithms" / "format").rglob("*.py"))
+    assert violations(files, lambda t: under(t, "algorithms.format") or under(t, "algorithms.kernels")) == []
+    third_party = [f"{p.relative_to(ROOT)}:{line} imports {t}" for p in files for t, _, line in imports(p)
+                   if not ours(t) and t.split(".")[0] not in STDLIB | {"numpy"}]
+    assert third_party == []
+
+
+def test_hosts_import_only_the_public_api():
+    files = [ROOT / "__init__.py", ROOT / "__main__.py"] + sorted((ROOT / "plugin").rglob("*.py"))
+    assert violations(files, lambda t: t in PUBLIC_API or under(t, "plugin")) == []
+
+
+def test_core_imports_no_host_at_module_level():
+    found = [f"{p.relative_to(ROOT)}:{line} imports {t}" for p in sorted((ROOT / "algorithms").rglob("*.py"))
+             for t, _, line in imports(p, module_level_only=True)
+             if t.split(".")[0] in ("qgis", "pdal", "dask", "distributed", "processing")]
+    assert found == []
+
+
+def test_no_module_basename_twice():
+    names = Counter(p.name for p in product_files() if p.name not in ("__init__.py", "__main__.py"))
+    assert sorted(name for name, n in names.items() if n > 1) == []
+
+
+def test_no_private_name_imported_from_another_module():
+    found = [f"{p.relative_to(ROOT)}:{line} imports {name} from {t}" for p in product_files()
+             for t, names, line in imports(p) for name in names
+             if name.startswith("_") and not (name.startswith("__") and name.endswith("__"))]
+    assert found == []
+
+
+def test_no_function_over_60_lines():
+    found = []
+    for path in product_files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} has {length} lines")
+    assert found == []
+
+
+@pytest.mark.parametrize("snippet, caught", [
+    ("from ..builder import Build\n", True),
+    ("from copc_builder.algorithms.plan import Plan\n", True),
+    ("import copc_builder.algorithms.store\n", True),
+    ("from . import morton\n", False),
+    ("from .point_formats import GPS_AT\n", False),
+])
+def test_the_walk_sees_relative_and_absolute_imports(tmp_path, snippet, caught):
+    """The layering checks resolve relative imports and catch absolute ones."""
+    folder = tmp_path / "algorithms" / "kernels"
+    folder.mkdir(parents=True)
+    path = folder / "bad.py"
+    path.write_text(snippet)
+    found = violations([path], lambda t: under(t, "algorithms.kernels"), root=tmp_path)
+    assert bool(found) == caught, found
