@@ -27,6 +27,7 @@ from .kernels.records import assemble_records, record_stats
 from .output_header import HeaderTemplate, PointStats, header_bytes
 from .temp_files import remove_stale_temps, temp_name_for
 from .timing import TIMINGS
+from .writer_extension import WriterExtension
 
 BATCH_BYTES = 48 << 20   # raw record bytes compressed together in parallel
 COPY_BLOCK = 8 << 20
@@ -47,7 +48,7 @@ def copy_range(src, offset: int, size: int, dst) -> None:
 
 class CopcWriter:
     def __init__(self, output: str, header: HeaderTemplate, cube: Cube, work_folder: str,
-                 page_levels: int = 0):
+                 page_levels: int = 0, extensions: Sequence[WriterExtension] = ()):
         import lazrs
 
         self.output = os.path.abspath(output)
@@ -56,6 +57,7 @@ class CopcWriter:
         self.header = header
         self.cube = cube
         self.page_levels = page_levels
+        self.extensions = tuple(extensions)
         self.layout = header.layout
         self.record_size = self.layout.record_size
         self._laz_vlr = lazrs.LazVlr.new_for_compression(
@@ -117,6 +119,8 @@ class CopcWriter:
                 compressor = lazrs.LasZipCompressor(f, self._laz_vlr)
                 for cols, index in parts:
                     records = self._records(cols, index)
+                    for ext in self.extensions:
+                        ext.node_records(int(key), count, records)
                     t0 = time.perf_counter()
                     compressor.compress_many(records)
                     TIMINGS.add("write.compress", time.perf_counter() - t0)
@@ -165,9 +169,13 @@ class CopcWriter:
             raise OutputError(self._spool.name, f"cannot write to the temp folder ({exc.strerror})") from None
         finally:
             del data
+        pos = 0
         for key, (count, size) in zip(keys, table):
             self._entries[key] = (offset, size, count)   # spool offset until close()
             offset += size
+            for ext in self.extensions:
+                ext.node_records(key, 0, records[pos:pos + count])
+            pos += count
         self.points += len(records)
 
     @property
@@ -213,11 +221,12 @@ class CopcWriter:
                 self._entries, evlr_start + EVLR_HEADER_SIZE, self.page_levels)
             f.write(Vlr.new(COPC_USER, COPC_HIERARCHY_RECORD, "EPT hierarchy", len(pages), extended=True).to_bytes())
             f.write(pages)
+            evlr_count = 1 + self._write_extension_evlrs()
             size = f.tell()
             f.seek(point_data_start)
             f.write(int(table_offset).to_bytes(8, "little", signed=True))
             f.seek(0)
-            self._write_header(self.points, evlr_start=evlr_start,
+            self._write_header(self.points, evlr_start=evlr_start, evlr_count=evlr_count,
                                root=(root_offset, root_size))
             f.flush()
             os.fsync(f.fileno())
@@ -228,6 +237,20 @@ class CopcWriter:
             self.abort()
             raise OutputError(self.output, f"cannot write ({exc.strerror})") from None
         return size
+
+    def _write_extension_evlrs(self) -> int:
+        """Each extension's EVLR after the hierarchy; returns how many were written."""
+        written = 0
+        for ext in self.extensions:
+            data_offset = self._file.tell() + EVLR_HEADER_SIZE
+            evlr = ext.evlr(self._entries, data_offset)
+            if evlr is None:
+                continue
+            self._file.write(Vlr.new(evlr.user_id, evlr.record_id, evlr.description, len(evlr.data),
+                                     extended=True).to_bytes())
+            self._file.write(evlr.data)
+            written += 1
+        return written
 
     def abort(self) -> None:
         for f in (self._file, self._spool):
@@ -242,7 +265,7 @@ class CopcWriter:
             pass
 
     # -- header ----------------------------------------------------------------
-    def _write_header(self, count: int, evlr_start: int = 0, root=(0, 0)) -> None:
+    def _write_header(self, count: int, evlr_start: int = 0, evlr_count: int = 0, root=(0, 0)) -> None:
         gps_min, gps_max = (self._gps if count else (0.0, 0.0))
         cube = self.cube
         info = CopcInfo(center=cube.center, halfsize=cube.halfsize, spacing=cube.spacing,
@@ -250,4 +273,4 @@ class CopcWriter:
                         gpstime_minimum=float(gps_min), gpstime_maximum=float(gps_max))
         stats = PointStats(count, self._mins, self._maxs, self._by_return)
         self._file.write(header_bytes(self.header, stats, info, bytes(self._laz_vlr.record_data()),
-                                      evlr_start=evlr_start, evlr_count=1 if evlr_start else 0))
+                                      evlr_start=evlr_start, evlr_count=evlr_count))

@@ -1,0 +1,34 @@
+"""The writer's seam for optional EVLRs (QGIS statistics, a temporal index...).
+
+An extension watches every node's records as the writer makes them, then
+gives one EVLR when the file is closed.  Nodes arrive in any order (as the
+builder finishes them); a node too big for memory arrives in parts, each
+with the index of its first point in the node.  Whatever an extension
+computes must not depend on that order or on where parts are cut, so the
+output stays the same whatever the thread count or memory budget.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Protocol, Tuple
+
+import numpy as np
+
+# packed node key -> (file offset, byte size, point count) of every node in the file
+NodeEntries = Dict[int, Tuple[int, int, int]]
+
+
+@dataclass
+class EvlrData:
+    user_id: str
+    record_id: int
+    description: str
+    data: bytes
+
+
+class WriterExtension(Protocol):
+    def node_records(self, key: int, first: int, records: np.ndarray) -> None:
+        """``records`` (n x record size, uint8) are the node's points first .. first+n, in file order."""
+
+    def evlr(self, nodes: NodeEntries, data_offset: int) -> Optional[EvlrData]:
+        """The EVLR to append (its data starts at file offset ``data_offset``), or None."""
