@@ -22,6 +22,7 @@ import numpy as np
 from .columns import Columns
 from .cube import Cube
 from .errors import OutputError
+from .extra_ranges import ExtraRanges
 from .format import COPC_HIERARCHY_RECORD, COPC_USER, EVLR_HEADER_SIZE, CopcInfo, Vlr, build_pages, key_level
 from .kernels.records import assemble_records, record_stats
 from .output_header import HeaderTemplate, PointStats, header_bytes
@@ -67,6 +68,7 @@ class CopcWriter:
         self._maxs = np.full(3, np.iinfo(np.int64).min, np.int64)
         self._by_return = np.zeros(15, np.int64)
         self._gps = np.array([np.inf, -np.inf])
+        self._extra_ranges = ExtraRanges(self.layout)
         self.points = 0
         self._spool = None
         try:
@@ -104,6 +106,7 @@ class CopcWriter:
         records = np.empty((len(index), self.record_size), np.uint8)
         assemble_records(cols.xyz, cols.gps, cols.rest, index, records)
         record_stats(records, self._mins, self._maxs, self._by_return, self._gps)
+        self._extra_ranges.fold(records)
         TIMINGS.add("write.assemble", time.perf_counter() - t0)
         return records
 
@@ -271,6 +274,7 @@ class CopcWriter:
         info = CopcInfo(center=cube.center, halfsize=cube.halfsize, spacing=cube.spacing,
                         root_hier_offset=root[0], root_hier_size=root[1],
                         gpstime_minimum=float(gps_min), gpstime_maximum=float(gps_max))
-        stats = PointStats(count, self._mins, self._maxs, self._by_return)
+        stats = PointStats(count, self._mins, self._maxs, self._by_return,
+                           self._extra_ranges.descriptors() if count else b"")
         self._file.write(header_bytes(self.header, stats, info, bytes(self._laz_vlr.record_data()),
                                       evlr_start=evlr_start, evlr_count=evlr_count))

@@ -38,6 +38,7 @@ class PointStats:
     int_mins: np.ndarray
     int_maxs: np.ndarray
     by_return: Sequence[int]
+    extra_bytes: bytes = b""     # the Extra Bytes VLR's data, ranges set (empty: none)
 
 
 def _creation_date(creation: Tuple[int, int]) -> Tuple[int, int]:
@@ -49,7 +50,7 @@ def _creation_date(creation: Tuple[int, int]) -> Tuple[int, int]:
     return date.timetuple().tm_yday, date.year
 
 
-def _vlrs(template: HeaderTemplate, info: CopcInfo, laz_vlr: bytes) -> List[Tuple[Vlr, bytes]]:
+def _vlrs(template: HeaderTemplate, info: CopcInfo, laz_vlr: bytes, extra_bytes: bytes) -> List[Tuple[Vlr, bytes]]:
     """The VLRs in file order: COPC info first (COPC requires it), LAZ, CRS, extra bytes."""
     out = [(COPC_USER, COPC_INFO_RECORD, "COPC info VLR", info.to_bytes()),
            (LAZ_USER, LAZ_RECORD, "lazrs variable size chunks", laz_vlr)]
@@ -59,14 +60,14 @@ def _vlrs(template: HeaderTemplate, info: CopcInfo, laz_vlr: bytes) -> List[Tupl
                     text if text.endswith(b"\0") else text + b"\0"))
     if template.layout.extra:
         out.append((SPEC_USER, EXTRA_BYTES_RECORD, "Extra Bytes Record",
-                    b"".join(d.struct for d in template.layout.extra)))
+                    extra_bytes or b"".join(d.struct for d in template.layout.extra)))
     return [(Vlr.new(user, record, desc, len(data), extended=False), data) for user, record, desc, data in out]
 
 
 def header_bytes(template: HeaderTemplate, stats: PointStats, info: CopcInfo, laz_vlr: bytes,
                  evlr_start: int = 0, evlr_count: int = 0) -> bytes:
     """The header and the VLRs, up to the start of the point data."""
-    records = _vlrs(template, info, laz_vlr)
+    records = _vlrs(template, info, laz_vlr, stats.extra_bytes)
     vlrs = b"".join(vlr.to_bytes() + data for vlr, data in records)
     scales, offsets = np.array(template.scales), np.array(template.offsets)
     if stats.count:
