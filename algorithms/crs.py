@@ -1,6 +1,8 @@
 """CRS helpers (pyproj imported lazily)."""
 from __future__ import annotations
 
+from typing import Optional, Tuple
+
 from .errors import OptionError
 
 
@@ -22,11 +24,73 @@ def crs_to_wkt(user_input: str) -> str:
 
 def wkt_of(crs) -> str:
     """WKT1 (what most LAS readers expect) when it can express the CRS, else WKT2."""
+    return _to_wkt(crs, ("WKT1_GDAL", "WKT2_2019"))
+
+
+WKT1_KEYWORDS = ("PROJCS[", "GEOGCS[", "GEOCCS[", "COMPD_CS[", "VERT_CS[", "LOCAL_CS[")
+
+
+def writable_wkt(text: str) -> Tuple[str, Optional[str]]:
+    """(WKT to write, name of a vertical CRS left out, or None).
+
+    proj4js-based readers (copc.js, copc-validator, web viewers) parse WKT1
+    projected and geographic CRSs, but neither WKT1 nor WKT2 compound CRSs
+    and no WKT1 geocentric one.  So: a compound CRS is written as its
+    horizontal part (the vertical one is named, for a warning); a geocentric
+    one as WKT2 (2019); any other CRS as WKT1 (GDAL's flavour): an input's
+    WKT1 text verbatim, a WKT2 one converted.  Text pyproj cannot read is
+    kept as it is.
+    """
+    if text.lstrip().upper().startswith("COMPD_CS["):
+        return _compd_cs_parts(text.strip())
+    try:
+        import pyproj
+
+        crs = pyproj.CRS.from_wkt(text)
+    except Exception:
+        return text, None
+    dropped = None
+    if crs.is_compound and crs.sub_crs_list:
+        dropped = ", ".join(sub.name for sub in crs.sub_crs_list[1:]) or None
+        crs, text = crs.sub_crs_list[0], ""
+    if crs.is_geocentric:
+        return _to_wkt(crs, ("WKT2_2019",)) or text, dropped
+    if text.lstrip().upper().startswith(WKT1_KEYWORDS):
+        return text, dropped
+    return _to_wkt(crs, ("WKT1_GDAL", "WKT2_2019")) or text, dropped
+
+
+def _compd_cs_parts(text: str) -> Tuple[str, Optional[str]]:
+    """A WKT1 COMPD_CS["name", HORIZONTAL[...], VERT_CS["vname", ...]] -> (HORIZONTAL[...] verbatim, vname)."""
+    children, depth, start, quoted = [], 0, None, False
+    for i, ch in enumerate(text):
+        if ch == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+            if depth == 1 and start is not None:
+                children.append(text[start:i + 1])
+                start = None
+        elif depth == 1 and ch not in ", " and start is None and text[i - 1] in ",[ ":
+            start = i
+    nodes = [c for c in children if "[" in c]
+    if len(nodes) < 2:
+        return text, None
+    vertical = nodes[1]
+    name = vertical.split('"')[1] if vertical.count('"') >= 2 else vertical.split("[", 1)[0]
+    return nodes[0], name
+
+
+def _to_wkt(crs, versions) -> str:
     from pyproj.enums import WktVersion
 
-    for version in (WktVersion.WKT1_GDAL, WktVersion.WKT2_2019):
+    for version in versions:
         try:
-            text = crs.to_wkt(version)
+            text = crs.to_wkt(getattr(WktVersion, version))
         except Exception:
             text = None
         if text:

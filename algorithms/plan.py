@@ -168,7 +168,7 @@ def choose_crs(infos: Sequence[SourceInfo], options: BuildOptions, progress: Pro
     from .crs import crs_to_wkt, same_crs
 
     if options.a_srs:
-        return crs_to_wkt(options.a_srs)
+        return _written(crs_to_wkt(options.a_srs), options.a_srs, progress)
     with_crs = [i for i in infos if i.crs_wkt]
     without = [i for i in infos if not i.crs_wkt]
     if not with_crs:
@@ -183,7 +183,18 @@ def choose_crs(infos: Sequence[SourceInfo], options: BuildOptions, progress: Pro
                                         f"inputs, or assign one CRS to all (--a-srs, or CRS in QGIS)")
     for info in without:
         progress.warning(f"{info.path}: no CRS ({info.crs_note}); assuming that of {first.path}")
-    return first.crs_wkt
+    return _written(first.crs_wkt, first.path, progress)
+
+
+def _written(wkt: str, where: str, progress: Progress) -> str:
+    """The WKT readers accept (see crs.writable_wkt), with a warning when a vertical CRS is left out."""
+    from .crs import writable_wkt
+
+    text, dropped = writable_wkt(wkt)
+    if dropped:
+        progress.warning(f"{where}: the output's WKT holds the horizontal CRS only; the vertical CRS "
+                         f"({dropped}) is left out, as proj4js-based COPC readers cannot parse compound CRSs")
+    return text
 
 
 def make_plan(infos: Sequence[SourceInfo], counts: Sequence[int], options: BuildOptions,

@@ -198,3 +198,39 @@ def check_nodes_contain_points(path: str) -> Dict:
     assert total == copc.header["point_count"]
     assert sum(c for c, _ in copc.chunk_table) == total
     return copc
+
+
+def wkt_written(path) -> str:
+    """The text of the output's WKT VLR (LASF_Projection 2112), '' when there is none."""
+    with laspy.open(str(path)) as r:
+        for vlr in r.header.vlrs:
+            if vlr.user_id == "LASF_Projection" and vlr.record_id == 2112:
+                return vlr.string.rstrip("\0")
+    return ""
+
+
+def extra_ranges_written(path) -> Dict[str, Tuple[list, list, np.ndarray]]:
+    """{name: (min, max, values)} of each extra dimension whose descriptor sets
+    min and max (options bits 1 and 2): the descriptor's doubles (LAS 1.4 R15,
+    read from the 192 bytes as the spec lays them out) and the values laspy
+    decodes (scaled where the descriptor says so), n x elements."""
+    import struct
+
+    out = {}
+    las = laspy.read(str(path))
+    for vlr in las.header.vlrs:
+        if vlr.user_id != "LASF_Spec" or vlr.record_id != 4:
+            continue
+        raw = vlr.record_data_bytes()
+        for at in range(0, len(raw), 192):
+            d = raw[at:at + 192]
+            data_type, options = d[2], d[3]
+            if data_type == 0 or options & 0b110 != 0b110:
+                continue
+            name = d[4:36].split(b"\0", 1)[0].decode()
+            count = 3 if data_type > 20 else 2 if data_type > 10 else 1
+            lo = list(struct.unpack_from("<3d", d, 64))[:count]
+            hi = list(struct.unpack_from("<3d", d, 88))[:count]
+            values = np.asarray(las.points[name], dtype=np.float64).reshape(len(las.points), count)
+            out[name] = (lo, hi, values)
+    return out

@@ -11,8 +11,9 @@ import pytest
 
 from conftest import SHARED_DATA
 from copc_builder import build_copc, validate_copc
+from js_readers import proj4_verdicts
 from reference import (check_nodes_contain_points, copc_records, copclib_total, expected_layout,
-                       expected_records, sorted_rows)
+                       expected_records, extra_ranges_written, sorted_rows, wkt_written)
 
 # Inputs that must be refused (tests/test_cli_errors.py checks how).
 UNREADABLE = {
@@ -42,6 +43,11 @@ def check_conversion(paths, output, **options):
     total, count = copclib_total(output)
     assert total == count == len(want)
     check_nodes_contain_points(output)
+    # Points by return add up (return number 0 counts as 1), and the extra
+    # bytes' min/max are those of the values written.
+    assert sum(header.number_of_points_by_return) == header.point_count == len(want)
+    for name, (lo, hi, values) in extra_ranges_written(output).items():
+        assert (lo, hi) == (values.min(axis=0).tolist(), values.max(axis=0).tolist()), name
     return summary
 
 
@@ -79,6 +85,22 @@ def test_each_file_converts(name, tmp_path, one_thread_outputs):
         assert (tmp_path / "spill.copc.laz").read_bytes() == first
     assert sorted(os.listdir(tmp_path)) == sorted(
         ["out.copc.laz"] + (["spill.copc.laz"] if summary.points > 20_000 else []))
+
+
+@pytest.mark.skipif(not READABLE, reason="../shared/data not present")
+def test_wkt_is_read_by_proj4js(tmp_path):
+    """Every output of an input with a CRS has a WKT proj4js can read (copc.js, copc-validator)."""
+    wkts = {}
+    for name in READABLE:
+        if _crs_key(SHARED_DATA / name) is None:
+            continue
+        out = tmp_path / (name + ".copc.laz")
+        build_copc([str(SHARED_DATA / name)], str(out))
+        wkts[name] = wkt_written(out)
+        out.unlink()
+    assert len(wkts) >= 15 and all(wkts.values())
+    verdicts = proj4_verdicts(wkts)
+    assert {n: v for n, v in verdicts.items() if v != "ok"} == {}
 
 
 def _crs_key(path):

@@ -34,7 +34,7 @@ STAT_PARTS = 64   # fixed, so the result never depends on the thread count
 def record_stats(records, mins, maxs, by_return, gps_range):
     """Fold LAS 1.4 records (formats 6-8) into running header statistics.
 
-    Bounds of X, Y, Z, points by return number (1-15) and the GPS range
+    Bounds of X, Y, Z, points by return number (1-15; 0 counted as 1) and the GPS range
     (NaN skipped), reduced from fixed parts so any thread count agrees.
     """
     n = records.shape[0]
@@ -59,8 +59,7 @@ def record_stats(records, mins, maxs, by_return, gps_range):
                 if v > hi[p, a]:
                     hi[p, a] = v
             r = row[RETURN_AT] & 15
-            if r >= 1:
-                ret[p, r - 1] += 1
+            ret[p, max(r, 1) - 1] += 1   # return number 0 (not valid) counts as 1, as LAS 1.2 headers do
             word[0] = np.uint64(_u32(row, GPS_AT)) | (np.uint64(_u32(row, GPS_AT + 4)) << np.uint64(32))
             g = as_float[0]
             if g < glo[p]:
