@@ -57,6 +57,21 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt
     touch "$stamp"
 fi
 
+# JavaScript readers the tests check outputs with (tests/js: proj4js...):
+# node and npm from Debian when missing, the packages from the lock file.
+js_readers() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        echo "installing Debian packages: nodejs npm" >&2
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >&2
+    fi
+    if [ ! -d tests/js/node_modules ] || [ tests/js/package-lock.json -nt tests/js/node_modules ]; then
+        echo "installing the tests' JavaScript packages (tests/js)" >&2
+        (cd tests/js && npm ci --silent --no-audit --no-fund >&2)
+        touch tests/js/node_modules
+    fi
+}
+
 export PATH="$PWD/.venv/bin:$PATH"
 export PROJ_DATA="${PROJ_DATA:-/usr/share/proj}"
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
@@ -65,7 +80,7 @@ task="${1:-}"
 [ $# -gt 0 ] && shift
 case "$task" in
     sample) exec copc-builder sample "$@" ;;
-    test)   exec python -m pytest "$@" ;;
+    test)   js_readers; exec python -m pytest "$@" ;;
     shell)  exec "${SHELL:-bash}" ;;
     *)      echo "usage: bash scripts/dev.sh sample|test|shell" >&2; exit 2 ;;
 esac
