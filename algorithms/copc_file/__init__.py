@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from .copc_records import CopcInfo, HierarchyEntry, NodeKey, level_counts
 from .header import LasHeader
+from .hierarchy_walk import HierarchyCounts, HierarchyPage, PageProblem, walk_pages
 from .laz import ChunkTable, LazItem, LazVlr, layered_chunk_header, layered_chunk_size
 from .point_record import ExtraBytesField, point_record_dtype
 from .reader import CopcFile, is_copc
@@ -47,3 +48,4 @@ __all__ = [
     "VARIABLE_CHUNK_SIZE", "VLR_HEADER_SIZE", "Vlr", "WKT_ENCODING_BIT", "WKT_RECORD", "is_copc",
     "layered_chunk_header", "layered_chunk_size", "level_counts", "point_record_dtype",
 ]
+__all__ += ["HierarchyCounts", "HierarchyPage", "PageProblem", "walk_pages"]
