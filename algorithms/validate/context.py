@@ -30,6 +30,9 @@ class ValidatedFile(CopcFile):
 
 @dataclass
 class ValidationContext:
+    """Everything a check reads or writes besides its own locals: each
+    ``check_*(ctx)`` takes only this."""
+
     file: ValidatedFile
     findings: FindingSink
     progress: Progress                             # one stage, "finish": the fraction of points decoded
