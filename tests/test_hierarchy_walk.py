@@ -51,7 +51,8 @@ def test_walk_matches_the_test_parser(shared_data, name):
     assert pages[0].pointer is None and (pages[0].offset, pages[0].size) == (
         parsed.info["root_hier_offset"], parsed.info["root_hier_size"])
     nodes = [e for p in pages for e in p.entries if not e.is_page_pointer]
-    got = sorted(((e.key.level, e.key.x, e.key.y, e.key.z), e.offset, e.byte_size, e.point_count) for e in nodes)
+    got = sorted(((e.key.level, e.key.x, e.key.y, e.key.z), e.offset, e.byte_size, e.point_count)
+                 for e in nodes)
     assert got == sorted((n.key, n.offset, n.byte_size, n.point_count) for n in parsed.entries)
     # Every page but the root is reached through a pointer entry to it.
     for page in pages[1:]:
