@@ -10,23 +10,13 @@ and says "not a COPC file".  Parts that cannot be read are listed under
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
-from .copc_file import (
-    GEOTIFF_RECORD,
-    LAZ_RECORD,
-    LAZ_USER,
-    PROJECTION_USER,
-    CopcFile,
-    LazVlr,
-    level_counts,
-)
+from .copc_file import CopcFile, HierarchyCounts, PageProblem, walk_pages
+from .format import (CopcInfo, GEOTIFF_RECORD, HIERARCHY_ENTRY_SIZE, HierarchyEntry, LAZ_RECORD, LAZ_USER,
+                     LazVlr, PROJECTION_USER)
 from .errors import CopcBuilderError
 
-_COMPRESSORS = {0: "none", 1: "pointwise", 2: "pointwise chunked", 3: "layered chunked"}
-# LASzip's item types (laszip_dll / lazrs LazItemType).
-_LAZ_ITEMS = {0: "BYTE", 6: "POINT10", 7: "GPSTIME11", 8: "RGB12", 9: "WAVEPACKET13", 10: "POINT14",
-              11: "RGB14", 12: "RGBNIR14", 13: "WAVEPACKET14", 14: "BYTE14"}
 
 
 def copc_info(path) -> Dict[str, Any]:
@@ -60,18 +50,21 @@ def copc_info(path) -> Dict[str, Any]:
             "copc": None,
             "problems": [],
         }
-        problems: List[str] = info["problems"]
-        try:
-            info["vlrs"] = [_vlr_dict(v) for v in f.vlrs]
-            info["evlrs"] = [_vlr_dict(v) for v in f.evlrs]
-        except CopcBuilderError as exc:
-            problems.append(exc.problem)
-            return info
-        _add_crs(f, info, problems)
-        _add_extra_dims(f, info, problems)
-        _add_laz(f, info, problems)
-        _add_copc(f, info, problems)
+        # Each part reads what it shows; a part that cannot be read is a
+        # problem, and without the (E)VLRs nothing else can be read.
+        for add in (_add_vlrs, _add_crs, _add_extra_dims, _add_laz, _add_copc):
+            try:
+                add(f, info)
+            except CopcBuilderError as exc:
+                info["problems"].append(exc.problem)
+                if add is _add_vlrs:
+                    break
         return info
+
+
+def _add_vlrs(f: CopcFile, info: Dict[str, Any]) -> None:
+    info["vlrs"] = [_vlr_dict(v) for v in f.vlrs]
+    info["evlrs"] = [_vlr_dict(v) for v in f.evlrs]
 
 
 def _vlr_dict(v) -> Dict[str, Any]:
@@ -79,15 +72,10 @@ def _vlr_dict(v) -> Dict[str, Any]:
             "offset": v.header_offset, "size": v.data_size}
 
 
-def _add_crs(f: CopcFile, info: Dict[str, Any], problems: List[str]) -> None:
+def _add_crs(f: CopcFile, info: Dict[str, Any]) -> None:
     crs = info["crs"]
     crs["geotiff"] = bool(f.find(PROJECTION_USER, GEOTIFF_RECORD))
-    try:
-        wkt = f.read_wkt()
-    except CopcBuilderError as exc:
-        problems.append(exc.problem)
-        return
-    crs["wkt"] = wkt
+    wkt = crs["wkt"] = f.read_wkt()
     if wkt:
         parsed = _parse_crs(lambda pyproj: pyproj.CRS.from_wkt(wkt), crs)
     elif crs["geotiff"]:
@@ -125,13 +113,8 @@ def _parse_crs(make, crs: Dict[str, Any]):
     return parsed
 
 
-def _add_extra_dims(f: CopcFile, info: Dict[str, Any], problems: List[str]) -> None:
-    try:
-        fields = f.read_extra_bytes()
-    except CopcBuilderError as exc:
-        problems.append(exc.problem)
-        return
-    for fld in fields:
+def _add_extra_dims(f: CopcFile, info: Dict[str, Any]) -> None:
+    for fld in f.read_extra_bytes():
         if fld.base_type is None:
             type_name = f"bytes[{fld.size}]" if fld.data_type == 0 else f"unknown type {fld.data_type}"
         else:
@@ -140,36 +123,28 @@ def _add_extra_dims(f: CopcFile, info: Dict[str, Any], problems: List[str]) -> N
                                    "data_type": fld.data_type, "description": fld.description})
 
 
-def _add_laz(f: CopcFile, info: Dict[str, Any], problems: List[str]) -> None:
+def _add_laz(f: CopcFile, info: Dict[str, Any]) -> None:
     if not f.find(LAZ_USER, LAZ_RECORD, extended=False):
         return
-    try:
-        laz: LazVlr = f.read_laz_vlr()
-    except CopcBuilderError as exc:
-        problems.append(exc.problem)
-        return
+    laz: LazVlr = f.read_laz_vlr()
     info["laz"] = {
         "compressor": laz.compressor,
-        "compressor_name": _COMPRESSORS.get(laz.compressor, "unknown"),
+        "compressor_name": laz.compressor_name,
         "coder": laz.coder,
         "version": f"{laz.version_major}.{laz.version_minor}r{laz.version_revision}",
         "options": laz.options,
         "chunk_size": laz.chunk_size,
         "variable_chunks": laz.variable_chunks,
         "num_special_evlrs": laz.num_special_evlrs,
-        "items": [{"type": i.item_type, "name": _LAZ_ITEMS.get(i.item_type, "unknown"),
+        "items": [{"type": i.item_type, "name": i.name,
                    "size": i.size, "version": i.version} for i in laz.items],
     }
 
 
-def _add_copc(f: CopcFile, info: Dict[str, Any], problems: List[str]) -> None:
+def _add_copc(f: CopcFile, info: Dict[str, Any]) -> None:
     if f.info_vlr is None:
         return
-    try:
-        copc = f.read_info()
-    except CopcBuilderError as exc:
-        problems.append(exc.problem)
-        return
+    copc = f.read_info()
     info["is_copc"] = True
     cube_min = [c - copc.halfsize for c in copc.center]
     cube_max = [c + copc.halfsize for c in copc.center]
@@ -186,17 +161,31 @@ def _add_copc(f: CopcFile, info: Dict[str, Any], problems: List[str]) -> None:
         "pages": None, "nodes": None, "points": None, "depth": None, "levels": [],
     }
     info["copc"] = out
-    try:
-        pages, entries = f.walk_hierarchy(copc)
-    except CopcBuilderError as exc:
-        problems.append(exc.problem)
-        return
-    levels = level_counts(entries)
-    out["pages"] = len(pages)
-    out["nodes"] = len(entries)
-    out["points"] = sum(p for _, p in levels.values())
-    out["depth"] = max(levels) + 1 if levels else 0
-    out["levels"] = [{"level": lv, "nodes": n, "points": p} for lv, (n, p) in levels.items()]
+    pages, entries = _read_hierarchy(f, copc)
+    counts = HierarchyCounts.of(entries)
+    out["pages"] = pages
+    out["nodes"] = counts.nodes
+    out["points"] = counts.points
+    out["depth"] = counts.depth
+    out["levels"] = [{"level": lv, "nodes": n, "points": p} for lv, (n, p) in counts.levels.items()]
+
+
+def _read_hierarchy(f: CopcFile, copc: CopcInfo) -> Tuple[int, List[HierarchyEntry]]:
+    """The number of pages and the node entries; raises at the first page
+    that cannot be read (judging the hierarchy is the validator's job)."""
+    pages, entries = 0, []
+    for page in walk_pages(f, copc.root_hier_offset, copc.root_hier_size):
+        if page.problem is PageProblem.REACHED_TWICE:
+            raise f.error(f"hierarchy page at byte {page.offset} is referenced twice")
+        if page.problem is PageProblem.BAD_SIZE:
+            raise f.error(f"hierarchy page at byte {page.offset} has size {page.size}, "
+                          f"not a positive multiple of {HIERARCHY_ENTRY_SIZE}")
+        if page.problem is PageProblem.PAST_END:
+            raise f.error(f"hierarchy page at bytes {page.offset}..{page.end} lies outside the "
+                          f"file ({f.size} bytes)")
+        pages += 1
+        entries += [e for e in page.entries if not e.is_page_pointer]
+    return pages, entries
 
 
 # --------------------------------------------------------------------------

@@ -554,3 +554,15 @@ def test_root_page_too_short_leaves_hierarchy_bytes_unused(good_copy):
     assert report.checks("warning") == {"hierarchy.unused"}
     assert "32 bytes of the hierarchy EVLR" in _messages(report, "hierarchy.unused")
     assert {"counts.total", "chunk_table"} <= _errors(report)
+
+
+def test_broken_evlr_chain_is_one_finding(good_copy):
+    """The EVLR chain runs past the end: reported once, and the rest (the
+    VLRs, the CRS, the hierarchy and the points) is still checked as if the
+    file had no EVLRs, without the same failure showing up again."""
+    path, parsed = good_copy
+    _patch(path, 243, "I", 3)                          # number of EVLRs: 1 -> 3
+    report = validate_copc(path)
+    assert _errors(report) == {"evlrs"} and report.warnings == []
+    assert "EVLR 2 of 3" in _messages(report, "evlrs")
+    assert report.decoded_points == report.points == parsed.header["point_count"]

@@ -10,15 +10,15 @@ Only headers and small records are read eagerly; hierarchy pages, the chunk
 table and node chunks are read on request, so a caller decides how much
 memory to use (the validator decodes one node at a time).
 
-    reader.py        CopcFile (records), is_copc
-    nodes.py         CopcFile's hierarchy, chunk-table and node reading
+    reader.py          CopcFile (records), is_copc
+    nodes.py           CopcFile's hierarchy, chunk-table and node reading
+    hierarchy_walk.py  the one walk over the hierarchy pages (validate, info)
 """
 from __future__ import annotations
 
 from ..errors import MalformedCopcError
-from ..format import *  # noqa: F401,F403  (transition: the records, until every reader imports format)
-from ..format import COPC_FORMATS as COPC_POINT_FORMATS  # noqa: F401
-from ..format import RECORD_SIZE as POINT_FORMAT_SIZES  # noqa: F401
+from .hierarchy_walk import HierarchyCounts, HierarchyPage, PageProblem, walk_pages
 from .reader import CopcFile, is_copc
 
-__all__ = ["CopcFile", "MalformedCopcError", "is_copc"]
+__all__ = ["CopcFile", "HierarchyCounts", "HierarchyPage", "MalformedCopcError", "PageProblem", "is_copc",
+           "walk_pages"]

@@ -6,11 +6,11 @@ A mixin: it reads through the file's ``read_at``, ``error``, ``header``,
 from __future__ import annotations
 
 import struct
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import numpy as np
 
-from ..format import (HIERARCHY_ENTRY_SIZE, ChunkTable, CopcInfo, HierarchyEntry, LazVlr, NodeKey, parse_page,
+from ..format import (HIERARCHY_ENTRY_SIZE, ChunkTable, HierarchyEntry, LazVlr, NodeKey, parse_page,
                       point_record_dtype)
 
 
@@ -25,30 +25,6 @@ class CopcFileNodes:
             raise self.error(f"hierarchy page at byte {offset} has size {size}, "
                              f"not a positive multiple of {HIERARCHY_ENTRY_SIZE}")
         return parse_page(self.read_at(offset, size, "hierarchy page"), offset)
-
-    def walk_hierarchy(self, info: Optional[CopcInfo] = None) -> Tuple[List[Tuple[int, int]], List[HierarchyEntry]]:
-        """All pages ((offset, size) in visiting order) and all node entries
-        (page pointers excluded), following pointers from the root page.
-
-        Raises on the first unreadable page or on a page reached twice.
-        """
-        info = info or self.read_info()
-        pages: List[Tuple[int, int]] = []
-        entries: List[HierarchyEntry] = []
-        seen = set()
-        todo = [(info.root_hier_offset, info.root_hier_size)]
-        while todo:
-            offset, size = todo.pop(0)
-            if offset in seen:
-                raise self.error(f"hierarchy page at byte {offset} is referenced twice")
-            seen.add(offset)
-            pages.append((offset, size))
-            for entry in self.read_page(offset, size):
-                if entry.is_page_pointer:
-                    todo.append((entry.offset, entry.byte_size))
-                else:
-                    entries.append(entry)
-        return pages, entries
 
     # -- LAZ chunk table -------------------------------------------------------
 

@@ -29,16 +29,20 @@ Every finding names its check (a dotted name, stable for tests and scripts):
 Points are decoded one node at a time (memory is bounded by the largest
 node) and checked with numpy; validation costs about one decode of the file.
 
-One file per group of checks: header.py, vlrs.py (vlrs, evlrs, info, laz,
-crs, extra_bytes), chunk_table.py, hierarchy.py (hierarchy, counts.total),
-points.py (node, points, counts.by_return, bounds, gpstime, returns);
-validator.py runs them in order, report.py holds what they find.
+One file per group of checks, each a function ``check_*(ctx)`` over the
+``ValidationContext`` (context.py) that declares what they share:
+header_checks.py, vlr_checks.py (vlrs, evlrs, crs, extra_bytes),
+info_checks.py (info, gpstime of the info VLR), laz_checks.py,
+chunk_table_checks.py, hierarchy_checks.py (hierarchy, counts.total; the
+pages are walked by copc_file.walk_pages, as ``info`` does), point_checks.py
+(node, points, counts.by_return, bounds, gpstime, returns); validator.py
+runs them in order, report.py holds what they find.
 """
 from __future__ import annotations
 
 from .report import ERROR, MAX_FINDINGS_PER_CHECK, WARNING, Finding, ValidationReport, format_report
 from .validator import validate_copc
-from .vlrs import wkt_problem
+from .vlr_checks import wkt_problem
 
 __all__ = ["ERROR", "MAX_FINDINGS_PER_CHECK", "WARNING", "Finding", "ValidationReport", "format_report",
            "validate_copc", "wkt_problem"]

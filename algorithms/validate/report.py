@@ -1,6 +1,6 @@
-"""What the validator finds: findings, the report that holds them, and the
-report as text.  ``_num`` and ``_xyz`` print numbers the way every check's
-message does.
+"""What the validator finds: findings, the sink that collects them (with a
+limit per check), the report that holds them, and the report as text.
+``num`` and ``xyz`` print numbers the way every check's message does.
 """
 from __future__ import annotations
 
@@ -54,6 +54,40 @@ class ValidationReport:
         return {f.check for f in self.findings if severity is None or f.severity == severity}
 
 
+class FindingSink:
+    """Collects findings into a report: past ``MAX_FINDINGS_PER_CHECK`` of one
+    check, findings are counted, and ``close`` sums them up in one line each."""
+
+    def __init__(self, report: ValidationReport):
+        self.report = report
+        self._per_check: Dict[str, int] = {}
+        self._suppressed: Dict[Tuple[str, str], int] = {}
+
+    def add(self, severity: str, check: str, message: str) -> None:
+        n = self._per_check.get(check, 0) + 1
+        self._per_check[check] = n
+        if n > MAX_FINDINGS_PER_CHECK:
+            key = (severity, check)
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            return
+        self.report.findings.append(Finding(severity, check, message))
+
+    def add_always(self, severity: str, check: str, message: str) -> None:
+        """A finding shown whatever the limit (a total over many findings)."""
+        self.report.findings.append(Finding(severity, check, message))
+
+    def error(self, check: str, message: str) -> None:
+        self.add(ERROR, check, message)
+
+    def warning(self, check: str, message: str) -> None:
+        self.add(WARNING, check, message)
+
+    def close(self) -> None:
+        """One line per check whose findings went past the limit."""
+        for (severity, check), n in self._suppressed.items():
+            self.add_always(severity, check, f"... and {n} more finding{'s' if n != 1 else ''} "
+                            "of this check not shown")
+
 
 def format_report(report: ValidationReport) -> str:
     """One line per finding, then a verdict line."""
@@ -72,10 +106,11 @@ def _count(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def _num(value: float) -> str:
+def num(value: float) -> str:
     """Shortest exact text of a float: differences of 1e-13 stay visible."""
     return repr(float(value))
 
 
-def _xyz(values) -> str:
-    return "(" + ", ".join(_num(v) for v in values) + ")"
+def xyz(values) -> str:
+    """A point or a size as ``(x, y, z)``, each number as ``num`` prints it."""
+    return "(" + ", ".join(num(v) for v in values) + ")"

@@ -1,19 +1,21 @@
-"""The validator: collects findings, reports progress, polls for
-cancelling, and runs the checks (each group in its own file) in order.
+"""The validator: opens the file, builds the context the checks share, and
+runs the checks (each group in its own file) in order.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Optional
 
-from ..copc_file import CopcFile
 from ..errors import CopcBuilderError
 from ..progress import Progress
-from .chunk_table import ChunkTableChecks
-from .header import HeaderChecks
-from .hierarchy import HierarchyChecks
-from .points import PointChecks
-from .report import ERROR, MAX_FINDINGS_PER_CHECK, WARNING, Finding, ValidationReport
-from .vlrs import VlrChecks
+from .chunk_table_checks import check_chunk_table, check_chunk_table_offset, check_chunks_match
+from .context import ValidatedFile, ValidationContext
+from .header_checks import check_header
+from .hierarchy_checks import check_hierarchy
+from .info_checks import check_info
+from .laz_checks import check_laz
+from .point_checks import check_points
+from .report import FindingSink, ValidationReport
+from .vlr_checks import check_crs, check_extra_bytes, check_vlrs
 
 
 def validate_copc(path, observer=None, cancel: Optional[Callable[[], bool]] = None) -> ValidationReport:
@@ -23,68 +25,34 @@ def validate_copc(path, observer=None, cancel: Optional[Callable[[], bool]] = No
     the fraction of points decoded; ``cancel()`` is polled between nodes and
     raises ``BuildCancelled`` when it returns True.
     """
-    return _Validator(path, observer, cancel).run()
-
-
-class _Validator(HeaderChecks, VlrChecks, ChunkTableChecks, HierarchyChecks, PointChecks):
-    def __init__(self, path, observer, cancel):
-        self.report = ValidationReport(path=str(path))
-        # One stage: the fraction of points decoded.
-        self.progress = Progress(observer, cancel, stages=(("finish", 1.0),), cancelled="validation cancelled")
-        self._per_check: Dict[str, int] = {}
-        self._suppressed: Dict[Tuple[str, str], int] = {}
-
-    # -- findings ------------------------------------------------------------
-
-    def add(self, severity: str, check: str, message: str) -> None:
-        n = self._per_check.get(check, 0) + 1
-        self._per_check[check] = n
-        if n > MAX_FINDINGS_PER_CHECK:
-            key = (severity, check)
-            self._suppressed[key] = self._suppressed.get(key, 0) + 1
-            return
-        self.report.findings.append(Finding(severity, check, message))
-
-    def error(self, check: str, message: str) -> None:
-        self.add(ERROR, check, message)
-
-    def warning(self, check: str, message: str) -> None:
-        self.add(WARNING, check, message)
-
-    def _close_findings(self) -> None:
-        for (severity, check), n in self._suppressed.items():
-            self.report.findings.append(Finding(
-                severity, check, f"... and {n} more finding{'s' if n != 1 else ''} of this check not shown"))
-
-    # -- progress ------------------------------------------------------------
-
-    def _poll(self, done: int, total: int) -> None:
-        self.progress.update("finish", done, total)
-
-    # -- driver ----------------------------------------------------------------
-
-    def run(self) -> ValidationReport:
-        try:
-            copc = CopcFile(self.report.path)
-        except CopcBuilderError as exc:
-            self.error("file", getattr(exc, "problem", str(exc)))
-            self._close_findings()
-            return self.report
+    findings = FindingSink(ValidationReport(path=str(path)))
+    # One stage: the fraction of points decoded.
+    progress = Progress(observer, cancel, stages=(("finish", 1.0),), cancelled="validation cancelled")
+    try:
+        copc = ValidatedFile(findings.report.path)
+    except CopcBuilderError as exc:
+        findings.error("file", getattr(exc, "problem", str(exc)))
+    else:
         with copc:
-            self.f = copc
-            self.h = copc.header
-            self.check_header()
-            if self.check_vlrs():
-                info = self.check_info()
-                laz = self.check_laz()
-                self.check_crs()
-                self.check_extra_bytes()
-                self.table_offset = self.check_chunk_table_offset()
-                entries = self.check_hierarchy(info) if info is not None else None
-                table = self.check_chunk_table(laz)
-                if entries is not None and table is not None:
-                    self.check_chunks_match(entries, table)
-                if entries is not None and info is not None and laz is not None:
-                    self.check_points(info, laz, entries)
-        self._close_findings()
-        return self.report
+            run_checks(ValidationContext(copc, findings, progress))
+    findings.close()
+    return findings.report
+
+
+def run_checks(ctx: ValidationContext) -> None:
+    """Every check, in order; a check whose input is unusable is skipped."""
+    check_header(ctx)
+    if not check_vlrs(ctx):
+        return
+    ctx.info = check_info(ctx)
+    ctx.laz = check_laz(ctx)
+    check_crs(ctx)
+    check_extra_bytes(ctx)
+    ctx.table_offset = check_chunk_table_offset(ctx)
+    if ctx.info is not None:
+        ctx.entries = check_hierarchy(ctx)
+    ctx.table = check_chunk_table(ctx)
+    if ctx.entries is not None and ctx.table is not None:
+        check_chunks_match(ctx)
+    if ctx.entries is not None and ctx.info is not None and ctx.laz is not None:
+        check_points(ctx)
