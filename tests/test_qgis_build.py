@@ -8,7 +8,7 @@ from qgis.core import QgsApplication, QgsProcessing, QgsProcessingContext, QgsPr
 
 import processing
 from copc_builder.algorithms.info import copc_info
-from copc_builder.algorithms.sample_scene import write_sample_scene
+from copc_builder.demo import write_sample_scene
 from copc_builder.algorithms.validate import format_report, validate_copc
 from copc_builder.plugin import qgis_build_algorithm
 from copc_parse import parse_copc

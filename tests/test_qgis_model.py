@@ -118,7 +118,7 @@ def test_model_file_is_what_make_model_writes(copc_processing, tmp_path):
 
 def test_model_runs_with_processing_run(copc_processing, tmp_path):
     import processing
-    from copc_builder.algorithms.sample_scene import write_sample_scene
+    from copc_builder.demo import write_sample_scene
     from copc_builder.algorithms.validate import validate_copc
     from hostile_helpers import assert_holds_files
     from qgis_helpers import RecordingFeedback, input_points

@@ -19,7 +19,7 @@ import laspy
 import pytest
 
 import copc_builder
-from copc_builder.algorithms.sample_scene import write_sample_scene
+from copc_builder.demo import write_sample_scene
 from copc_builder.algorithms.validate import validate_copc
 from hostile_helpers import assert_holds_files
 

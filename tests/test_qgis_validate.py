@@ -4,7 +4,7 @@ from qgis.core import QgsApplication, QgsProcessingException, QgsVectorLayer, Qg
 
 import processing
 from copc_builder.algorithms.api import build_copc
-from copc_builder.algorithms.sample_scene import write_sample_scene
+from copc_builder.demo import write_sample_scene
 from copc_parse import parse_copc
 from qgis_helpers import RecordingFeedback, assert_monotone_0_to_100, input_points
 
