@@ -216,7 +216,7 @@ def test_package_zip_holds_the_plugin_and_nothing_else(tmp_path):
     for name in names:
         rel = name.split("/", 1)[1]
         assert "__pycache__" not in name and not name.endswith((".pyc", ".pyo"))
-        assert rel.split("/")[0] not in ("tests", "benchmarks", "scripts", ".venv", ".git", ".ci", "dist")
+        assert rel.split("/")[0] not in ("tests", "benchmarks", "demo", "scripts", ".venv", ".git", ".ci", "dist")
         assert not any(part.startswith(".") for part in rel.split("/"))
     # every Python file of the two packages, and nothing else from them
     expected = sorted(
@@ -230,6 +230,21 @@ def test_package_zip_holds_the_plugin_and_nothing_else(tmp_path):
 
     again = make_zip(tmp_path / "again")
     assert again.read_bytes() == out.read_bytes()       # reproducible
+
+
+def test_zip_leaves_out_tests_benchmarks_and_the_demo_generator(tmp_path):
+    """The lean zip: none of tests/, benchmarks/, demo/ at any depth, while the repository has them."""
+    for folder in ("tests", "benchmarks", "demo"):
+        assert (ROOT / folder).is_dir()
+    assert (ROOT / "demo" / "writer.py").is_file() and not (ROOT / "algorithms" / "sample_scene").exists()
+    with zipfile.ZipFile(make_zip(tmp_path)) as zf:
+        names = zf.namelist()
+    parts = {part for name in names for part in name.split("/")[1:-1]}
+    assert parts.isdisjoint({"tests", "benchmarks", "demo", "sample_scene"}), sorted(parts)
+    assert not [n for n in names if "sample_scene" in n or n.split("/")[-1].startswith("test_")]
+    top = {name.split("/")[1] for name in names}
+    assert top <= {"metadata.txt", "__init__.py", "__main__.py", "icon.svg", "icon.png", "LICENSE", "README.md",
+                   "algorithms", "plugin"}, sorted(top)
 
 
 def test_unzipped_plugin_loads_in_qgis(tmp_path):
