@@ -219,6 +219,17 @@ def test_open_output_queues_the_result_as_a_point_cloud_layer(copc_processing, s
     assert plain.layersToLoadOnCompletion() == {}
 
 
+def test_temporary_output_is_a_copc_file(copc_processing, scenes):
+    """TEMPORARY_OUTPUT (the dialog's default, and a model's intermediate result) is named *.copc.laz."""
+    result = run_build({"INPUT": [str(scenes[1])], "OUTPUT": "TEMPORARY_OUTPUT"})
+    out = result["OUTPUT"]
+    try:
+        assert out.endswith(".copc.laz") and os.path.isfile(out)
+        assert_holds(out, [scenes[1]], input_points([scenes[1]]))
+    finally:
+        os.remove(out)
+
+
 def test_run_and_load_results_opens_the_copc_layer(copc_processing, scenes, tmp_path):
     """What the dialog does with "Open output file" checked (the output as a definition naming
     the project): QGIS's own COPC provider opens the result, with every point."""
