@@ -7,12 +7,9 @@ laspy, lazrs) is imported only when the algorithm runs.
 """
 from __future__ import annotations
 
-import os
-
 from qgis.core import (
     Qgis,
     QgsCoordinateReferenceSystem,
-    QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterCrs,
