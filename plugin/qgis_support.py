@@ -25,6 +25,7 @@ HOMEPAGE = "https://github.com/copc-builder/copc_builder"
 # Import name -> pip name.  What each algorithm needs to run.
 BUILD_MODULES = ("numpy", "numba", "laspy", "lazrs", "lz4")
 VALIDATE_MODULES = ("numpy", "lazrs")
+INSTALLER = '"Install Python dependencies"'   # the algorithm that installs them
 PIP_NAMES = {"numpy": "numpy<2", "numba": "numba", "laspy": "laspy", "lazrs": "lazrs", "lz4": "lz4"}
 
 
@@ -122,7 +123,8 @@ def dependency_problem(modules: Iterable[str]) -> Optional[str]:
     text = f"missing Python packages: {names}"
     if details:
         text += f" ({details})"
-    return f"{text}. Install them into QGIS's Python with: {install_command(m for m, _ in missing)}"
+    return (f"{text}. Install them into QGIS's Python with: {install_command(m for m, _ in missing)} "
+            f"(or run {INSTALLER} in the toolbox)")
 
 
 def dependency_help(modules: Iterable[str]) -> str:
@@ -130,7 +132,7 @@ def dependency_help(modules: Iterable[str]) -> str:
     modules = list(modules)
     problem = dependency_problem_cheap(modules)
     text = (f"<p><b>Python packages needed</b>: {', '.join(modules)}, installed into QGIS's own "
-            f"Python, for example with <code>{install_command(modules)}</code>.</p>")
+            f"Python: run <i>{INSTALLER}</i> in the toolbox, or <code>{install_command(modules)}</code>.</p>")
     if problem:
         text = f"<p><b>Cannot run yet</b>: {problem}</p>" + text
     return text
