@@ -173,7 +173,7 @@ def cmd_info(args) -> int:
 
 def cmd_sample(args) -> int:
     from copc_builder.algorithms.api import build_copc
-    from copc_builder.algorithms.sample_scene import write_sample_scene
+    from copc_builder.demo import write_sample_scene
     from copc_builder.algorithms.validate import format_report, validate_copc
 
     os.makedirs(args.dir, exist_ok=True)

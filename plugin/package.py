@@ -5,7 +5,8 @@
 The zip holds one top folder, ``copc_builder/`` (the name the plugin is
 imported by), with metadata.txt, __init__.py, __main__.py, the icons, the
 LICENSE and README when present, and the Python files of algorithms/ and
-plugin/: no tests, benchmarks, scripts, caches or build leftovers.  Entries
+plugin/: no tests, benchmarks, demo scene generator (demo/), scripts, caches
+or build leftovers; no algorithm needs them.  Entries
 are sorted and dated 1980-01-01, so the same tree gives the same bytes.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOP_FILES = ("metadata.txt", "__init__.py", "__main__.py", "icon.svg", "icon.png", "LICENSE", "README.md")
 REQUIRED = ("metadata.txt", "__init__.py", "icon.png", "icon.svg")
 PACKAGES = ("algorithms", "plugin")
+LEFT_OUT = ("tests", "benchmarks", "demo", "__pycache__")   # folders never packed, at any depth
 METADATA_KEYS = ("name", "qgisMinimumVersion", "description", "about", "version", "author", "email",
                  "repository")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -52,7 +54,7 @@ def plugin_files(root: str = ROOT) -> List[str]:
     files = [name for name in TOP_FILES if os.path.isfile(os.path.join(root, name))]
     for package in PACKAGES:
         for folder, dirs, names in os.walk(os.path.join(root, package)):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+            dirs[:] = sorted(d for d in dirs if d not in LEFT_OUT and not d.startswith("."))
             for name in sorted(names):
                 if name.endswith(".py"):
                     files.append(os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/"))

@@ -7,32 +7,21 @@ laspy, lazrs) is imported only when the algorithm runs.
 """
 from __future__ import annotations
 
-import os
-
 from qgis.core import (
     Qgis,
     QgsCoordinateReferenceSystem,
-    QgsProcessing,
-    QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterCrs,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterFile,
-    QgsProcessingParameterFileDestination,
-    QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
-    QgsProcessingUtils,
-    QgsProviderRegistry,
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
 from .qgis_support import (BUILD_MODULES, CopcAlgorithm, FeedbackObserver, dependency_help, dependency_problem,
                            findable)
-
-LAS_FILTER = "LAS/LAZ files (*.las *.laz *.LAS *.LAZ);;All files (*.*)"
-COPC_FILTER = "COPC files (*.copc.laz)"
+from .qgis_parameters import CopcDestinationParameter, LasFilesParameter, parameter_files
 
 STAGE_TEXTS = {
     "scan": "Reading the input headers and planning the build",
@@ -40,31 +29,6 @@ STAGE_TEXTS = {
     "build": "Building the octree and compressing its nodes",
     "finish": "Writing the hierarchy and the header",
 }
-
-
-class LasFilesParameter(QgsProcessingParameterMultipleLayers):
-    """Several files, picked in a file dialog that shows LAS/LAZ files.
-
-    QGIS 3.22's multiple-layers parameter of files has no file filter of its
-    own; its "Add File(s)" and "Add Directory" buttons ask the parameter for
-    one (``createFileFilter``), so a subclass can give it.
-    """
-
-    def __init__(self, name: str, description: str = "", optional: bool = False):
-        super().__init__(name, description, QgsProcessing.TypeFile, None, optional)
-
-    def createFileFilter(self) -> str:  # noqa: N802 (QGIS's name)
-        return LAS_FILTER
-
-    def clone(self):
-        copy = LasFilesParameter(self.name(), self.description(),
-                                 bool(self.flags() & QgsProcessingParameterDefinition.FlagOptional))
-        copy.setFlags(self.flags())
-        copy.setDefaultValue(self.defaultValue())
-        copy.setMinimumNumberInputs(self.minimumNumberInputs())
-        copy.setHelp(self.help())
-        copy.setMetadata(self.metadata())
-        return copy
 
 
 def _tr(text: str) -> str:
@@ -107,13 +71,16 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             "spill to the temp folder. The output appears only when the build succeeds; cancelling or "
             "an error leaves neither the output nor temp files behind.</p>"
             "<h3>Parameters</h3>"
-            "<p><b>Input LAS/LAZ files</b>: the files to convert; they must share a CRS (or set "
+            "<p><b>Input LAS/LAZ files</b>: the files to convert, or point-cloud layers of the project "
+            "(their files); they must share a CRS (or set "
             "<i>CRS</i>).</p>"
             "<p><b>PDAL pipeline</b> (only when the <code>pdal</code> Python package is installed in "
             "QGIS's Python): a pipeline JSON file whose points become the COPC, alone or merged with "
             "the input files; anything PDAL reads or filters (E57, PLY, text, EPT, reprojection, "
             "cropping, noise filters...).</p>"
-            "<p><b>COPC file</b>: the output, named <code>*.copc.laz</code>.</p>"
+            "<p><b>COPC file</b>: the output, named <code>*.copc.laz</code>: a point-cloud layer that "
+            "<i>Open output file after running algorithm</i> adds to the project, and that a model passes "
+            "to any algorithm taking a point-cloud layer.</p>"
             "<p><b>Memory budget</b> (advanced): memory for points before they spill to the temp folder, "
             "as bytes or with a unit: <code>512M</code>, <code>2G</code> (default 2G).</p>"
             "<p><b>Temp folder</b> (advanced): where spilled points go (default: the system temp folder). "
@@ -136,16 +103,15 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         if pipelines:
             self.addParameter(QgsProcessingParameterFile(
                 self.PIPELINE, _tr("PDAL pipeline (JSON file)"), extension="json", optional=True))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT, _tr("COPC file"), fileFilter=COPC_FILTER))
+        self.addParameter(CopcDestinationParameter(self.OUTPUT, _tr("COPC file")))
 
         advanced = [
             QgsProcessingParameterString(self.MEMORY_BUDGET, _tr("Memory budget (e.g. 512M, 2G)"),
                                          defaultValue="2G"),
             QgsProcessingParameterFile(self.TEMP_FOLDER, _tr("Temp folder"),
-                                       behavior=QgsProcessingParameterFile.Folder, optional=True),
+                                       behavior=Qgis.ProcessingFileParameterBehavior.Folder, optional=True),
             QgsProcessingParameterNumber(self.THREADS, _tr("Threads (0 = all cores)"),
-                                         type=QgsProcessingParameterNumber.Integer, defaultValue=0,
+                                         type=Qgis.ProcessingNumberParameterType.Integer, defaultValue=0,
                                          minValue=0),
             QgsProcessingParameterString(self.SCALE, _tr("Scale (0.01 or 0.01,0.01,0.001; empty: the inputs')"),
                                          optional=True),
@@ -154,7 +120,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             QgsProcessingParameterCrs(self.CRS, _tr("CRS (overrides the inputs')"), optional=True),
         ]
         for param in advanced:
-            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            param.setFlags(param.flags() | Qgis.ProcessingParameterFlag.Advanced)
             self.addParameter(param)
 
         self.addOutput(QgsProcessingOutputNumber(self.POINTS, _tr("Points")))
@@ -169,7 +135,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         if problem:
             raise QgsProcessingException(problem)
 
-        inputs = [p for p in self.parameterAsFileList(parameters, self.INPUT, context) if p]
+        inputs = parameter_files(self, parameters, self.INPUT, context)
         pipeline = (self.parameterAsFile(parameters, self.PIPELINE, context)
                     if self.parameterDefinition(self.PIPELINE) is not None else None)
         if pipeline:
@@ -179,7 +145,8 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         if not inputs:
             raise QgsProcessingException(_tr("give at least one LAS/LAZ file") + (
                 _tr(" or a PDAL pipeline") if self.parameterDefinition(self.PIPELINE) else ""))
-        output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        # As an output layer: with "Open output file" checked, QGIS loads it on success.
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if not output:
             raise QgsProcessingException(_tr("give an output file name (*.copc.laz)"))
         memory_budget = (self.parameterAsString(parameters, self.MEMORY_BUDGET, context) or "").strip() or "2G"
@@ -213,7 +180,6 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             summary.output, summary.points, summary.nodes, summary.depth + 1, summary.bytes / 1e6,
             summary.seconds))
 
-        offer_point_cloud_layer(summary.output, context, self.OUTPUT)
         return {self.OUTPUT: summary.output, self.POINTS: summary.points, self.NODES: summary.nodes}
 
 
@@ -229,28 +195,5 @@ def crs_text(crs: QgsCoordinateReferenceSystem):
     authid = crs.authid()
     if authid and authid.split(":", 1)[0].upper() in ("EPSG", "ESRI", "IGNF", "OGC"):
         return authid
-    return crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED)
+    return crs.toWkt(Qgis.CrsWktVariant.Preferred)
 
-
-def copc_provider_available() -> bool:
-    """QGIS 3.26+ opens COPC with its own "copc" point-cloud provider; 3.22 cannot."""
-    return Qgis.QGIS_VERSION_INT >= 32600 and "copc" in QgsProviderRegistry.instance().providerList()
-
-
-def offer_point_cloud_layer(path: str, context: QgsProcessingContext, output_name: str) -> bool:
-    """Load the result as a point-cloud layer when QGIS can; else it stays a file output."""
-    if not copc_provider_available():
-        return False
-    from qgis.core import QgsPointCloudLayer
-
-    name = os.path.basename(path)
-    if name.lower().endswith(".copc.laz"):
-        name = name[: -len(".copc.laz")]
-    layer = QgsPointCloudLayer(path, name, "copc")
-    if not layer.isValid():
-        return False
-    context.temporaryLayerStore().addMapLayer(layer)
-    details = QgsProcessingContext.LayerDetails(name, context.project(), output_name,
-                                                QgsProcessingUtils.LayerHint.PointCloud)
-    context.addLayerToLoadOnCompletion(layer.id(), details)
-    return True

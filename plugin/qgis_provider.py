@@ -29,11 +29,21 @@ class CopcBuilderProvider(QgsProcessingProvider):
     def helpId(self) -> str:  # noqa: N802
         return HOMEPAGE
 
+    def supportedOutputPointCloudLayerExtensions(self):  # noqa: N802
+        # What QGIS accepts as a point-cloud output of ours: COPC, and the
+        # plain .laz a user may still type (Build COPC warns about it).
+        return ["copc.laz", "laz"]
+
+    def defaultPointCloudFileExtension(self) -> str:  # noqa: N802
+        return "copc.laz"
+
     def loadAlgorithms(self):  # noqa: N802
         # Only qgis and the core's host-free contracts are imported here:
         # numpy, numba, laspy and lazrs wait until an algorithm runs.
         from .qgis_build_algorithm import BuildCopcAlgorithm
+        from .qgis_install_algorithm import InstallDependenciesAlgorithm
         from .qgis_validate_algorithm import ValidateCopcAlgorithm
 
         self.addAlgorithm(BuildCopcAlgorithm())
         self.addAlgorithm(ValidateCopcAlgorithm())
+        self.addAlgorithm(InstallDependenciesAlgorithm())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import site
 import sys
 import sysconfig
 from typing import Iterable, List, Optional, Tuple
@@ -24,6 +25,7 @@ HOMEPAGE = "https://github.com/copc-builder/copc_builder"
 # Import name -> pip name.  What each algorithm needs to run.
 BUILD_MODULES = ("numpy", "numba", "laspy", "lazrs", "lz4")
 VALIDATE_MODULES = ("numpy", "lazrs")
+INSTALLER = '"Install Python dependencies"'   # the algorithm that installs them
 PIP_NAMES = {"numpy": "numpy<2", "numba": "numba", "laspy": "laspy", "lazrs": "lazrs", "lz4": "lz4"}
 
 
@@ -53,44 +55,62 @@ def missing_modules(modules: Iterable[str]) -> List[Tuple[str, str]]:
     return missing
 
 
-def qgis_python() -> str:
-    """The Python interpreter QGIS runs on, as a command to type.
+def python_executable() -> Optional[str]:
+    """The Python interpreter QGIS runs on (a path), or None when none is found.
 
     Inside QGIS ``sys.executable`` is often QGIS itself (qgis-bin.exe, the
     QGIS.app binary) or whatever ``python3`` comes first on PATH (a pyenv
     shim, say), so the interpreter is looked for under ``sys.exec_prefix``
-    first: that is the installation whose packages QGIS imports.
+    first: that is the installation whose packages QGIS imports.  Then under
+    ``sys.base_exec_prefix`` (the same unless in a virtualenv), then
+    ``sys.executable`` when it is a Python.
     """
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    if os.name == "nt":
-        candidates = [os.path.join(sys.exec_prefix, "python.exe")]
-    else:
-        candidates = [os.path.join(sys.exec_prefix, "bin", f"python{version}"),
-                      os.path.join(sys.exec_prefix, "bin", "python3")]
-    for path in candidates:
-        if os.path.isfile(path):
-            return _quoted(path)
+    candidates = []
+    for prefix in dict.fromkeys((sys.exec_prefix, sys.base_exec_prefix)):
+        if os.name == "nt":
+            candidates.append(os.path.join(prefix, "python.exe"))
+        else:
+            candidates += [os.path.join(prefix, "bin", f"python{version}"), os.path.join(prefix, "bin", "python3")]
     exe = sys.executable or ""
     if os.path.basename(exe).lower().startswith("python"):
-        return _quoted(exe)
-    return "python" if os.name == "nt" else "python3"
+        candidates.append(exe)
+    return next((path for path in candidates if os.path.isfile(path)), None)
 
 
-def _quoted(path: str) -> str:
+def qgis_python() -> str:
+    """The Python interpreter QGIS runs on, as a command to type."""
+    path = python_executable()
+    if path is None:
+        return "python" if os.name == "nt" else "python3"
     return f'"{path}"' if " " in path else path
 
 
-def _externally_managed() -> bool:
+def externally_managed() -> bool:
     """Debian/Ubuntu mark the system Python so plain ``pip install`` refuses."""
     stdlib = sysconfig.get_paths().get("stdlib") or ""
     return os.path.isfile(os.path.join(stdlib, "EXTERNALLY-MANAGED"))
 
 
+def pip_install_flags() -> List[str]:
+    """Where ``pip install`` puts packages so QGIS's Python imports them.
+
+    The user site when this Python reads one (no admin rights needed, and it
+    outlives a QGIS upgrade of the same Python version), the environment
+    itself in a virtualenv (which hides the user site).
+    """
+    if sys.prefix != sys.base_prefix or not site.ENABLE_USER_SITE:
+        return []
+    return ["--user", "--break-system-packages"] if externally_managed() else ["--user"]
+
+
+def pip_names(modules: Iterable[str]) -> List[str]:
+    return [PIP_NAMES.get(m, m) for m in modules]
+
+
 def install_command(modules: Iterable[str]) -> str:
-    names = [PIP_NAMES.get(m, m) for m in modules]
-    quoted = [f'"{n}"' if "<" in n or ">" in n else n for n in names]
-    flags = "--user --break-system-packages " if _externally_managed() and sys.prefix == sys.base_prefix else ""
-    return f"{qgis_python()} -m pip install {flags}{' '.join(quoted)}"
+    quoted = [f'"{n}"' if "<" in n or ">" in n else n for n in pip_names(modules)]
+    return " ".join([qgis_python(), "-m", "pip", "install"] + pip_install_flags() + quoted)
 
 
 def dependency_problem(modules: Iterable[str]) -> Optional[str]:
@@ -103,7 +123,8 @@ def dependency_problem(modules: Iterable[str]) -> Optional[str]:
     text = f"missing Python packages: {names}"
     if details:
         text += f" ({details})"
-    return f"{text}. Install them into QGIS's Python with: {install_command(m for m, _ in missing)}"
+    return (f"{text}. Install them into QGIS's Python with: {install_command(m for m, _ in missing)} "
+            f"(or run {INSTALLER} in the toolbox)")
 
 
 def dependency_help(modules: Iterable[str]) -> str:
@@ -111,7 +132,7 @@ def dependency_help(modules: Iterable[str]) -> str:
     modules = list(modules)
     problem = dependency_problem_cheap(modules)
     text = (f"<p><b>Python packages needed</b>: {', '.join(modules)}, installed into QGIS's own "
-            f"Python, for example with <code>{install_command(modules)}</code>.</p>")
+            f"Python: run <i>{INSTALLER}</i> in the toolbox, or <code>{install_command(modules)}</code>.</p>")
     if problem:
         text = f"<p><b>Cannot run yet</b>: {problem}</p>" + text
     return text
@@ -182,3 +203,4 @@ class FeedbackObserver:
         if self.percent < 100.0:
             self.percent = 100.0
             self.feedback.setProgress(100.0)
+

@@ -11,28 +11,24 @@ import html
 import os
 
 from qgis.core import (
+    Qgis,
     QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsFeatureSink,
     QgsField,
     QgsFields,
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputBoolean,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
-    QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QVariant
+from qgis.PyQt.QtCore import QCoreApplication, QMetaType
 
 from .qgis_support import (VALIDATE_MODULES, CopcAlgorithm, FeedbackObserver, dependency_help,
                            dependency_problem)
-
-COPC_FILTER = "COPC files (*.copc.laz);;LAZ files (*.laz *.LAZ);;All files (*.*)"
+from .qgis_parameters import CopcFileParameter, parameter_files
 
 
 def _tr(text: str) -> str:
@@ -42,7 +38,7 @@ def _tr(text: str) -> str:
 def findings_fields() -> QgsFields:
     fields = QgsFields()
     for name in ("severity", "check", "message"):
-        fields.append(QgsField(name, QVariant.String))
+        fields.append(QgsField(name, QMetaType.Type.QString))
     return fields
 
 
@@ -78,7 +74,8 @@ class ValidateCopcAlgorithm(CopcAlgorithm):
             "VLR, LAZ VLR, hierarchy pages, chunk table, CRS, and every point (decoded node by node: "
             "counts, bounds, GPS time range, each point inside its node's cube).</p>"
             "<h3>Parameters</h3>"
-            "<p><b>COPC file</b>: the file to check.</p>"
+            "<p><b>COPC file</b>: the file to check, or a point-cloud layer of the project (its file); "
+            "a file QGIS cannot open is checked too.</p>"
             "<p><b>Fail when the file is not valid</b> (advanced): raise an error instead of reporting "
             "VALID = false, so a model stops there.</p>"
             "<h3>Outputs</h3>"
@@ -89,16 +86,15 @@ class ValidateCopcAlgorithm(CopcAlgorithm):
         ) + dependency_help(VALIDATE_MODULES)
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(
-            self.INPUT, _tr("COPC file"), behavior=QgsProcessingParameterFile.File, fileFilter=COPC_FILTER))
+        self.addParameter(CopcFileParameter(self.INPUT, _tr("COPC file")))
         fail = QgsProcessingParameterBoolean(self.FAIL_ON_ERROR, _tr("Fail when the file is not valid"),
                                              defaultValue=False)
-        fail.setFlags(fail.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        fail.setFlags(fail.flags() | Qgis.ProcessingParameterFlag.Advanced)
         self.addParameter(fail)
         self.addParameter(QgsProcessingParameterFileDestination(
             self.REPORT, _tr("Validation report"), fileFilter="HTML files (*.html)"))
         self.addParameter(QgsProcessingParameterFeatureSink(
-            self.FINDINGS, _tr("Findings"), type=QgsProcessing.TypeVector, optional=True))
+            self.FINDINGS, _tr("Findings"), type=Qgis.ProcessingSourceType.Vector, optional=True))
         self.addOutput(QgsProcessingOutputBoolean(self.VALID, _tr("Valid")))
         self.addOutput(QgsProcessingOutputNumber(self.POINTS, _tr("Points")))
         self.addOutput(QgsProcessingOutputNumber(self.NODES, _tr("Nodes")))
@@ -113,7 +109,7 @@ class ValidateCopcAlgorithm(CopcAlgorithm):
         problem = dependency_problem(VALIDATE_MODULES)
         if problem:
             raise QgsProcessingException(problem)
-        path = self.parameterAsFile(parameters, self.INPUT, context)
+        path = (parameter_files(self, parameters, self.INPUT, context) or [""])[0]
         if not path:
             raise QgsProcessingException(_tr("give a COPC file to check"))
         fail_on_error = self.parameterAsBool(parameters, self.FAIL_ON_ERROR, context)
@@ -155,12 +151,12 @@ class ValidateCopcAlgorithm(CopcAlgorithm):
             results[self.REPORT] = report_path
 
         sink, dest_id = self.parameterAsSink(parameters, self.FINDINGS, context, findings_fields(),
-                                             QgsWkbTypes.NoGeometry, QgsCoordinateReferenceSystem())
+                                             Qgis.WkbType.NoGeometry, QgsCoordinateReferenceSystem())
         if sink is not None:
             for finding in report.findings:
                 feature = QgsFeature(findings_fields())
                 feature.setAttributes([finding.severity, finding.check, finding.message])
-                sink.addFeature(feature, QgsFeatureSink.FastInsert)
+                sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
             results[self.FINDINGS] = dest_id
 
         if fail_on_error and not report.ok:

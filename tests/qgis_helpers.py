@@ -24,6 +24,8 @@ class RecordingFeedback(QgsProcessingFeedback):
         self.infos: List[str] = []
         self.warnings: List[str] = []
         self.errors: List[str] = []
+        self.console: List[str] = []                   # pushConsoleInfo: a child process's output
+        self.commands: List[str] = []                  # pushCommandInfo
         self.cancel_at = cancel_at
         self.watch_folder = watch_folder
         self.cancelled_at: Optional[float] = None     # time.monotonic() of the cancel
@@ -49,6 +51,14 @@ class RecordingFeedback(QgsProcessingFeedback):
     def pushWarning(self, warning):  # noqa: N802
         self.warnings.append(warning)
         super().pushWarning(warning)
+
+    def pushConsoleInfo(self, info):  # noqa: N802
+        self.console.append(info)
+        super().pushConsoleInfo(info)
+
+    def pushCommandInfo(self, info):  # noqa: N802
+        self.commands.append(info)
+        super().pushCommandInfo(info)
 
     def reportError(self, error, fatalError=False):  # noqa: N802
         self.errors.append(error)

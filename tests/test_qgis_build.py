@@ -4,13 +4,15 @@ import time
 
 import pyproj
 import pytest
-from qgis.core import QgsApplication, QgsProcessing, QgsProcessingContext, QgsProcessingException, QgsProject
+from qgis.core import (Qgis, QgsApplication, QgsPointCloudLayer, QgsProcessingContext, QgsProcessingException,
+                       QgsProcessingOutputLayerDefinition, QgsProcessingUtils, QgsProject)
 
 import processing
 from copc_builder.algorithms.info import copc_info
-from copc_builder.algorithms.sample_scene import write_sample_scene
+from copc_builder.demo import write_sample_scene
 from copc_builder.algorithms.validate import format_report, validate_copc
 from copc_builder.plugin import qgis_build_algorithm
+from copc_builder.plugin.qgis_parameters import layer_file
 from copc_parse import parse_copc
 from hostile_helpers import assert_holds_files
 from qgis_helpers import RecordingFeedback, assert_monotone_0_to_100, input_points, leftovers_beside
@@ -56,14 +58,21 @@ def test_algorithm_is_registered_with_its_parameters(copc_processing):
     pipeline = ["PIPELINE"] if qgis_build_algorithm.pdal_installed() else []
     assert names == ["INPUT"] + pipeline + ["OUTPUT", "MEMORY_BUDGET", "TEMP_FOLDER", "THREADS",
                                             "SCALE", "OFFSET", "CRS"]
-    advanced = {p.name() for p in alg.parameterDefinitions() if p.flags() & p.FlagAdvanced}
+    advanced = {p.name() for p in alg.parameterDefinitions() if p.flags() & Qgis.ProcessingParameterFlag.Advanced}
     assert advanced == {"MEMORY_BUDGET", "TEMP_FOLDER", "THREADS", "SCALE", "OFFSET", "CRS"}
     inp = alg.parameterDefinition("INPUT")
-    assert inp.type() == "multilayer" and inp.layerType() == QgsProcessing.TypeFile
+    # point-cloud layers of the project, or files (a file dialog showing LAS/LAZ)
+    assert inp.type() == "multilayer" and inp.layerType() == Qgis.ProcessingSourceType.PointCloud
     assert "*.las" in inp.createFileFilter() and "*.laz" in inp.createFileFilter()
     assert "*.las" in inp.clone().createFileFilter()
-    assert alg.parameterDefinition("OUTPUT").defaultFileExtension() == "copc.laz"
-    assert {o.name() for o in alg.outputDefinitions()} == {"OUTPUT", "POINTS", "NODES"}
+    out = alg.parameterDefinition("OUTPUT")
+    for param in (out, out.clone()):                 # a point-cloud destination, named *.copc.laz
+        assert param.type() == "pointCloudDestination"
+        assert param.defaultFileExtension() == "copc.laz"
+        assert "*.copc.laz" in param.createFileFilter()
+    assert out.generateTemporaryDestination().endswith(".copc.laz")
+    outputs = {o.name(): o.type() for o in alg.outputDefinitions()}
+    assert outputs == {"OUTPUT": "outputPointCloud", "POINTS": "outputNumber", "NODES": "outputNumber"}
     help_text = alg.shortHelpString()
     for word in ("Memory budget", "Temp folder", "Threads", "Scale", "Offset", "CRS", "pip install"):
         assert word in help_text
@@ -190,19 +199,77 @@ def test_warns_when_output_lacks_the_copc_ending(copc_processing, scenes, tmp_pa
     assert_holds(out, [scenes[1]], input_points([scenes[1]]))
 
 
-def test_result_is_a_file_on_qgis_without_copc_provider(copc_processing, scenes, tmp_path):
-    """3.22 has no COPC point-cloud provider: nothing is queued for loading.
-    With one (3.26+), the result is offered as a point-cloud layer."""
+def test_open_output_queues_the_result_as_a_point_cloud_layer(copc_processing, scenes, tmp_path):
+    """With "Open output file after running algorithm" (an output definition naming the
+    project) the result is queued for loading as a point-cloud layer; without it, not."""
+    project = QgsProject.instance()
     context = QgsProcessingContext()
-    context.setProject(QgsProject.instance())
+    context.setProject(project)
     out = tmp_path / "layer.copc.laz"
-    run_build({"INPUT": [str(scenes[1])], "OUTPUT": str(out)}, context=context)
-    if qgis_build_algorithm.copc_provider_available():
-        details = list(context.layersToLoadOnCompletion().values())
-        assert [d.outputName for d in details] == ["OUTPUT"]
-    else:
-        assert context.layersToLoadOnCompletion() == {}
-        assert not qgis_build_algorithm.offer_point_cloud_layer(str(out), context, "OUTPUT")
+    run_build({"INPUT": [str(scenes[1])], "OUTPUT": QgsProcessingOutputLayerDefinition(str(out), project)},
+              context=context)
+    details = list(context.layersToLoadOnCompletion().values())
+    assert [d.outputName for d in details] == ["OUTPUT"]
+    assert details[0].layerTypeHint == QgsProcessingUtils.LayerHint.PointCloud
+    assert list(context.layersToLoadOnCompletion()) == [str(out)]
+
+    plain = QgsProcessingContext()
+    plain.setProject(project)
+    run_build({"INPUT": [str(scenes[1])], "OUTPUT": str(tmp_path / "file.copc.laz")}, context=plain)
+    assert plain.layersToLoadOnCompletion() == {}
+
+
+def test_temporary_output_is_a_copc_file(copc_processing, scenes):
+    """TEMPORARY_OUTPUT (the dialog's default, and a model's intermediate result) is named *.copc.laz."""
+    result = run_build({"INPUT": [str(scenes[1])], "OUTPUT": "TEMPORARY_OUTPUT"})
+    out = result["OUTPUT"]
+    try:
+        assert out.endswith(".copc.laz") and os.path.isfile(out)
+        assert_holds(out, [scenes[1]], input_points([scenes[1]]))
+    finally:
+        os.remove(out)
+
+
+def test_run_and_load_results_opens_the_copc_layer(copc_processing, scenes, tmp_path):
+    """What the dialog does with "Open output file" checked (the output as a definition naming
+    the project): QGIS's own COPC provider opens the result, with every point."""
+    project = QgsProject.instance()
+    out = tmp_path / "loaded.copc.laz"
+    result = processing.runAndLoadResults(
+        "copcbuilder:buildcopc",
+        {"INPUT": [str(scenes[0])], "OUTPUT": QgsProcessingOutputLayerDefinition(str(out), project)},
+        feedback=RecordingFeedback())
+    layers = [layer for layer in project.mapLayers().values()
+              if isinstance(layer, QgsPointCloudLayer) and os.path.samefile(
+                  layer_file(layer), out)]
+    try:
+        assert len(layers) == 1
+        layer = layers[0]
+        assert layer.isValid() and layer.providerType() == "copc"
+        assert layer.dataProvider().pointCount() == result["POINTS"] == input_points([scenes[0]]) > 0
+    finally:
+        project.removeMapLayers([layer.id() for layer in layers])
+
+
+def test_input_takes_point_cloud_layers_of_the_project(copc_processing, scenes, tmp_path):
+    """A COPC layer of the project as INPUT (by id, by name, or the layer) is its source file."""
+    source = tmp_path / "source.copc.laz"
+    run_build({"INPUT": [str(scenes[0])], "OUTPUT": str(source)})
+    layer = QgsPointCloudLayer(str(source), "my source", "copc")
+    assert layer.isValid()
+    project = QgsProject.instance()
+    project.addMapLayer(layer)
+    context = QgsProcessingContext()
+    context.setProject(project)
+    try:
+        for value in (layer.id(), "my source", layer):
+            out = tmp_path / "from_layer.copc.laz"
+            result = run_build({"INPUT": [value, str(scenes[1])], "OUTPUT": str(out)}, context=context)
+            assert result["POINTS"] == input_points(scenes)
+            assert_holds_files(out, list(scenes))
+            os.remove(out)
+    finally:
+        project.removeMapLayer(layer.id())
 
 
 def test_crs_text_prefers_authority_ids():
@@ -227,13 +294,13 @@ def test_pipeline_parameter_only_with_pdal(copc_processing, tmp_path, monkeypatc
     alg = qgis_build_algorithm.BuildCopcAlgorithm()
     alg.initAlgorithm()
     assert alg.parameterDefinition("PIPELINE") is None
-    assert not alg.parameterDefinition("INPUT").flags() & alg.parameterDefinition("INPUT").FlagOptional
+    assert not alg.parameterDefinition("INPUT").flags() & Qgis.ProcessingParameterFlag.Optional
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: object() if name == "pdal" else real(name, *a))
     alg = qgis_build_algorithm.BuildCopcAlgorithm()
     alg.initAlgorithm()
     assert alg.parameterDefinition("PIPELINE").type() == "file"
-    assert alg.parameterDefinition("INPUT").flags() & alg.parameterDefinition("INPUT").FlagOptional
+    assert alg.parameterDefinition("INPUT").flags() & Qgis.ProcessingParameterFlag.Optional
 
 
 def test_build_from_a_pdal_pipeline(copc_processing, scenes, tmp_path):

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.qgis
 def make_model():
     """The model, built with the model API (the file is its toFile())."""
     from qgis.core import (
-        QgsProcessing,
+        Qgis,
         QgsProcessingModelAlgorithm,
         QgsProcessingModelChildAlgorithm,
         QgsProcessingModelChildParameterSource,
@@ -41,7 +41,7 @@ def make_model():
     inputs.setDescription("LAS/LAZ files")
     inputs.setPosition(QPointF(120, 80))
     model.addModelParameter(
-        QgsProcessingParameterMultipleLayers("las_files", "LAS/LAZ files", QgsProcessing.TypeFile), inputs)
+        QgsProcessingParameterMultipleLayers("las_files", "LAS/LAZ files", Qgis.ProcessingSourceType.File), inputs)
 
     build = QgsProcessingModelChildAlgorithm("copcbuilder:buildcopc")
     build.setChildId("build")
@@ -96,6 +96,8 @@ def load_model():
 
 
 def test_model_file_loads_and_chains_build_into_validate(copc_processing):
+    from qgis.core import Qgis, QgsApplication
+
     model = load_model()
     assert model.name() == "Build and validate COPC"
     children = model.childAlgorithms()
@@ -103,10 +105,19 @@ def test_model_file_loads_and_chains_build_into_validate(copc_processing):
     source = children["validate"].parameterSources()["INPUT"][0]
     assert (source.outputChildId(), source.outputName()) == ("build", "OUTPUT")
     assert model.dependsOnChildAlgorithms("validate") == {"build"}
+    # QGIS 3.40 names a model's outputs after their descriptions
     assert {p.name() for p in model.parameterDefinitions()} == {
-        "las_files", "build:copc", "validate:report", "validate:findings"}
+        "las_files", "copc_file", "validation_report", "validation_findings"}
     ok, errors = model.validate()
     assert ok, errors
+    # Build COPC's output is a point-cloud layer: Validate COPC's point-cloud input takes it
+    copc = model.parameterDefinition("copc_file")
+    assert copc.type() == "pointCloudDestination"
+    validate_input = QgsApplication.processingRegistry().algorithmById(
+        "copcbuilder:validatecopc").parameterDefinition("INPUT")
+    assert validate_input.type() == "pointcloud"
+    build = QgsApplication.processingRegistry().algorithmById("copcbuilder:buildcopc")
+    assert build.outputDefinition("OUTPUT").type() == "outputPointCloud"
 
 
 def test_model_file_is_what_make_model_writes(copc_processing, tmp_path):
@@ -118,7 +129,7 @@ def test_model_file_is_what_make_model_writes(copc_processing, tmp_path):
 
 def test_model_runs_with_processing_run(copc_processing, tmp_path):
     import processing
-    from copc_builder.algorithms.sample_scene import write_sample_scene
+    from copc_builder.demo import write_sample_scene
     from copc_builder.algorithms.validate import validate_copc
     from hostile_helpers import assert_holds_files
     from qgis_helpers import RecordingFeedback, input_points
@@ -130,17 +141,17 @@ def test_model_runs_with_processing_run(copc_processing, tmp_path):
     feedback = RecordingFeedback()
     result = processing.run(load_model(), {
         "las_files": [str(a), str(b)],
-        "build:copc": str(copc),
-        "validate:report": str(report),
-        "validate:findings": "TEMPORARY_OUTPUT",
+        "copc_file": str(copc),
+        "validation_report": str(report),
+        "validation_findings": "TEMPORARY_OUTPUT",
     }, feedback=feedback)
 
-    assert result["build:copc"] == str(copc)
-    assert result["validate:report"] == str(report)
+    assert result["copc_file"] == str(copc)
+    assert result["validation_report"] == str(report)
     assert validate_copc(copc).ok
     assert_holds_files(copc, [a, b])           # every input point once, read with laspy and the test parser
     assert "valid COPC 1.0" in report.read_text(encoding="utf-8")
-    findings = result.pop("validate:findings")
+    findings = result.pop("validation_findings")
     assert findings.featureCount() == 0
     del findings
     children = result["CHILD_RESULTS"]    # the child outputs a model can branch on

@@ -39,7 +39,8 @@ def test_metadata_is_complete():
     for key in REQUIRED_KEYS:
         assert meta.get(key, "").strip(), f"metadata.txt lacks {key}"
     assert meta["version"] == copc_builder.__version__ == "0.1.0"
-    assert meta["qgisMinimumVersion"] == "3.22"
+    assert meta["qgisMinimumVersion"] == "3.40"        # the oldest QGIS the suite runs on
+    assert meta["qgisMaximumVersion"] == "4.99"        # else QGIS takes 3.99 and QGIS 4 refuses the plugin
     assert meta["hasProcessingProvider"] == "yes"
     assert meta["author"] == "copc_builder developers"
     for key in ("repository", "tracker", "homepage"):
@@ -81,7 +82,8 @@ def test_plugin_registers_and_removes_the_provider(copc_processing):
     assert provider is plugin.provider
     assert provider.name() == "COPC Builder"
     assert not provider.icon().isNull()
-    assert sorted(a.id() for a in provider.algorithms()) == ["copcbuilder:buildcopc", "copcbuilder:validatecopc"]
+    assert sorted(a.id() for a in provider.algorithms()) == ["copcbuilder:buildcopc", "copcbuilder:installdependencies",
+                                                             "copcbuilder:validatecopc"]
     assert [p.id() for p in registry.providers()].count("copcbuilder") == 1
 
     plugin.unload()
@@ -180,7 +182,8 @@ def test_qgis_starts_without_the_dependencies(tmp_path):
                          env=env, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     lines = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in run.stdout.splitlines() if " " in line}
-    assert lines["ALGORITHMS"] == "['copcbuilder:buildcopc', 'copcbuilder:validatecopc']"
+    assert lines["ALGORITHMS"] == ("['copcbuilder:buildcopc', 'copcbuilder:installdependencies', "
+                                   "'copcbuilder:validatecopc']")
     assert lines["CAN_EXECUTE"] == "False"
     assert lines["MESSAGE"].startswith("missing Python packages: numba, laspy, lazrs.")
     assert "pip install" in lines["MESSAGE"]
@@ -213,7 +216,7 @@ def test_package_zip_holds_the_plugin_and_nothing_else(tmp_path):
     for name in names:
         rel = name.split("/", 1)[1]
         assert "__pycache__" not in name and not name.endswith((".pyc", ".pyo"))
-        assert rel.split("/")[0] not in ("tests", "benchmarks", "scripts", ".venv", ".git", ".ci", "dist")
+        assert rel.split("/")[0] not in ("tests", "benchmarks", "demo", "scripts", ".venv", ".git", ".ci", "dist")
         assert not any(part.startswith(".") for part in rel.split("/"))
     # every Python file of the two packages, and nothing else from them
     expected = sorted(
@@ -227,6 +230,21 @@ def test_package_zip_holds_the_plugin_and_nothing_else(tmp_path):
 
     again = make_zip(tmp_path / "again")
     assert again.read_bytes() == out.read_bytes()       # reproducible
+
+
+def test_zip_leaves_out_tests_benchmarks_and_the_demo_generator(tmp_path):
+    """The lean zip: none of tests/, benchmarks/, demo/ at any depth, while the repository has them."""
+    for folder in ("tests", "benchmarks", "demo"):
+        assert (ROOT / folder).is_dir()
+    assert (ROOT / "demo" / "writer.py").is_file() and not (ROOT / "algorithms" / "sample_scene").exists()
+    with zipfile.ZipFile(make_zip(tmp_path)) as zf:
+        names = zf.namelist()
+    parts = {part for name in names for part in name.split("/")[1:-1]}
+    assert parts.isdisjoint({"tests", "benchmarks", "demo", "sample_scene"}), sorted(parts)
+    assert not [n for n in names if "sample_scene" in n or n.split("/")[-1].startswith("test_")]
+    top = {name.split("/")[1] for name in names}
+    assert top <= {"metadata.txt", "__init__.py", "__main__.py", "icon.svg", "icon.png", "LICENSE", "README.md",
+                   "algorithms", "plugin"}, sorted(top)
 
 
 def test_unzipped_plugin_loads_in_qgis(tmp_path):
@@ -253,7 +271,8 @@ def test_unzipped_plugin_loads_in_qgis(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QGIS_CUSTOM_CONFIG_PATH=str(tmp_path / "settings"))
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "ALGORITHMS ['copcbuilder:buildcopc', 'copcbuilder:validatecopc']" in run.stdout
+    assert ("ALGORITHMS ['copcbuilder:buildcopc', 'copcbuilder:installdependencies', 'copcbuilder:validatecopc']"
+            in run.stdout)
 
 
 # -- the test session itself ---------------------------------------------------------

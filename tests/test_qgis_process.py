@@ -3,8 +3,9 @@
 Run as the README says: QGIS_PLUGINPATH names a folder holding the plugin
 as ``copc_builder`` (here a symlink to this repository), PYTHONPATH adds the
 site-packages holding numba/laspy/lazrs, the plugin is enabled once with
-``qgis_process plugins enable copc_builder``.  Debian's ``qgis_process``
-wrapper adds --noversioncheck, which 3.22 rejects, so the binary is run.
+``qgis_process plugins enable copc_builder``.  The ``qgis_process`` command
+itself is run: Debian's wrapper script (which sets the library path for
+GRASS, then runs ``qgis_process.bin``) works on QGIS 3.40.
 """
 import hashlib
 import json
@@ -19,12 +20,12 @@ import laspy
 import pytest
 
 import copc_builder
-from copc_builder.algorithms.sample_scene import write_sample_scene
+from copc_builder.demo import write_sample_scene
 from copc_builder.algorithms.validate import validate_copc
 from hostile_helpers import assert_holds_files
 
 ROOT = Path(copc_builder.__file__).resolve().parent
-QGIS_PROCESS = shutil.which("qgis_process.bin") or "/usr/bin/qgis_process.bin"
+QGIS_PROCESS = shutil.which("qgis_process") or "/usr/bin/qgis_process"
 MODEL = Path(__file__).resolve().parent / "data" / "build_and_validate.model3"
 
 pytestmark = [
@@ -86,6 +87,7 @@ def test_algorithms_are_listed(qgis_env):
     assert listing.returncode == 0, listing.stderr
     assert "copcbuilder:buildcopc\tBuild COPC" in listing.stdout
     assert "copcbuilder:validatecopc\tValidate COPC" in listing.stdout
+    assert "copcbuilder:installdependencies\tInstall Python dependencies" in listing.stdout
     help_text = qgis_process(qgis_env, "help", "copcbuilder:buildcopc")
     assert help_text.returncode == 0
     assert "MEMORY_BUDGET" in help_text.stdout and "TEMP_FOLDER" in help_text.stdout
@@ -123,10 +125,43 @@ def test_model_file_runs_in_qgis_process(qgis_env, scenes, tmp_path):
     copc = tmp_path / "model.copc.laz"
     report = tmp_path / "model.html"
     run = qgis_process(qgis_env, "--json", "run", str(MODEL), "--", f"las_files={scenes[0]}",
-                       f"build:copc={copc}", f"validate:report={report}", "validate:findings=TEMPORARY_OUTPUT")
+                       f"copc_file={copc}", f"validation_report={report}", "validation_findings=TEMPORARY_OUTPUT")
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     results = json.loads(run.stdout)["results"]
-    assert results["build:copc"] == str(copc)
+    assert results["copc_file"] == str(copc)
     assert validate_copc(copc).ok
     assert_holds_files(copc, [scenes[0]])
     assert "valid COPC 1.0" in report.read_text(encoding="utf-8")
+
+
+def test_validate_takes_a_file_path(qgis_env, scenes, tmp_path):
+    """Validate COPC's INPUT is a point-cloud layer parameter; a file path still works from the
+    command line, a good file and one QGIS cannot open alike."""
+    copc = tmp_path / "v.copc.laz"
+    build = qgis_process(qgis_env, "run", "copcbuilder:buildcopc", "--", f"INPUT={scenes[1]}", f"OUTPUT={copc}")
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-3000:]
+    run = qgis_process(qgis_env, "--json", "run", "copcbuilder:validatecopc", "--", f"INPUT={copc}",
+                       f"REPORT={tmp_path / 'r.html'}")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    results = json.loads(run.stdout)["results"]
+    with laspy.open(str(scenes[1])) as f:
+        points = f.header.point_count
+    assert results["VALID"] is True and results["POINTS"] == points > 0
+    bad = tmp_path / "bad.copc.laz"
+    bad.write_text("plain text\n")
+    run = qgis_process(qgis_env, "--json", "run", "copcbuilder:validatecopc", "--", f"INPUT={bad}",
+                       f"REPORT={tmp_path / 'bad.html'}")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    assert json.loads(run.stdout)["results"]["VALID"] is False
+
+
+def test_install_dependencies_runs_pip_of_qgis_python(qgis_env, tmp_path):
+    """In qgis_process sys.executable is qgis_process itself: the algorithm still finds QGIS's
+    Python and its pip, installs a small pure-Python package into a folder, and imports it."""
+    target = tmp_path / "site"
+    run = qgis_process(qgis_env, "--json", "run", "copcbuilder:installdependencies", "--",
+                       "PACKAGES=cowsay", f"TARGET={target}")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    results = json.loads(run.stdout)["results"]
+    assert results["INSTALLED"] == "cowsay" and results["FOLDER"] == str(target)
+    assert (target / "cowsay" / "__init__.py").is_file()

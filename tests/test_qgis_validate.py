@@ -1,10 +1,10 @@
 """copcbuilder:validatecopc run through processing.run in real (headless) QGIS."""
 import pytest
-from qgis.core import QgsApplication, QgsProcessingException, QgsVectorLayer, QgsWkbTypes
+from qgis.core import Qgis, QgsApplication, QgsProcessingException, QgsVectorLayer
 
 import processing
 from copc_builder.algorithms.api import build_copc
-from copc_builder.algorithms.sample_scene import write_sample_scene
+from copc_builder.demo import write_sample_scene
 from copc_parse import parse_copc
 from qgis_helpers import RecordingFeedback, assert_monotone_0_to_100, input_points
 
@@ -67,7 +67,7 @@ def test_valid_file(copc_processing, good_copc, tmp_path):
     fields, geometry, rows = findings_of(result)
     assert rows == []
     assert fields == ["severity", "check", "message"]
-    assert geometry == QgsWkbTypes.NoGeometry
+    assert geometry == Qgis.WkbType.NoGeometry
     assert_monotone_0_to_100(feedback.percents)
     assert any("valid COPC 1.0" in line for line in feedback.infos)
 
@@ -121,3 +121,33 @@ def test_unwritable_report_is_a_clear_error(copc_processing, good_copc, tmp_path
     with pytest.raises(QgsProcessingException) as caught:
         run_validate({"INPUT": str(path), "REPORT": str(report)})
     assert str(report) in str(caught.value) and "cannot write" in str(caught.value)
+
+
+def test_input_is_a_point_cloud_parameter_that_takes_files_and_layers(copc_processing, good_copc, tmp_path):
+    """INPUT takes a point-cloud layer of the project (by id, by name, or the layer itself) or a
+    file path, even one QGIS cannot open (the validator says what is wrong with it)."""
+    from qgis.core import QgsPointCloudLayer, QgsProcessingContext, QgsProject
+
+    alg = QgsApplication.processingRegistry().algorithmById("copcbuilder:validatecopc")
+    param = alg.parameterDefinition("INPUT")
+    for p in (param, param.clone()):
+        assert p.type() == "pointcloud"
+        assert "*.copc.laz" in p.createFileFilter()
+        assert p.checkValueIsAcceptable(str(tmp_path / "not-yet-there.copc.laz"))
+        assert not p.checkValueIsAcceptable("")
+    path, scene = good_copc
+    points = input_points([scene])
+    layer = QgsPointCloudLayer(str(path), "built", "copc")
+    assert layer.isValid()
+    project = QgsProject.instance()
+    project.addMapLayer(layer)
+    context = QgsProcessingContext()
+    context.setProject(project)
+    try:
+        for value in (layer.id(), "built", layer, str(path)):
+            result = processing.run("copcbuilder:validatecopc", {"INPUT": value, "REPORT": str(tmp_path / "r.html")},
+                                    context=context, feedback=RecordingFeedback())
+            assert result["VALID"] is True and result["POINTS"] == points > 0
+            assert str(path) in (tmp_path / "r.html").read_text(encoding="utf-8")
+    finally:
+        project.removeMapLayer(layer.id())

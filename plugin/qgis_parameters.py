@@ -1,0 +1,144 @@
+"""The parameters that take and give point clouds, and how their values become files.
+
+Inputs are files or point-cloud layers of the project; a layer stands for
+its source file.  Values are never loaded as layers to check them: QGIS
+opens COPC only (LAS/LAZ would need its PDAL provider, which indexes the
+file), and a bad file is the core's to name.
+"""
+from __future__ import annotations
+
+import os
+from typing import List
+
+from qgis.core import (
+    Qgis,
+    QgsMapLayer,
+    QgsPointCloudLayer,
+    QgsProcessingContext,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterPointCloudDestination,
+    QgsProcessingParameterPointCloudLayer,
+    QgsProcessingUtils,
+    QgsProviderRegistry,
+)
+
+LAS_FILTER = "LAS/LAZ files (*.las *.laz *.LAS *.LAZ);;All files (*.*)"
+COPC_FILTER = "COPC files (*.copc.laz)"
+COPC_OR_LAZ_FILTER = "COPC files (*.copc.laz);;LAZ files (*.laz *.LAZ);;All files (*.*)"
+
+
+def is_optional(param) -> bool:
+    return bool(param.flags() & Qgis.ProcessingParameterFlag.Optional)
+
+
+def given(value) -> list:
+    """The non-empty values of a single or list value."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return [v for v in values if v not in (None, "")]
+
+
+class LasFilesParameter(QgsProcessingParameterMultipleLayers):
+    """LAS/LAZ files, or point-cloud layers of the project.
+
+    The "Add File(s)" and "Add Directory" buttons ask the parameter for a
+    file filter (``createFileFilter``), so a subclass shows LAS/LAZ files.
+    Any non-empty value is acceptable: the build checks the files it reads.
+    """
+
+    def __init__(self, name: str, description: str = "", optional: bool = False):
+        super().__init__(name, description, Qgis.ProcessingSourceType.PointCloud, None, optional)
+
+    def createFileFilter(self) -> str:  # noqa: N802 (QGIS's name)
+        return LAS_FILTER
+
+    def checkValueIsAcceptable(self, value, context=None) -> bool:  # noqa: N802
+        values = given(value)
+        return len(values) >= self.minimumNumberInputs() if values else is_optional(self)
+
+    def clone(self):
+        copy = LasFilesParameter(self.name(), self.description(),
+                                 is_optional(self))
+        copy.setFlags(self.flags())
+        copy.setDefaultValue(self.defaultValue())
+        copy.setMinimumNumberInputs(self.minimumNumberInputs())
+        copy.setHelp(self.help())
+        copy.setMetadata(self.metadata())
+        return copy
+
+
+class CopcDestinationParameter(QgsProcessingParameterPointCloudDestination):
+    """A point-cloud output named *.copc.laz.
+
+    Being a point-cloud destination, the result chains into any algorithm
+    that takes a point-cloud layer, and "Open output file after running
+    algorithm" loads it (QGIS's COPC provider reads it).
+    """
+
+    def defaultFileExtension(self) -> str:  # noqa: N802
+        return "copc.laz"
+
+    def createFileFilter(self) -> str:  # noqa: N802
+        return COPC_FILTER
+
+    def clone(self):
+        copy = CopcDestinationParameter(self.name(), self.description(), self.defaultValue(),
+                                        is_optional(self),
+                                        self.createByDefault())
+        copy.setFlags(self.flags())
+        copy.setHelp(self.help())
+        copy.setMetadata(self.metadata())
+        return copy
+
+
+class CopcFileParameter(QgsProcessingParameterPointCloudLayer):
+    """A COPC file, or a point-cloud layer of the project (a model's Build COPC output).
+
+    A file that QGIS cannot open is still acceptable: saying what is wrong
+    with it is the validator's job.
+    """
+
+    def createFileFilter(self) -> str:  # noqa: N802
+        return COPC_OR_LAZ_FILTER
+
+    def checkValueIsAcceptable(self, value, context=None) -> bool:  # noqa: N802
+        return bool(given(value)) or is_optional(self)
+
+    def clone(self):
+        copy = CopcFileParameter(self.name(), self.description(), self.defaultValue(), is_optional(self))
+        copy.setFlags(self.flags())
+        copy.setHelp(self.help())
+        copy.setMetadata(self.metadata())
+        return copy
+
+
+def parameter_files(alg, parameters: dict, name: str, context: QgsProcessingContext) -> List[str]:
+    """The files a point-cloud parameter of ``alg`` names: paths, layer ids or names, layers."""
+    raw = given(parameters.get(name))
+    if alg.parameterDefinition(name).type() == "multilayer":
+        texts = alg.parameterAsFileList(parameters, name, context)
+    else:
+        texts = [alg.parameterAsString(parameters, name, context)]
+    if len(texts) == len(raw):      # a layer object reads as "": keep the layer
+        texts = [r if isinstance(r, QgsMapLayer) else t for r, t in zip(raw, texts)]
+    return source_paths(texts, context)
+
+
+def source_paths(values, context: QgsProcessingContext) -> List[str]:
+    """Input files: paths as given, point-cloud layers of the project as their source files.
+
+    A value that is neither stays as given, for the core to name ("file not found").
+    """
+    paths = []
+    for value in given(values):
+        layer = value
+        if isinstance(value, str) and not os.path.exists(value):
+            layer = QgsProcessingUtils.mapLayerFromString(value, context, False,
+                                                          QgsProcessingUtils.LayerHint.PointCloud)
+        paths.append(layer_file(layer) if isinstance(layer, QgsPointCloudLayer) else str(value))
+    return paths
+
+
+def layer_file(layer: QgsPointCloudLayer) -> str:
+    """The file a point-cloud layer reads (its URI's path)."""
+    parts = QgsProviderRegistry.instance().decodeUri(layer.providerType(), layer.source())
+    return parts.get("path") or layer.source()
