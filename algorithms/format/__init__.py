@@ -16,6 +16,7 @@ imports only numpy, the standard library and the kernels' table.
     copc_hierarchy.py  HierarchyEntry, pages (parse and build), level counts
     extra_bytes.py     ExtraBytesField, the Extra Bytes VLR's descriptor
     point_record.py    point_record_dtype, a raw format 6/7/8 record as numpy
+    temporal_index.py  the 360-geo temporal index EVLR: header, entries, pages (parse and build)
 """
 from ..kernels.point_formats import COPC_FORMATS, LEGACY_FORMATS, RECORD_SIZE, WAVEFORM_FORMATS
 from .copc_hierarchy import PAGE_POINTER, HierarchyEntry, build_pages, level_counts, parse_page
@@ -31,8 +32,10 @@ from .public_header import LasHeader
 from .record_ids import (COPC_HIERARCHY_RECORD, COPC_INFO_RECORD, COPC_INFO_SIZE, COPC_USER, EVLR_HEADER_SIZE,
                          EXTRA_BYTES_RECORD, GEOTIFF_RECORD, GPS_STANDARD_BIT, HIERARCHY_ENTRY_SIZE,
                          LAS12_HEADER_SIZE, LAS14_HEADER_SIZE, LAZ_FORMAT_BIT, LAZ_RECORD, LAZ_USER, PROJECTION_USER,
-                         SPEC_USER, VARIABLE_CHUNK_SIZE, VLR_HEADER_SIZE, WKT_ENCODING_BIT, WKT_RECORD, padded,
+                         SPEC_USER, TEMPORAL_RECORD, TEMPORAL_USER, VARIABLE_CHUNK_SIZE, VLR_HEADER_SIZE, WKT_ENCODING_BIT, WKT_RECORD, padded,
                          text_field)
+from .temporal_index import (TemporalHeader, TemporalNodeEntry, TemporalPage, TemporalPagePointer,
+                             build_temporal_index, parse_temporal_page, sample_indices, walk_temporal_pages)
 from .vlr_header import Vlr
 
 __all__ = [
@@ -43,8 +46,9 @@ __all__ = [
     "LAS12_HEADER_SIZE", "LAS14_HEADER_SIZE", "LAZ_FORMAT_BIT", "LAZ_ITEM_BYTE14", "LAZ_ITEM_POINT14",
     "LAZ_ITEM_RGB14", "LAZ_ITEM_RGBNIR14", "LAZ_ITEM_WAVEPACKET14", "LAZ_LAYERED_COMPRESSOR", "LAZ_RECORD",
     "LAZ_USER", "LEGACY_FORMATS", "LasHeader", "LazItem", "LazVlr", "MAX_LEVEL", "NodeKey", "PAGE_POINTER",
-    "PROJECTION_USER", "RECORD_SIZE", "ROOT", "SPEC_USER", "VARIABLE_CHUNK_SIZE", "VLR_HEADER_SIZE", "Vlr",
-    "WAVEFORM_FORMATS", "WKT_ENCODING_BIT", "WKT_RECORD", "build_pages", "key_level", "key_xyz",
-    "layered_chunk_header", "layered_chunk_size", "level_counts", "padded", "parse_descriptors", "parse_page",
-    "point_record_dtype", "text_field",
+    "PROJECTION_USER", "RECORD_SIZE", "ROOT", "SPEC_USER", "TEMPORAL_RECORD", "TEMPORAL_USER",
+    "TemporalHeader", "TemporalNodeEntry", "TemporalPage", "TemporalPagePointer", "VARIABLE_CHUNK_SIZE", "VLR_HEADER_SIZE", "Vlr",
+    "WAVEFORM_FORMATS", "WKT_ENCODING_BIT", "WKT_RECORD", "build_pages", "build_temporal_index", "key_level", "key_xyz",
+    "layered_chunk_header", "layered_chunk_size", "level_counts", "padded", "parse_descriptors", "parse_page", "parse_temporal_page",
+    "point_record_dtype", "sample_indices", "text_field", "walk_temporal_pages",
 ]
