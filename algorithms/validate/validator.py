@@ -12,6 +12,7 @@ from .chunk_table import ChunkTableChecks
 from .header import HeaderChecks
 from .hierarchy import HierarchyChecks
 from .points import PointChecks
+from .temporal_check import check_temporal_index
 from .report import ERROR, MAX_FINDINGS_PER_CHECK, WARNING, Finding, ValidationReport
 from .vlrs import VlrChecks
 
@@ -86,5 +87,7 @@ class _Validator(HeaderChecks, VlrChecks, ChunkTableChecks, HierarchyChecks, Poi
                     self.check_chunks_match(entries, table)
                 if entries is not None and info is not None and laz is not None:
                     self.check_points(info, laz, entries)
+                if entries is not None and laz is not None:
+                    check_temporal_index(copc, laz, entries, self.error, self.progress.check_cancel)
         self._close_findings()
         return self.report
