@@ -22,6 +22,7 @@ from .copc_file import (
     level_counts,
 )
 from .errors import CopcBuilderError
+from .format import TEMPORAL_RECORD, TEMPORAL_USER, TemporalHeader, TemporalNodeEntry, walk_temporal_pages
 
 _COMPRESSORS = {0: "none", 1: "pointwise", 2: "pointwise chunked", 3: "layered chunked"}
 # LASzip's item types (laszip_dll / lazrs LazItemType).
@@ -71,6 +72,7 @@ def copc_info(path) -> Dict[str, Any]:
         _add_extra_dims(f, info, problems)
         _add_laz(f, info, problems)
         _add_copc(f, info, problems)
+        info["temporal_index"] = _temporal_index(f, problems)
         return info
 
 
@@ -199,6 +201,25 @@ def _add_copc(f: CopcFile, info: Dict[str, Any], problems: List[str]) -> None:
     out["levels"] = [{"level": lv, "nodes": n, "points": p} for lv, (n, p) in levels.items()]
 
 
+def _temporal_index(f: CopcFile, problems: List[str]):
+    """The temporal index EVLR ("copc_temporal", 1000) summed up, or None."""
+    found = [v for v in f.evlrs if v.is_(TEMPORAL_USER, TEMPORAL_RECORD)]
+    if not found:
+        return None
+    try:
+        h = TemporalHeader.from_bytes(f.read_at(found[0].data_offset, min(found[0].data_size, 32), "temporal index"))
+        pages = walk_temporal_pages(h, lambda o, s: f.read_at(o, s, "temporal index page")) if h.version == 1 else []
+    except (ValueError, CopcBuilderError) as exc:
+        problems.append(f"temporal index: {getattr(exc, 'problem', exc)}")
+        return None
+    nodes = [e for p in pages for e in p.entries if isinstance(e, TemporalNodeEntry)]
+    return {"version": h.version, "stride": h.stride, "nodes": len(nodes), "pages": len(pages),
+            "root_page_size": h.root_page_size, "samples": sum(len(e.samples) for e in nodes),
+            "bytes": found[0].data_size,
+            "time_min": min((float(e.samples[0]) for e in nodes), default=None),
+            "time_max": max((float(e.samples[-1]) for e in nodes), default=None)}
+
+
 # --------------------------------------------------------------------------
 # Text
 
@@ -261,6 +282,11 @@ def format_info(info: Dict[str, Any]) -> str:
             for row in copc["levels"]:
                 add(f"  level {row['level']}", f"{_plural(row['nodes'], 'node')}, "
                                                f"{_plural(row['points'], 'point')}")
+    temporal = info.get("temporal_index")
+    if temporal:
+        add("Temporal index", f"stride {temporal['stride']}, {_plural(temporal['nodes'], 'node')} in "
+                              f"{_plural(temporal['pages'], 'page')} (root page {temporal['root_page_size']:,} B), "
+                              f"{_plural(temporal['samples'], 'sample')}, {temporal['bytes']:,} B")
     add("VLRs", "; ".join(f"{v['user_id']} {v['record_id']} ({v['size']:,} B)" for v in info["vlrs"]) or "none")
     if info["evlrs"]:
         add("EVLRs", "; ".join(f"{v['user_id']} {v['record_id']} ({v['size']:,} B)" for v in info["evlrs"]))

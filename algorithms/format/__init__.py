@@ -32,11 +32,13 @@ from .public_header import LasHeader
 from .record_ids import (COPC_HIERARCHY_RECORD, COPC_INFO_RECORD, COPC_INFO_SIZE, COPC_USER, EVLR_HEADER_SIZE,
                          EXTRA_BYTES_RECORD, GEOTIFF_RECORD, GPS_STANDARD_BIT, HIERARCHY_ENTRY_SIZE,
                          LAS12_HEADER_SIZE, LAS14_HEADER_SIZE, LAZ_FORMAT_BIT, LAZ_RECORD, LAZ_USER, PROJECTION_USER,
-                         SPEC_USER, TEMPORAL_RECORD, TEMPORAL_USER, VARIABLE_CHUNK_SIZE, VLR_HEADER_SIZE, WKT_ENCODING_BIT, WKT_RECORD, padded,
+                         SPEC_USER, VARIABLE_CHUNK_SIZE, VLR_HEADER_SIZE, WKT_ENCODING_BIT, WKT_RECORD, padded,
                          text_field)
-from .temporal_index import (TemporalHeader, TemporalNodeEntry, TemporalPage, TemporalPagePointer,
-                             build_temporal_index, parse_temporal_page, sample_indices, walk_temporal_pages)
 from .vlr_header import Vlr
+from .record_ids import TEMPORAL_RECORD, TEMPORAL_USER
+from .temporal_index import (ROOT_PAGE_BUDGET, TEMPORAL_VERSION, TemporalHeader, TemporalNodeEntry,
+                             TemporalPage, TemporalPagePointer, build_temporal_index, parse_temporal_page,
+                             sample_indices, walk_temporal_pages)
 
 __all__ = [
     "COMPRESSOR_LAYERED_CHUNKED", "COMPRESSOR_NAMES", "COMPRESSOR_NONE", "COMPRESSOR_POINTWISE",
@@ -46,9 +48,13 @@ __all__ = [
     "LAS12_HEADER_SIZE", "LAS14_HEADER_SIZE", "LAZ_FORMAT_BIT", "LAZ_ITEM_BYTE14", "LAZ_ITEM_POINT14",
     "LAZ_ITEM_RGB14", "LAZ_ITEM_RGBNIR14", "LAZ_ITEM_WAVEPACKET14", "LAZ_LAYERED_COMPRESSOR", "LAZ_RECORD",
     "LAZ_USER", "LEGACY_FORMATS", "LasHeader", "LazItem", "LazVlr", "MAX_LEVEL", "NodeKey", "PAGE_POINTER",
-    "PROJECTION_USER", "RECORD_SIZE", "ROOT", "SPEC_USER", "TEMPORAL_RECORD", "TEMPORAL_USER",
-    "TemporalHeader", "TemporalNodeEntry", "TemporalPage", "TemporalPagePointer", "VARIABLE_CHUNK_SIZE", "VLR_HEADER_SIZE", "Vlr",
-    "WAVEFORM_FORMATS", "WKT_ENCODING_BIT", "WKT_RECORD", "build_pages", "build_temporal_index", "key_level", "key_xyz",
-    "layered_chunk_header", "layered_chunk_size", "level_counts", "padded", "parse_descriptors", "parse_page", "parse_temporal_page",
-    "point_record_dtype", "sample_indices", "text_field", "walk_temporal_pages",
+    "PROJECTION_USER", "RECORD_SIZE", "ROOT", "SPEC_USER", "VARIABLE_CHUNK_SIZE", "VLR_HEADER_SIZE", "Vlr",
+    "WAVEFORM_FORMATS", "WKT_ENCODING_BIT", "WKT_RECORD", "build_pages", "key_level", "key_xyz",
+    "layered_chunk_header", "layered_chunk_size", "level_counts", "padded", "parse_descriptors", "parse_page",
+    "point_record_dtype", "text_field",
+]
+__all__ += [
+    "ROOT_PAGE_BUDGET", "TEMPORAL_RECORD", "TEMPORAL_USER", "TEMPORAL_VERSION", "TemporalHeader",
+    "TemporalNodeEntry", "TemporalPage", "TemporalPagePointer", "build_temporal_index", "parse_temporal_page",
+    "sample_indices", "walk_temporal_pages",
 ]
