@@ -55,9 +55,9 @@ def test_algorithm_is_registered_with_its_parameters(copc_processing):
     names = [p.name() for p in alg.parameterDefinitions()]
     pipeline = ["PIPELINE"] if qgis_build_algorithm.pdal_installed() else []
     assert names == ["INPUT"] + pipeline + ["OUTPUT", "MEMORY_BUDGET", "TEMP_FOLDER", "THREADS",
-                                            "SCALE", "OFFSET", "CRS"]
+                                            "SCALE", "OFFSET", "CRS", "TEMPORAL_INDEX"]
     advanced = {p.name() for p in alg.parameterDefinitions() if p.flags() & p.FlagAdvanced}
-    assert advanced == {"MEMORY_BUDGET", "TEMP_FOLDER", "THREADS", "SCALE", "OFFSET", "CRS"}
+    assert advanced == {"MEMORY_BUDGET", "TEMP_FOLDER", "THREADS", "SCALE", "OFFSET", "CRS", "TEMPORAL_INDEX"}
     inp = alg.parameterDefinition("INPUT")
     assert inp.type() == "multilayer" and inp.layerType() == QgsProcessing.TypeFile
     assert "*.las" in inp.createFileFilter() and "*.laz" in inp.createFileFilter()
@@ -65,7 +65,8 @@ def test_algorithm_is_registered_with_its_parameters(copc_processing):
     assert alg.parameterDefinition("OUTPUT").defaultFileExtension() == "copc.laz"
     assert {o.name() for o in alg.outputDefinitions()} == {"OUTPUT", "POINTS", "NODES"}
     help_text = alg.shortHelpString()
-    for word in ("Memory budget", "Temp folder", "Threads", "Scale", "Offset", "CRS", "pip install"):
+    for word in ("Memory budget", "Temp folder", "Threads", "Scale", "Offset", "CRS", "Temporal index",
+                 "pip install"):
         assert word in help_text
     assert alg.canExecute() == (True, "")
 
