@@ -117,7 +117,7 @@ class Build:
                 raise InputError(f.path, "holds no points (header point count is 0)")
         plan = make_plan([f.info for f in files], [f.point_count for f in files], self.options,
                          progress, self.software)
-        extensions = temporal_extensions(self.options.temporal_index, files, progress)
+        extensions = temporal_extensions(self.options, files, progress)
 
         work = WorkFolder(self.options.temp_dir)
         store = None

@@ -76,10 +76,12 @@ def _why(source) -> str:
     return f"point format {source.info.point_format}"
 
 
-def temporal_extensions(stride: Optional[int], sources: Sequence, progress) -> list:
-    """The writer extensions ``--temporal-index`` asks for: none without a
-    stride; an InputError when no input has GPS times; a warning naming the
-    inputs without (their points get GPS time 0)."""
+def temporal_extensions(options, sources: Sequence, progress) -> list:
+    """The writer extensions ``options.temporal_index`` asks for: none
+    without a stride; an InputError when no input has GPS times; a warning
+    naming the inputs without (their points get GPS time 0), and one when
+    the samples, held in memory until the end, outgrow the memory budget."""
+    stride = options.temporal_index
     if not stride:
         return []
     without = [s for s in sources if not has_gps_time(s)]
@@ -90,4 +92,8 @@ def temporal_extensions(stride: Optional[int], sources: Sequence, progress) -> l
                                f"format 1 or 3-10, or a GpsTime dimension): drop --temporal-index")
     if without:
         progress.warning(f"no GPS time in {listed}; those points have GPS time 0 in the temporal index")
+    held = 2 * 8 * sum(s.point_count for s in sources) // stride   # the samples, then the EVLR built from them
+    if held > options.memory_budget // 4:
+        progress.warning(f"the temporal index at stride {stride} takes about {held / 1e6:,.1f} MB of memory "
+                         f"beside the memory budget; a larger stride takes less")
     return [TemporalIndexExtension(stride)]

@@ -129,9 +129,13 @@ def test_same_bytes_whatever_threads_and_budget(tmp_path):
 def test_same_bytes_real_file_tiny_budget(shared_data, tmp_path):
     src = shared_data / "pdal_las_autzen_trim.las"
     big, small = tmp_path / "big.copc.laz", tmp_path / "small.copc.laz"
-    build_copc(src, big, temporal_index=4, leaf_limit=3_000, threads=2)
-    build_copc(src, small, temporal_index=4, leaf_limit=3_000, threads=1, memory_budget="1M", page_points=256)
+    quiet = build_copc(src, big, temporal_index=4, leaf_limit=3_000, threads=2)
+    loud = build_copc(src, small, temporal_index=4, leaf_limit=3_000, threads=1, memory_budget="1M",
+                      page_points=256)
     assert big.read_bytes() == small.read_bytes()
+    # 110,000 points / 4 * 8 bytes, twice, against a quarter of 1 MB
+    assert not any("temporal index at stride" in w for w in quiet.warnings)
+    assert any("temporal index at stride 4 takes about 0.4 MB" in w for w in loud.warnings), loud.warnings
     check_index(small, 4)
 
 
