@@ -143,3 +143,20 @@ def in_subtree(key: Key, root: Key) -> bool:
     rl, rx, ry, rz = root
     shift = level - rl
     return shift >= 0 and (x >> shift, y >> shift, z >> shift) == (rx, ry, rz)
+
+
+def scan_sequential(data: bytes, start: int, node_count: int) -> Dict[Key, np.ndarray]:
+    """The node entries read one after another from the end of the header,
+    skipping pointers, until ``node_count`` are found: how 360-geo's local
+    reader (copc-temporal's TemporalIndex::from_evlrs) reads the index, which
+    holds when the pages follow the header without gaps."""
+    at = start + 32
+    out: Dict[Key, np.ndarray] = {}
+    while len(out) < node_count:
+        level, x, y, z, count = struct.unpack_from("<4iI", data, at)
+        if count == 0:
+            at += 48
+            continue
+        out[(level, x, y, z)] = np.frombuffer(data, "<f8", count, at + 20).copy()
+        at += 20 + 8 * count
+    return out

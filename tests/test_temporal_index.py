@@ -10,7 +10,7 @@ import pytest
 from copc_builder import build_copc, validate_copc
 from copc_builder.algorithms.errors import InputError, OptionError
 from copc_parse import parse_copc
-from temporal_parse import expected_samples, in_subtree, parse_temporal
+from temporal_parse import expected_samples, in_subtree, parse_temporal, parse_temporal_data, scan_sequential
 
 laspy = pytest.importorskip("laspy")
 
@@ -40,6 +40,8 @@ def check_index(path, stride: int):
     assert pos == index.data_offset + index.data_size
     for page in index.pages:   # breadth-first key order (spec 6.5)
         assert page.order == sorted(page.order)
+    scanned = scan_sequential(open(path, "rb").read(), index.data_offset, index.node_count)
+    assert {k: v.tobytes() for k, v in scanned.items()} == {k: v.tobytes() for k, v in index.samples.items()}
     everything = np.concatenate(list(nodes.values()))
     assert (copc.info["gpstime_minimum"], copc.info["gpstime_maximum"]) == (everything.min(), everything.max())
     return index
@@ -98,6 +100,45 @@ def test_merged_passes(shared_data, tmp_path):
     chosen = {k for k, s in index.samples.items() if s[-1] >= t0}
     assert later and earlier
     assert chosen == later
+
+
+@pytest.mark.parametrize("root_budget, page_budget", [(16384, 262144), (300, 600), (60, 60), (10, 10)])
+def test_pages_of_any_tree(root_budget, page_budget):
+    """The page builder on a ragged tree (nodes missing between levels), with
+    budgets small enough to nest pages deeply, read back by the spec's parser."""
+    from copc_builder.algorithms.format import build_temporal_index
+
+    rng = np.random.default_rng(5)
+    keys = {1}
+    for _ in range(300):
+        level = int(rng.integers(1, 8))
+        keys.add((1 << 3 * level) | int(rng.integers(0, 8 ** level)))
+    samples = {k: np.sort(rng.normal(1e5, 50, int(rng.integers(1, 9)))) for k in keys}
+    start = 1000
+    data = bytes(start) + build_temporal_index(samples, 9, start, root_budget, page_budget)
+    index = parse_temporal_data(data, start, len(data) - start)
+    as_xyz = {_xyz(k): s for k, s in samples.items()}
+    assert {k: v.tobytes() for k, v in index.samples.items()} == {k: v.tobytes() for k, v in as_xyz.items()}
+    assert (index.node_count, index.page_count, index.stride) == (len(keys), len(index.pages), 9)
+    assert index.root_size <= max(root_budget, 48)
+    for page in index.pages:
+        assert page.order == sorted(page.order)
+        for p in page.pointers:
+            below = [s for k, s in as_xyz.items() if in_subtree(k, p.key)]
+            assert (p.tmin, p.tmax) == (min(s[0] for s in below), max(s[-1] for s in below))
+    assert sum(p.size for p in index.pages) + 32 == len(data) - start
+    if root_budget < 16384:
+        assert max(p.depth for p in index.pages) >= 3
+
+
+def _xyz(packed: int):
+    """A packed key (1 << 3*level | Morton code of x, y, z) as (level, x, y, z)."""
+    level = (packed.bit_length() - 1) // 3
+    code, xyz = packed ^ (1 << 3 * level), [0, 0, 0]
+    for bit in range(level):
+        for axis in range(3):
+            xyz[axis] |= ((code >> (3 * bit + axis)) & 1) << bit
+    return (level, *xyz)
 
 
 # -- determinism -----------------------------------------------------------------------
