@@ -244,6 +244,35 @@ def test_validate_flags_a_missing_node(indexed):
     assert "temporal.nodes" in validate_copc(out).checks("error")
 
 
+def _packed(key) -> int:
+    level, x, y, z = key
+    code = 0
+    for bit in range(level):
+        code |= ((x >> bit & 1) | (y >> bit & 1) << 1 | (z >> bit & 1) << 2) << 3 * bit
+    return 1 << 3 * level | code
+
+
+def test_validate_accepts_one_big_page_with_a_warning(indexed):
+    """Another writer's layout (everything in a root page over 16 KB) is
+    valid, with a warning; and the checks still look at every node."""
+    from copc_builder.algorithms.format import build_temporal_index
+
+    out, index = indexed
+    samples = {_packed(k): s for k, s in index.samples.items()}
+    assert {_xyz(p) for p in samples} == set(index.samples)
+    data = build_temporal_index(samples, 20, index.data_offset, root_budget=1 << 30)
+    raw = bytearray(out.read_bytes()[:index.data_offset] + data)
+    raw[index.data_offset - 60 + 20:index.data_offset - 60 + 28] = len(data).to_bytes(8, "little")
+    out.write_bytes(bytes(raw))
+    one = parse_temporal(out)
+    assert len(one.pages) == 1 and one.root_size > ROOT_PAGE_LIMIT
+    report = validate_copc(out)
+    assert report.ok and "temporal.pages" in report.checks("warning"), [str(f) for f in report.findings]
+    first = next(iter(one.samples))
+    corrupt(out, one.root_offset + 20, np.array([one.samples[first][0] - 1], "<f8").tobytes())
+    assert "temporal.samples" in validate_copc(out).checks("error")
+
+
 def test_info_shows_the_index(indexed):
     from copc_builder.algorithms.info import copc_info, format_info
 

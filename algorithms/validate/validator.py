@@ -12,8 +12,8 @@ from .chunk_table import ChunkTableChecks
 from .header import HeaderChecks
 from .hierarchy import HierarchyChecks
 from .points import PointChecks
-from .temporal_check import check_temporal_index
 from .report import ERROR, MAX_FINDINGS_PER_CHECK, WARNING, Finding, ValidationReport
+from .temporal_check import check_temporal_index
 from .vlrs import VlrChecks
 
 
@@ -88,6 +88,6 @@ class _Validator(HeaderChecks, VlrChecks, ChunkTableChecks, HierarchyChecks, Poi
                 if entries is not None and info is not None and laz is not None:
                     self.check_points(info, laz, entries)
                 if entries is not None and laz is not None:
-                    check_temporal_index(copc, laz, entries, self.error, self.progress.check_cancel)
+                    check_temporal_index(copc, laz, entries, self.error, self.warning, self.progress.check_cancel)
         self._close_findings()
         return self.report
