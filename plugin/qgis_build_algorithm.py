@@ -157,7 +157,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
                                          optional=True),
             QgsProcessingParameterCrs(self.CRS, _tr("CRS (overrides the inputs')"), optional=True),
             QgsProcessingParameterNumber(self.TEMPORAL_INDEX, _tr("Temporal index stride (0 = no index)"),
-                                         type=QgsProcessingParameterNumber.Integer, defaultValue=0,
+                                         type=Qgis.ProcessingNumberParameterType.Integer, defaultValue=0,
                                          minValue=0),
         ]
         for param in advanced:
