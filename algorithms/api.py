@@ -22,7 +22,8 @@ def build_copc(inputs, output, *, memory_budget="2G", temp_dir: Optional[str] = 
                threads: Optional[int] = None, scale=None, offset=None, a_srs: Optional[str] = None,
                observer=None, cancel: Optional[Callable[[], bool]] = None,
                leaf_limit: int = 100_000, chunk_points: int = 1_000_000,
-               page_points: Optional[int] = None, hierarchy_page_levels: int = 0) -> BuildSummary:
+               page_points: Optional[int] = None, hierarchy_page_levels: int = 0,
+               temporal_index: Optional[int] = None) -> BuildSummary:
     """Build one COPC file from LAS/LAZ files.
 
     inputs      a path or a list of paths (LAS/LAZ 1.0-1.4, any point format); or
@@ -35,6 +36,8 @@ def build_copc(inputs, output, *, memory_budget="2G", temp_dir: Optional[str] = 
     threads     worker threads for numba kernels and LAZ compression
     scale, offset  one value or three (x, y, z); default: the inputs' own
     a_srs       CRS to assign ("EPSG:2056", WKT...), overriding the inputs'
+    temporal_index  stride S: add the COPC temporal index (each node's GPS times at
+                its points 0, S, 2S, ... and the last); needs inputs with GPS time
     observer    object with on_progress(event) / on_message(level, text)
     cancel      callable polled between units of work; True stops the build
     """
@@ -49,6 +52,7 @@ def build_copc(inputs, output, *, memory_budget="2G", temp_dir: Optional[str] = 
         chunk_points=chunk_points,
         page_points=page_points,
         hierarchy_page_levels=hierarchy_page_levels,
+        temporal_index=temporal_index,
     ).checked()
     progress = Progress(observer, cancel)
     with set_threads(options.threads):

@@ -30,6 +30,7 @@ from .sources.resolve import _is_path, open_sources
 from .store import PointStore
 from .store.spill_file import WorkFolder
 from .temp_files import temp_name_for
+from .temporal_extension import temporal_extensions
 from .timing import TIMINGS
 from .tree import TreeBuilder
 
@@ -116,6 +117,7 @@ class Build:
                 raise InputError(f.path, "holds no points (header point count is 0)")
         plan = make_plan([f.info for f in files], [f.point_count for f in files], self.options,
                          progress, self.software)
+        extensions = temporal_extensions(self.options, files, progress)
 
         work = WorkFolder(self.options.temp_dir)
         store = None
@@ -146,7 +148,7 @@ class Build:
                 with TIMINGS("build.redistribute"):
                     distributor.redistribute(cube, level)
             writer = CopcWriter(output, plan.header, cube, work.path,
-                                self.options.hierarchy_page_levels)
+                                self.options.hierarchy_page_levels, extensions)
             store.set_budget(int(budget * STORE_SHARE))
             done = [0]
 

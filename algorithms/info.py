@@ -16,6 +16,7 @@ from .copc_file import CopcFile, HierarchyCounts, PageProblem, walk_pages
 from .format import (CopcInfo, GEOTIFF_RECORD, HIERARCHY_ENTRY_SIZE, HierarchyEntry, LAZ_RECORD, LAZ_USER,
                      LazVlr, PROJECTION_USER)
 from .errors import CopcBuilderError
+from .format import TEMPORAL_RECORD, TEMPORAL_USER, TemporalHeader, TemporalNodeEntry, walk_temporal_pages
 
 
 
@@ -52,7 +53,7 @@ def copc_info(path) -> Dict[str, Any]:
         }
         # Each part reads what it shows; a part that cannot be read is a
         # problem, and without the (E)VLRs nothing else can be read.
-        for add in (_add_vlrs, _add_crs, _add_extra_dims, _add_laz, _add_copc):
+        for add in (_add_vlrs, _add_crs, _add_extra_dims, _add_laz, _add_copc, _add_temporal_index):
             try:
                 add(f, info)
             except CopcBuilderError as exc:
@@ -188,6 +189,26 @@ def _read_hierarchy(f: CopcFile, copc: CopcInfo) -> Tuple[int, List[HierarchyEnt
     return pages, entries
 
 
+def _add_temporal_index(f: CopcFile, info: Dict[str, Any]) -> None:
+    """The temporal index EVLR ("copc_temporal", 1000) summed up, or None."""
+    info["temporal_index"] = None
+    found = [v for v in f.evlrs if v.is_(TEMPORAL_USER, TEMPORAL_RECORD)]
+    if not found:
+        return
+    try:
+        h = TemporalHeader.from_bytes(f.read_at(found[0].data_offset, min(found[0].data_size, 32), "temporal index"))
+        pages = walk_temporal_pages(h, lambda o, s: f.read_at(o, s, "temporal index page")) if h.version == 1 else []
+    except ValueError as exc:
+        raise f.error(f"temporal index: {exc}") from None
+    nodes = [e for p in pages for e in p.entries if isinstance(e, TemporalNodeEntry)]
+    info["temporal_index"] = {
+        "version": h.version, "stride": h.stride, "nodes": len(nodes), "pages": len(pages),
+        "root_page_size": h.root_page_size, "samples": sum(len(e.samples) for e in nodes),
+        "bytes": found[0].data_size,
+        "time_min": min((float(e.samples[0]) for e in nodes), default=None),
+        "time_max": max((float(e.samples[-1]) for e in nodes), default=None)}
+
+
 # --------------------------------------------------------------------------
 # Text
 
@@ -250,6 +271,11 @@ def format_info(info: Dict[str, Any]) -> str:
             for row in copc["levels"]:
                 add(f"  level {row['level']}", f"{_plural(row['nodes'], 'node')}, "
                                                f"{_plural(row['points'], 'point')}")
+    temporal = info.get("temporal_index")
+    if temporal:
+        add("Temporal index", f"stride {temporal['stride']}, {_plural(temporal['nodes'], 'node')} in "
+                              f"{_plural(temporal['pages'], 'page')} (root page {temporal['root_page_size']:,} B), "
+                              f"{_plural(temporal['samples'], 'sample')}, {temporal['bytes']:,} B")
     add("VLRs", "; ".join(f"{v['user_id']} {v['record_id']} ({v['size']:,} B)" for v in info["vlrs"]) or "none")
     if info["evlrs"]:
         add("EVLRs", "; ".join(f"{v['user_id']} {v['record_id']} ({v['size']:,} B)" for v in info["evlrs"]))

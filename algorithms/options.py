@@ -28,6 +28,7 @@ class BuildOptions:
     # Test knobs: tiny store pages force the paged/spilled paths on small inputs.
     page_points: Optional[int] = None
     hierarchy_page_levels: int = 0
+    temporal_index: Optional[int] = None   # stride of the COPC temporal index; None: no index
 
     def checked(self) -> "BuildOptions":
         if self.memory_budget <= 0:
@@ -46,6 +47,8 @@ class BuildOptions:
             raise OptionError(f"leaf limit must be at least 1, got {self.leaf_limit}")
         if self.chunk_points < 1:
             raise OptionError(f"chunk size must be at least 1 point, got {self.chunk_points}")
+        if self.temporal_index is not None and not 1 <= self.temporal_index < 1 << 32:
+            raise OptionError(f"temporal index stride must be from 1 to 4294967295, got {self.temporal_index}")
         if self.temp_dir is not None and not os.path.isdir(self.temp_dir):
             what = "is not a folder" if os.path.exists(self.temp_dir) else "does not exist"
             raise OptionError(f"temp folder {self.temp_dir} {what}")

@@ -136,7 +136,7 @@ def cmd_build(args) -> int:
         summary = build_copc(
             inputs, args.output, memory_budget=args.memory_budget, temp_dir=args.temp_dir,
             threads=args.threads, scale=args.scale, offset=args.offset, a_srs=args.a_srs,
-            observer=progress, cancel=cancel.is_set)
+            temporal_index=args.temporal_index, observer=progress, cancel=cancel.is_set)
     finally:
         progress.close()
     if args.progress == "json":
@@ -220,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scale", metavar="S|SX,SY,SZ", help="output scale (default: the inputs')")
     b.add_argument("--offset", metavar="OX,OY,OZ", help="output offset (default: the inputs')")
     b.add_argument("--a-srs", metavar="CRS", help="assign this CRS (EPSG:n or WKT), overriding the inputs'")
+    b.add_argument("--temporal-index", type=int, metavar="STRIDE",
+                   help="add the COPC temporal index: each node's GPS times at every STRIDE-th point "
+                        "(100 suits most files); needs inputs with GPS time")
     b.add_argument("--progress", choices=("bar", "plain", "json"),
                    help="progress display (default: bar on a terminal, else plain)")
     b.set_defaults(func=cmd_build, build_parser=b)

@@ -45,6 +45,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
     SCALE = "SCALE"
     OFFSET = "OFFSET"
     CRS = "CRS"
+    TEMPORAL_INDEX = "TEMPORAL_INDEX"
     POINTS = "POINTS"
     NODES = "NODES"
 
@@ -92,6 +93,9 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             "inputs' own.</p>"
             "<p><b>CRS</b> (advanced): assign this CRS to the output, overriding the inputs' (needed when "
             "they have none, or differ). Points are not reprojected.</p>"
+            "<p><b>Temporal index stride</b> (advanced): 0 for none; S adds the COPC temporal index "
+            "(each node's GPS times at every S-th point), so clients skip nodes by time. 100 suits most "
+            "files. Needs inputs with GPS time.</p>"
             "<h3>Outputs</h3>"
             "<p><b>COPC file</b>, <b>Points</b> (points written) and <b>Nodes</b> (octree nodes).</p>"
         ) + dependency_help(BUILD_MODULES)
@@ -118,6 +122,9 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             QgsProcessingParameterString(self.OFFSET, _tr("Offset (x,y,z; empty: the inputs')"),
                                          optional=True),
             QgsProcessingParameterCrs(self.CRS, _tr("CRS (overrides the inputs')"), optional=True),
+            QgsProcessingParameterNumber(self.TEMPORAL_INDEX, _tr("Temporal index stride (0 = no index)"),
+                                         type=Qgis.ProcessingNumberParameterType.Integer, defaultValue=0,
+                                         minValue=0),
         ]
         for param in advanced:
             param.setFlags(param.flags() | Qgis.ProcessingParameterFlag.Advanced)
@@ -155,6 +162,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         scale = (self.parameterAsString(parameters, self.SCALE, context) or "").strip() or None
         offset = (self.parameterAsString(parameters, self.OFFSET, context) or "").strip() or None
         a_srs = crs_text(self.parameterAsCrs(parameters, self.CRS, context))
+        temporal_index = self.parameterAsInt(parameters, self.TEMPORAL_INDEX, context) or None
 
         if not output.lower().endswith(".copc.laz"):
             feedback.pushWarning(_tr("{}: COPC readers recognise COPC files by the .copc.laz ending")
@@ -170,7 +178,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
 
             summary = build_copc(inputs, output, memory_budget=memory_budget, temp_dir=temp_dir,
                                  threads=threads, scale=scale, offset=offset, a_srs=a_srs,
-                                 observer=observer, cancel=feedback.isCanceled)
+                                 temporal_index=temporal_index, observer=observer, cancel=feedback.isCanceled)
         except BuildCancelled:
             raise QgsProcessingException(_tr("Build cancelled; nothing was written")) from None
         except CopcBuilderError as exc:

@@ -57,9 +57,9 @@ def test_algorithm_is_registered_with_its_parameters(copc_processing):
     names = [p.name() for p in alg.parameterDefinitions()]
     pipeline = ["PIPELINE"] if qgis_build_algorithm.pdal_installed() else []
     assert names == ["INPUT"] + pipeline + ["OUTPUT", "MEMORY_BUDGET", "TEMP_FOLDER", "THREADS",
-                                            "SCALE", "OFFSET", "CRS"]
+                                            "SCALE", "OFFSET", "CRS", "TEMPORAL_INDEX"]
     advanced = {p.name() for p in alg.parameterDefinitions() if p.flags() & Qgis.ProcessingParameterFlag.Advanced}
-    assert advanced == {"MEMORY_BUDGET", "TEMP_FOLDER", "THREADS", "SCALE", "OFFSET", "CRS"}
+    assert advanced == {"MEMORY_BUDGET", "TEMP_FOLDER", "THREADS", "SCALE", "OFFSET", "CRS", "TEMPORAL_INDEX"}
     inp = alg.parameterDefinition("INPUT")
     # point-cloud layers of the project, or files (a file dialog showing LAS/LAZ)
     assert inp.type() == "multilayer" and inp.layerType() == Qgis.ProcessingSourceType.PointCloud
@@ -74,7 +74,8 @@ def test_algorithm_is_registered_with_its_parameters(copc_processing):
     outputs = {o.name(): o.type() for o in alg.outputDefinitions()}
     assert outputs == {"OUTPUT": "outputPointCloud", "POINTS": "outputNumber", "NODES": "outputNumber"}
     help_text = alg.shortHelpString()
-    for word in ("Memory budget", "Temp folder", "Threads", "Scale", "Offset", "CRS", "pip install"):
+    for word in ("Memory budget", "Temp folder", "Threads", "Scale", "Offset", "CRS", "Temporal index",
+                 "pip install"):
         assert word in help_text
     assert alg.canExecute() == (True, "")
 

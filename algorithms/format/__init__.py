@@ -16,6 +16,7 @@ imports only numpy, the standard library and the kernels' table.
     copc_hierarchy.py  HierarchyEntry, pages (parse and build), level counts
     extra_bytes.py     ExtraBytesField, the Extra Bytes VLR's descriptor
     point_record.py    point_record_dtype, a raw format 6/7/8 record as numpy
+    temporal_index.py  the 360-geo temporal index EVLR: header, entries, pages (parse and build)
 """
 from ..kernels.point_formats import COPC_FORMATS, LEGACY_FORMATS, RECORD_SIZE, WAVEFORM_FORMATS
 from .copc_hierarchy import PAGE_POINTER, HierarchyEntry, build_pages, level_counts, parse_page
@@ -34,6 +35,10 @@ from .record_ids import (COPC_HIERARCHY_RECORD, COPC_INFO_RECORD, COPC_INFO_SIZE
                          SPEC_USER, VARIABLE_CHUNK_SIZE, VLR_HEADER_SIZE, WKT_ENCODING_BIT, WKT_RECORD, padded,
                          text_field)
 from .vlr_header import Vlr
+from .record_ids import TEMPORAL_RECORD, TEMPORAL_USER
+from .temporal_index import (ROOT_PAGE_BUDGET, TEMPORAL_VERSION, TemporalHeader, TemporalNodeEntry,
+                             TemporalPage, TemporalPagePointer, build_temporal_index, parse_temporal_page,
+                             sample_indices, walk_temporal_pages)
 
 __all__ = [
     "COMPRESSOR_LAYERED_CHUNKED", "COMPRESSOR_NAMES", "COMPRESSOR_NONE", "COMPRESSOR_POINTWISE",
@@ -47,4 +52,9 @@ __all__ = [
     "WAVEFORM_FORMATS", "WKT_ENCODING_BIT", "WKT_RECORD", "build_pages", "key_level", "key_xyz",
     "layered_chunk_header", "layered_chunk_size", "level_counts", "padded", "parse_descriptors", "parse_page",
     "point_record_dtype", "text_field",
+]
+__all__ += [
+    "ROOT_PAGE_BUDGET", "TEMPORAL_RECORD", "TEMPORAL_USER", "TEMPORAL_VERSION", "TemporalHeader",
+    "TemporalNodeEntry", "TemporalPage", "TemporalPagePointer", "build_temporal_index", "parse_temporal_page",
+    "sample_indices", "walk_temporal_pages",
 ]

@@ -23,6 +23,8 @@ WKT_RECORD = 2112
 GEOTIFF_RECORD = 34735
 SPEC_USER = "LASF_Spec"
 EXTRA_BYTES_RECORD = 4
+TEMPORAL_USER = "copc_temporal"   # 360-geo COPC Temporal Index Extension
+TEMPORAL_RECORD = 1000
 
 
 def text_field(raw: bytes) -> str:

@@ -15,6 +15,7 @@ from .info_checks import check_info
 from .laz_checks import check_laz
 from .point_checks import check_points
 from .report import FindingSink, ValidationReport
+from .temporal_check import check_temporal_index
 from .vlr_checks import check_crs, check_extra_bytes, check_vlrs
 
 
@@ -56,3 +57,5 @@ def run_checks(ctx: ValidationContext) -> None:
         check_chunks_match(ctx)
     if ctx.entries is not None and ctx.info is not None and ctx.laz is not None:
         check_points(ctx)
+    if ctx.entries is not None and ctx.laz is not None:
+        check_temporal_index(ctx.file, ctx.laz, ctx.entries, ctx.error, ctx.warning, ctx.progress.check_cancel)
