@@ -26,7 +26,7 @@ from .options import BuildOptions
 from .plan import Plan, choose_cube, make_plan
 from .progress import Progress
 from .sources.las_records import RecordConverter
-from .sources.resolve import _is_path, open_sources
+from .sources.resolve import is_path, open_sources
 from .store import PointStore
 from .store.spill_file import WorkFolder
 from .timing import TIMINGS
@@ -101,14 +101,14 @@ class Build:
         TIMINGS.seconds.clear()
         progress = self.progress
         paths = [i for i in (self.inputs if isinstance(self.inputs, (list, tuple)) else [self.inputs])
-                 if _is_path(i)]
+                 if is_path(i)]
         output = check_output_path(self.output, [os.fspath(p) for p in paths])
 
         # -- scan ---------------------------------------------------------------
         files = open_sources(self.inputs, progress, self.options.chunk_points)
         progress.update("scan", 1, 1)
         for f in files:
-            for text in getattr(f, "warnings", ()):
+            for text in f.warnings:
                 progress.warning(text)
         for f in files:
             if f.point_count == 0 and f.info.bounds_kind != "partial":
