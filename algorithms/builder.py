@@ -1,18 +1,22 @@
-"""The build, stage by stage: scan -> read -> build -> finish.
+"""The build, stage by stage over the plan: scan -> read -> build -> finish.
 
     scan    open every input's header, make the plan (format, frame, CRS)
+            (ScanStage)
     read    stream every input in chunks into the node store, keeping the
-            exact bounds (headers lie)
+            exact bounds (headers lie) (ReadStage)
     build   choose the root cube; build the octree unit by unit, each node
-            handed to the writer once final
-    finish  chunk table, hierarchy, header; rename into place
+            handed to the writer once final (TreeStage)
+    finish  chunk table, hierarchy, header; rename into place (FinishStage)
+
+Each stage is a small object with ``run()``; the memory they may use is
+shared out by ``MemoryBudget``.
 """
 from __future__ import annotations
 
 import os
 import time
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
@@ -21,24 +25,16 @@ from .cube import Cube
 from .distribution import Distributor
 from .errors import InputError, OutputError
 from .kernels.distribute import int_bounds
-from .node_key import ROOT
+from .memory_budget import MemoryBudget
 from .options import BuildOptions
 from .plan import Plan, choose_cube, make_plan
 from .progress import Progress
-from .sources.las_records import RecordConverter
 from .sources.resolve import is_path, open_sources
+from .sources.source import PointSource
 from .store import PointStore
 from .store.spill_file import WorkFolder
 from .timing import TIMINGS
 from .tree import TreeBuilder
-
-# Bytes a point costs while its unit is built in memory, beyond its columns
-# (taken twice: store pages and the unit's copy): codes, GPS keys, index
-# pool, flags, sort buffers.
-UNIT_OVERHEAD = 50
-UNIT_SHARE = 0.7    # of the budget, for the unit being built
-READ_SHARE = 0.65   # of the budget, for store pages while reading
-STORE_SHARE = 0.15  # of the budget, for store pages while units are built
 
 
 @dataclass
@@ -87,7 +83,157 @@ def check_output_path(output: str, inputs: Sequence[str]) -> str:
     return path
 
 
+class ScanStage:
+    """Open every input and make the plan from what they report."""
+
+    def __init__(self, inputs, options: BuildOptions, progress: Progress, software: str):
+        self.inputs = inputs
+        self.options = options
+        self.progress = progress
+        self.software = software
+
+    def run(self) -> Tuple[List[PointSource], Plan]:
+        sources = open_sources(self.inputs, self.progress, self.options.chunk_points)
+        self.progress.update("scan", 1, 1)
+        for source in sources:
+            for text in source.warnings:
+                self.progress.warning(text)
+        for source in sources:
+            if source.point_count == 0 and source.info.bounds_kind != "partial":
+                raise InputError(source.path, "holds no points (header point count is 0)")
+        plan = make_plan([s.info for s in sources], [s.point_count for s in sources], self.options,
+                         self.progress, self.software)
+        return sources, plan
+
+
+@dataclass
+class PointsRead:
+    imin: np.ndarray   # exact integer bounds of the points read
+    imax: np.ndarray
+    points: int
+
+
+class ReadStage:
+    """Stream every source in chunks through its converter into the
+    distributor's buckets, keeping the exact integer bounds."""
+
+    def __init__(self, sources: List[PointSource], plan: Plan, distributor: Distributor,
+                 options: BuildOptions, progress: Progress):
+        self.sources = sources
+        self.plan = plan
+        self.distributor = distributor
+        self.options = options
+        self.progress = progress
+
+    def run(self) -> PointsRead:
+        plan = self.plan
+        read = PointsRead(np.full(3, np.iinfo(np.int64).max, np.int64),
+                          np.full(3, np.iinfo(np.int64).min, np.int64), 0)
+        converters = [s.converter(plan.layout, plan.scales, plan.offsets) for s in self.sources]
+        # One bucket and a known size: records are converted straight into
+        # the bucket's own page, which the unit later takes without a copy.
+        in_place = self.distributor.level == 0 and plan.total_points > 0
+        direct_points = sum(s.point_count for s, c in zip(self.sources, converters) if c.writes_in_place)
+        if in_place and direct_points:
+            self.distributor.reserve_root(direct_points)
+        for source, converter in zip(self.sources, converters):
+            self._read_source(source, converter, in_place and converter.writes_in_place, read)
+        if read.points == 0:
+            raise InputError(self.sources[0].path if len(self.sources) == 1 else "(inputs)",
+                             "hold no points")
+        return read
+
+    def _read_source(self, source: PointSource, converter, direct: bool, read: PointsRead) -> None:
+        lo = np.empty(3, np.int64)
+        hi = np.empty(3, np.int64)
+        for raw in source.chunks(self.options.chunk_points):
+            with TIMINGS("read.convert"):
+                room = self.distributor.room(len(raw)) if direct else None
+                cols = converter.convert(raw, room) if room is not None else converter.convert(raw)
+            with TIMINGS("read.distribute"):
+                lo[:] = np.iinfo(np.int64).max
+                hi[:] = np.iinfo(np.int64).min
+                int_bounds(cols.xyz, lo, hi)
+                np.minimum(read.imin, lo, out=read.imin)
+                np.maximum(read.imax, hi, out=read.imax)
+                if room is None:
+                    self.distributor.add(cols, lo, hi)
+            read.points += len(cols)
+            self.progress.update("read", read.points, self.plan.total_points)
+
+
+class TreeStage:
+    """Build the octree from the buckets; every node goes to the writer
+    once final.  Returns how it went (units, pages spilled, peaks)."""
+
+    def __init__(self, store: PointStore, distributor: Distributor, writer: CopcWriter,
+                 cube: Cube, unit_points: int, budget: MemoryBudget, options: BuildOptions,
+                 progress: Progress, points: int):
+        self.store = store
+        self.distributor = distributor
+        self.writer = writer
+        self.cube = cube
+        self.unit_points = unit_points
+        self.budget = budget
+        self.options = options
+        self.progress = progress
+        self.points = points
+        self.done = 0
+
+    def run(self) -> dict:
+        self.store.set_budget(self.budget.build_store_bytes())
+        tree = TreeBuilder(self.store, self.cube, self.options.leaf_limit, self.unit_points,
+                           self._emit, self.progress.check_cancel, self._emit_stream)
+        tree.run()
+        store = self.store
+        return dict(units=tree.units_built, bucket_level=self.distributor.level,
+                    spilled_pages=store.spilled_pages, loaded_pages=store.loaded_pages,
+                    peak_temp_bytes=store.temp_bytes_peak, peak_store_bytes=store.peak_resident)
+
+    def _emit(self, keys, counts, cols, index) -> None:
+        self.writer.add_nodes(keys, counts, cols, index)
+        self._count(len(index))
+
+    def _emit_stream(self, key, parts) -> None:
+        def counted():
+            for cols, index in parts:
+                yield cols, index
+                self._count(len(index))
+        self.writer.add_node_stream(key, counted())
+
+    def _count(self, n: int) -> None:
+        self.done += n
+        self.progress.update("build", self.done, self.points)
+
+
+class FinishStage:
+    """Chunk table, hierarchy and header; the file renamed into place."""
+
+    def __init__(self, writer: CopcWriter, progress: Progress):
+        self.writer = writer
+        self.progress = progress
+
+    def run(self) -> int:
+        self.progress.update("finish", 0, 1, force=True)
+        with TIMINGS("finish.write"):
+            return self.writer.close()
+
+
+def place_buckets(plan: Plan, read: PointsRead, distributor: Distributor, budget: MemoryBudget,
+                  unit_points: int, progress: Progress) -> Cube:
+    """The root cube, and the buckets made cells of it at the level the
+    points read call for (redistributed when the headers were wrong)."""
+    cube = choose_cube(plan, read.imin, read.imax)
+    level = distributor.level or (budget.bucket_level(read.points, unit_points, cube)
+                                  if read.points > unit_points else 0)
+    distributor.settle(cube, level, progress)
+    return cube
+
+
 class Build:
+    """One build: the stages in order, with the store, temp folder and
+    writer they share, all released however the build ends."""
+
     def __init__(self, inputs, output: str, options: BuildOptions, progress: Progress,
                  software: str):
         self.inputs = inputs
@@ -95,83 +241,31 @@ class Build:
         self.options = options
         self.progress = progress
         self.software = software
+        self.stats: dict = {}
 
     def run(self) -> BuildSummary:
         t0 = time.perf_counter()
         TIMINGS.seconds.clear()
-        progress = self.progress
-        paths = [i for i in (self.inputs if isinstance(self.inputs, (list, tuple)) else [self.inputs])
-                 if is_path(i)]
-        output = check_output_path(self.output, [os.fspath(p) for p in paths])
-
-        # -- scan ---------------------------------------------------------------
-        files = open_sources(self.inputs, progress, self.options.chunk_points)
-        progress.update("scan", 1, 1)
-        for f in files:
-            for text in f.warnings:
-                progress.warning(text)
-        for f in files:
-            if f.point_count == 0 and f.info.bounds_kind != "partial":
-                raise InputError(f.path, "holds no points (header point count is 0)")
-        plan = make_plan([f.info for f in files], [f.point_count for f in files], self.options,
-                         progress, self.software)
-
+        inputs = self.inputs if isinstance(self.inputs, (list, tuple)) else [self.inputs]
+        output = check_output_path(self.output, [os.fspath(i) for i in inputs if is_path(i)])
+        sources, plan = ScanStage(self.inputs, self.options, self.progress, self.software).run()
         work = WorkFolder(self.options.temp_dir)
-        store = None
-        writer = None
+        store = writer = None
         try:
-            budget = self.options.memory_budget
-            per_point = 2 * plan.layout.bytes_per_point + UNIT_OVERHEAD
-            # The budget is for point data; Python, numba and the libraries
-            # take about a further 200 MB, the writer's batches a little more.
-            unit_points = int(budget * UNIT_SHARE) // per_point
-            chunk_bytes = self.options.chunk_points * (3 * plan.layout.bytes_per_point + 64)
-            store = PointStore(plan.layout.rest_size, max(int(budget * READ_SHARE) - chunk_bytes, 0),
+            budget = MemoryBudget(self.options.memory_budget)
+            unit_points = budget.unit_points(plan.layout.bytes_per_point)
+            store = PointStore(plan.layout.rest_size,
+                               budget.read_store_bytes(plan.layout.bytes_per_point,
+                                                       self.options.chunk_points),
                                work.path, self.options.page_points)
-            distributor = self._distributor(store, plan, unit_points)
-
-            # -- read -----------------------------------------------------------
-            imin, imax, total = self._read(files, plan, distributor)
-            if total == 0:
-                raise InputError(files[0].path if len(files) == 1 else "(inputs)", "hold no points")
-
-            # -- build ----------------------------------------------------------
-            cube = choose_cube(plan, imin, imax)
-            level = distributor.level or (self._bucket_level(total, unit_points, cube)
-                                          if total > unit_points else 0)
-            if level != distributor.level or (level and (distributor.broken or distributor.cube != cube)):
-                if distributor.level:
-                    progress.info("the headers' bounds do not hold every point; redistributing")
-                with TIMINGS("build.redistribute"):
-                    distributor.redistribute(cube, level)
+            distributor = Distributor.for_plan(store, plan, budget, unit_points)
+            read = ReadStage(sources, plan, distributor, self.options, self.progress).run()
+            cube = place_buckets(plan, read, distributor, budget, unit_points, self.progress)
             writer = CopcWriter(output, plan.header, cube, work.path,
                                 self.options.hierarchy_page_levels)
-            store.set_budget(int(budget * STORE_SHARE))
-            done = [0]
-
-            def emit(keys, counts, c, index):
-                writer.add_nodes(keys, counts, c, index)
-                done[0] += len(index)
-                progress.update("build", done[0], total)
-
-            def emit_stream(key, parts):
-                def counted():
-                    for cols, index in parts:
-                        yield cols, index
-                        done[0] += len(index)
-                        progress.update("build", done[0], total)
-                writer.add_node_stream(key, counted())
-
-            tree = TreeBuilder(store, cube, self.options.leaf_limit, unit_points, emit,
-                               progress.check_cancel, emit_stream)
-            tree.run()
-            self.stats = dict(units=tree.units_built, bucket_level=distributor.level,
-                              spilled_pages=store.spilled_pages, loaded_pages=store.loaded_pages,
-                              peak_temp_bytes=store.temp_bytes_peak,
-                              peak_store_bytes=store.peak_resident)
-            progress.update("finish", 0, 1, force=True)
-            with TIMINGS("finish.write"):
-                size = writer.close()
+            self.stats = TreeStage(store, distributor, writer, cube, unit_points, budget,
+                                   self.options, self.progress, read.points).run()
+            size = FinishStage(writer, self.progress).run()
             self.stats["seconds"] = TIMINGS.rounded()
         except BaseException:
             if writer is not None:
@@ -181,63 +275,8 @@ class Build:
             if store is not None:
                 store.close()
             work.close()
-        progress.update("finish", 1, 1, force=True)
+        self.progress.update("finish", 1, 1, force=True)
         return BuildSummary(output=output, points=writer.points, nodes=writer.node_count,
                             depth=writer.depth, seconds=time.perf_counter() - t0, bytes=size,
-                            point_format=plan.layout.point_format, warnings=list(progress.warnings),
-                            stats=self.stats)
-
-    def _distributor(self, store: PointStore, plan: Plan, unit_points: int) -> Distributor:
-        """One bucket (the root) when the cloud fits a unit, else cells of a
-        level where a bucket holds about a quarter of a unit (aerial clouds
-        spread over x and y, so a level has about 4**level filled cells)."""
-        total = plan.total_points
-        if total <= unit_points:   # includes streams of unknown size (0)
-            return Distributor(store, None, 0)
-        cube = None
-        if plan.header_bounds is not None:
-            cube = Cube.enclosing(plan.header_bounds[0], plan.header_bounds[1], plan.scales, plan.offsets)
-        return Distributor(store, cube, self._bucket_level(total, unit_points, cube))
-
-    @staticmethod
-    def _bucket_level(total: int, unit_points: int, cube: Optional[Cube]) -> int:
-        """The level whose cells hold about a quarter of a unit, 8 at most
-        and no deeper than the cube can split."""
-        target = max(unit_points // 4, 1)
-        level = 1
-        while total / 4 ** level > target and level < 8:
-            level += 1
-        return level if cube is None else min(level, max(cube.max_depth, 1))
-
-    def _read(self, files, plan: Plan, distributor: Distributor):
-        progress = self.progress
-        imin = np.full(3, np.iinfo(np.int64).max, np.int64)
-        imax = np.full(3, np.iinfo(np.int64).min, np.int64)
-        lo = np.empty(3, np.int64)
-        hi = np.empty(3, np.int64)
-        done = 0
-        total = plan.total_points
-        # One bucket and a known size: LAS records are converted straight into
-        # the bucket's own page, which the unit later takes without a copy.
-        converters = [f.converter(plan.layout, plan.scales, plan.offsets) for f in files]
-        in_place = distributor.level == 0 and total > 0
-        direct_points = sum(f.point_count for f, c in zip(files, converters) if isinstance(c, RecordConverter))
-        if in_place and direct_points:
-            distributor.store.claim_page(ROOT, direct_points)
-        for f, converter in zip(files, converters):
-            direct = in_place and isinstance(converter, RecordConverter)
-            for raw in f.chunks(self.options.chunk_points):
-                with TIMINGS("read.convert"):
-                    room = distributor.store.claim(ROOT, len(raw)) if direct else None
-                    cols = converter.convert(raw, room) if room is not None else converter.convert(raw)
-                with TIMINGS("read.distribute"):
-                    lo[:] = np.iinfo(np.int64).max
-                    hi[:] = np.iinfo(np.int64).min
-                    int_bounds(cols.xyz, lo, hi)
-                    np.minimum(imin, lo, out=imin)
-                    np.maximum(imax, hi, out=imax)
-                    if room is None:
-                        distributor.add(cols, lo, hi)
-                done += len(cols)
-                progress.update("read", done, total)
-        return imin, imax, done
+                            point_format=plan.layout.point_format,
+                            warnings=list(self.progress.warnings), stats=self.stats)
