@@ -7,11 +7,14 @@ only a chunk of points is in memory at a time; others are executed whole
 the builder like any array source (``pdal_arrays.ArrayPacker``).
 
 What the builder needs before reading (``SourceInfo``):
-- scale, offset, bounds and count: from the headers of the pipeline's
-  LAS/COPC readers when every reader is a local LAS/COPC file and no stage
-  moves points (``pdal_stages.moves_points``); from the points otherwise
-  (exact after an execute, the first chunk while streaming), with the
-  plan's default scale, or 1e-7 degree when the CRS is geographic.
+- bounds and count: from the headers of the pipeline's LAS/COPC readers
+  when every reader is a local LAS/COPC file and no stage moves points
+  (``pdal_stages.moves_points``); from the points otherwise (exact after an
+  execute, the first chunk while streaming).
+- frame: none of its own; it reports the readers' frames (same condition)
+  and that its CRS may choose the scale, and the plan decides
+  (``plan.settle_frame``: the readers' frame, else 1e-7 degree when the CRS
+  is geographic, else the plan's default scale).
 - CRS: the pipeline's own (the last stage that sets one, e.g. a
   filters.reprojection, else the readers'), kept verbatim from the LAS
   header when it is the same CRS.
