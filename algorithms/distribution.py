@@ -4,7 +4,8 @@ A bucket is a cell of the octree at some level; its store key is the node
 key of that cell.  When the whole cloud fits in memory there is one bucket,
 the root.  Otherwise points are bucketed while they are read, in the cube
 the headers promise; if a point falls outside it (headers lie) the rest go
-to RAW_KEY (store/keys.py) and everything is re-bucketed once the real cube is known.
+to RAW_KEY (store/keys.py) and everything is re-bucketed once the real cube
+is known.
 """
 from __future__ import annotations
 

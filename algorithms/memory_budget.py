@@ -28,7 +28,7 @@ class MemoryBudget:
     # keys, index pool, flags, sort buffers.
     unit_overhead: int = 50
     # Bytes a chunk in flight costs per point beyond 3 copies of its record
-    # (raw records, converted columns, bucketed copy).
+    # (about: the raw records, the converted columns, their bucketed copy).
     chunk_overhead: int = 64
     # A bucket of the distribution holds about 1/buckets_per_unit of a unit,
     # at a level no deeper than max_bucket_level.
