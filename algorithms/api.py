@@ -5,7 +5,8 @@ import os
 from typing import Callable, Optional
 
 from .builder import Build, BuildSummary
-from .options import BuildOptions, parse_size, parse_triple
+from .options import (CHUNK_POINTS, DEFAULT_MEMORY_BUDGET, LEAF_LIMIT, BuildOptions, parse_size,
+                      parse_triple)
 from .progress import Progress
 from .threads import set_threads
 
@@ -18,10 +19,10 @@ def _version() -> str:
     return __version__
 
 
-def build_copc(inputs, output, *, memory_budget="2G", temp_dir: Optional[str] = None,
+def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir: Optional[str] = None,
                threads: Optional[int] = None, scale=None, offset=None, a_srs: Optional[str] = None,
                observer=None, cancel: Optional[Callable[[], bool]] = None,
-               leaf_limit: int = 100_000, chunk_points: int = 1_000_000,
+               leaf_limit: int = LEAF_LIMIT, chunk_points: int = CHUNK_POINTS,
                page_points: Optional[int] = None, hierarchy_page_levels: int = 0,
                temporal_index: Optional[int] = None) -> BuildSummary:
     """Build one COPC file from LAS/LAZ files.
@@ -31,7 +32,8 @@ def build_copc(inputs, output, *, memory_budget="2G", temp_dir: Optional[str] = 
                 array, a list of arrays or any iterable of arrays (one cloud);
                 or a pdal.Pipeline
     output      the .copc.laz to write; it appears only when the build succeeds
-    memory_budget  bytes or a size such as "512M", "2G"
+    memory_budget  bytes or a size such as "512M", "2G" (default
+                options.DEFAULT_MEMORY_BUDGET)
     temp_dir    where spilled pages go (default: the system temp folder)
     threads     worker threads for numba kernels and LAZ compression
     scale, offset  one value or three (x, y, z); default: the inputs' own

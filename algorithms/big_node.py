@@ -19,8 +19,8 @@ from .kernels.merge import merge_heads
 from .kernels.octree import sort_canonical
 from .octree_unit import point_keys
 from .store import PointStore
+from .store.keys import run_key
 
-RUN_KEYS = 1 << 62     # store keys for sorted runs; node keys stay below 1 << 61
 BLOCK = 1 << 16        # points per merged block
 
 
@@ -39,7 +39,7 @@ def sort_into_runs(store: PointStore, buckets: List[int], cube: Cube, run_points
         perm = np.arange(len(cols), dtype=np.int64)
         sort_canonical(perm, np.array([0], np.int64), np.array([len(cols)], np.int64), gkeys, codes,
                        cols.xyz, cols.rest)
-        key = RUN_KEYS + len(runs)
+        key = run_key(len(runs))
         store.append(key, cols.take(perm))
         runs.append(key)
         check_cancel()

@@ -1,4 +1,5 @@
-"""The build, stage by stage: scan -> read -> build -> finish.
+"""The build: the stages of ``build_stages.py`` in order over the plan, with the
+store, temp folder and writer they share; the summary it returns.
 
     scan    open every input's header, make the plan (format, frame, CRS)
     read    stream every input in chunks into the node store, keeping the
@@ -6,41 +7,29 @@
     build   choose the root cube; build the octree unit by unit, each node
             handed to the writer once final
     finish  chunk table, hierarchy, header; rename into place
+
+The memory the stages may use is shared out by ``MemoryBudget``.
 """
 from __future__ import annotations
 
 import os
 import time
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
-
-import numpy as np
+from typing import List, Sequence
 
 from .copc_writer import CopcWriter
-from .cube import Cube
 from .distribution import Distributor
-from .errors import InputError, OutputError
-from .kernels.distribute import int_bounds
-from .format.node_key import ROOT
+from .errors import OutputError
+from .memory_budget import MemoryBudget
 from .options import BuildOptions
-from .plan import Plan, choose_cube, make_plan
 from .progress import Progress
-from .sources.las_records import RecordConverter
-from .sources.resolve import _is_path, open_sources
+from .sources.resolve import is_path
+from .build_stages import FinishStage, ReadStage, ScanStage, TreeStage, place_buckets
 from .store import PointStore
 from .store.spill_file import WorkFolder
 from .temp_files import temp_name_for
 from .temporal_extension import temporal_extensions
 from .timing import TIMINGS
-from .tree import TreeBuilder
-
-# Bytes a point costs while its unit is built in memory, beyond its columns
-# (taken twice: store pages and the unit's copy): codes, GPS keys, index
-# pool, flags, sort buffers.
-UNIT_OVERHEAD = 50
-UNIT_SHARE = 0.7    # of the budget, for the unit being built
-READ_SHARE = 0.65   # of the budget, for store pages while reading
-STORE_SHARE = 0.15  # of the budget, for store pages while units are built
 
 
 @dataclass
@@ -90,6 +79,9 @@ def check_output_path(output: str, inputs: Sequence[str]) -> str:
 
 
 class Build:
+    """One build: the stages in order, with the store, temp folder and
+    writer they share, all released however the build ends."""
+
     def __init__(self, inputs, output: str, options: BuildOptions, progress: Progress,
                  software: str):
         self.inputs = inputs
@@ -97,84 +89,32 @@ class Build:
         self.options = options
         self.progress = progress
         self.software = software
+        self.stats: dict = {}
 
     def run(self) -> BuildSummary:
         t0 = time.perf_counter()
         TIMINGS.seconds.clear()
-        progress = self.progress
-        paths = [i for i in (self.inputs if isinstance(self.inputs, (list, tuple)) else [self.inputs])
-                 if _is_path(i)]
-        output = check_output_path(self.output, [os.fspath(p) for p in paths])
-
-        # -- scan ---------------------------------------------------------------
-        files = open_sources(self.inputs, progress, self.options.chunk_points)
-        progress.update("scan", 1, 1)
-        for f in files:
-            for text in getattr(f, "warnings", ()):
-                progress.warning(text)
-        for f in files:
-            if f.point_count == 0 and f.info.bounds_kind != "partial":
-                raise InputError(f.path, "holds no points (header point count is 0)")
-        plan = make_plan([f.info for f in files], [f.point_count for f in files], self.options,
-                         progress, self.software)
-        extensions = temporal_extensions(self.options, files, progress)
-
+        inputs = self.inputs if isinstance(self.inputs, (list, tuple)) else [self.inputs]
+        output = check_output_path(self.output, [os.fspath(i) for i in inputs if is_path(i)])
+        sources, plan = ScanStage(self.inputs, self.options, self.progress, self.software).run()
+        extensions = temporal_extensions(self.options, sources, self.progress)
         work = WorkFolder(self.options.temp_dir)
-        store = None
-        writer = None
+        store = writer = None
         try:
-            budget = self.options.memory_budget
-            per_point = 2 * plan.layout.bytes_per_point + UNIT_OVERHEAD
-            # The budget is for point data; Python, numba and the libraries
-            # take about a further 200 MB, the writer's batches a little more.
-            unit_points = int(budget * UNIT_SHARE) // per_point
-            chunk_bytes = self.options.chunk_points * (3 * plan.layout.bytes_per_point + 64)
-            store = PointStore(plan.layout.rest_size, max(int(budget * READ_SHARE) - chunk_bytes, 0),
+            budget = MemoryBudget(self.options.memory_budget)
+            unit_points = budget.unit_points(plan.layout.bytes_per_point)
+            store = PointStore(plan.layout.rest_size,
+                               budget.read_store_bytes(plan.layout.bytes_per_point,
+                                                       self.options.chunk_points),
                                work.path, self.options.page_points)
-            distributor = self._distributor(store, plan, unit_points)
-
-            # -- read -----------------------------------------------------------
-            imin, imax, total = self._read(files, plan, distributor)
-            if total == 0:
-                raise InputError(files[0].path if len(files) == 1 else "(inputs)", "hold no points")
-
-            # -- build ----------------------------------------------------------
-            cube = choose_cube(plan, imin, imax)
-            level = distributor.level or (self._bucket_level(total, unit_points, cube)
-                                          if total > unit_points else 0)
-            if level != distributor.level or (level and (distributor.broken or distributor.cube != cube)):
-                if distributor.level:
-                    progress.info("the headers' bounds do not hold every point; redistributing")
-                with TIMINGS("build.redistribute"):
-                    distributor.redistribute(cube, level)
+            distributor = Distributor.for_plan(store, plan, budget, unit_points)
+            read = ReadStage(sources, plan, distributor, self.options, self.progress).run()
+            cube = place_buckets(plan, read, distributor, budget, unit_points, self.progress)
             writer = CopcWriter(output, plan.header, cube, work.path,
                                 self.options.hierarchy_page_levels, extensions)
-            store.set_budget(int(budget * STORE_SHARE))
-            done = [0]
-
-            def emit(keys, counts, c, index):
-                writer.add_nodes(keys, counts, c, index)
-                done[0] += len(index)
-                progress.update("build", done[0], total)
-
-            def emit_stream(key, parts):
-                def counted():
-                    for cols, index in parts:
-                        yield cols, index
-                        done[0] += len(index)
-                        progress.update("build", done[0], total)
-                writer.add_node_stream(key, counted())
-
-            tree = TreeBuilder(store, cube, self.options.leaf_limit, unit_points, emit,
-                               progress.check_cancel, emit_stream)
-            tree.run()
-            self.stats = dict(units=tree.units_built, bucket_level=distributor.level,
-                              spilled_pages=store.spilled_pages, loaded_pages=store.loaded_pages,
-                              peak_temp_bytes=store.temp_bytes_peak,
-                              peak_store_bytes=store.peak_resident)
-            progress.update("finish", 0, 1, force=True)
-            with TIMINGS("finish.write"):
-                size = writer.close()
+            self.stats = TreeStage(store, distributor, writer, cube, unit_points, budget,
+                                   self.options, self.progress, read.points).run()
+            size = FinishStage(writer, self.progress).run()
             self.stats["seconds"] = TIMINGS.rounded()
         except BaseException:
             if writer is not None:
@@ -184,63 +124,8 @@ class Build:
             if store is not None:
                 store.close()
             work.close()
-        progress.update("finish", 1, 1, force=True)
+        self.progress.update("finish", 1, 1, force=True)
         return BuildSummary(output=output, points=writer.points, nodes=writer.node_count,
                             depth=writer.depth, seconds=time.perf_counter() - t0, bytes=size,
-                            point_format=plan.layout.point_format, warnings=list(progress.warnings),
-                            stats=self.stats)
-
-    def _distributor(self, store: PointStore, plan: Plan, unit_points: int) -> Distributor:
-        """One bucket (the root) when the cloud fits a unit, else cells of a
-        level where a bucket holds about a quarter of a unit (aerial clouds
-        spread over x and y, so a level has about 4**level filled cells)."""
-        total = plan.total_points
-        if total <= unit_points:   # includes streams of unknown size (0)
-            return Distributor(store, None, 0)
-        cube = None
-        if plan.header_bounds is not None:
-            cube = Cube.enclosing(plan.header_bounds[0], plan.header_bounds[1], plan.scales, plan.offsets)
-        return Distributor(store, cube, self._bucket_level(total, unit_points, cube))
-
-    @staticmethod
-    def _bucket_level(total: int, unit_points: int, cube: Optional[Cube]) -> int:
-        """The level whose cells hold about a quarter of a unit, 8 at most
-        and no deeper than the cube can split."""
-        target = max(unit_points // 4, 1)
-        level = 1
-        while total / 4 ** level > target and level < 8:
-            level += 1
-        return level if cube is None else min(level, max(cube.max_depth, 1))
-
-    def _read(self, files, plan: Plan, distributor: Distributor):
-        progress = self.progress
-        imin = np.full(3, np.iinfo(np.int64).max, np.int64)
-        imax = np.full(3, np.iinfo(np.int64).min, np.int64)
-        lo = np.empty(3, np.int64)
-        hi = np.empty(3, np.int64)
-        done = 0
-        total = plan.total_points
-        # One bucket and a known size: LAS records are converted straight into
-        # the bucket's own page, which the unit later takes without a copy.
-        converters = [f.converter(plan.layout, plan.scales, plan.offsets) for f in files]
-        in_place = distributor.level == 0 and total > 0
-        direct_points = sum(f.point_count for f, c in zip(files, converters) if isinstance(c, RecordConverter))
-        if in_place and direct_points:
-            distributor.store.claim_page(ROOT, direct_points)
-        for f, converter in zip(files, converters):
-            direct = in_place and isinstance(converter, RecordConverter)
-            for raw in f.chunks(self.options.chunk_points):
-                with TIMINGS("read.convert"):
-                    room = distributor.store.claim(ROOT, len(raw)) if direct else None
-                    cols = converter.convert(raw, room) if room is not None else converter.convert(raw)
-                with TIMINGS("read.distribute"):
-                    lo[:] = np.iinfo(np.int64).max
-                    hi[:] = np.iinfo(np.int64).min
-                    int_bounds(cols.xyz, lo, hi)
-                    np.minimum(imin, lo, out=imin)
-                    np.maximum(imax, hi, out=imax)
-                    if room is None:
-                        distributor.add(cols, lo, hi)
-                done += len(cols)
-                progress.update("read", done, total)
-        return imin, imax, done
+                            point_format=plan.layout.point_format,
+                            warnings=list(self.progress.warnings), stats=self.stats)

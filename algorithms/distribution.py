@@ -4,7 +4,8 @@ A bucket is a cell of the octree at some level; its store key is the node
 key of that cell.  When the whole cloud fits in memory there is one bucket,
 the root.  Otherwise points are bucketed while they are read, in the cube
 the headers promise; if a point falls outside it (headers lie) the rest go
-to RAW and everything is re-bucketed once the real cube is known.
+to RAW_KEY (store/keys.py) and everything is re-bucketed once the real cube
+is known.
 """
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ import numpy as np
 from .columns import Columns
 from .cube import FINE_LEVEL, Cube
 from .kernels.distribute import bucket_order
+from .memory_budget import MemoryBudget
 from .format.node_key import ROOT, key_level
+from .plan import Plan
+from .progress import Progress
 from .store import PointStore
-
-RAW = 0   # store key of points read before the cube is known
+from .store.keys import RAW_KEY
+from .timing import TIMINGS
 
 
 def split_into_buckets(store: PointStore, cols: Columns, codes: np.ndarray, parent_key: int,
@@ -35,11 +39,37 @@ def split_into_buckets(store: PointStore, cols: Columns, codes: np.ndarray, pare
 
 
 class Distributor:
+    """Puts the points read into the store's buckets (cells of ``level`` of
+    ``cube``, or the root alone at level 0)."""
+
     def __init__(self, store: PointStore, cube: Optional[Cube], level: int):
         self.store = store
         self.cube = cube
         self.level = level
         self.broken = False    # a point fell outside the provisional cube
+
+    @classmethod
+    def for_plan(cls, store: PointStore, plan: Plan, budget: MemoryBudget,
+                 unit_points: int) -> "Distributor":
+        """One bucket (the root) when the cloud fits a unit, else cells of the
+        level the budget gives, in the cube the headers promise."""
+        total = plan.total_points
+        if total <= unit_points:   # includes streams of unknown size (0)
+            return cls(store, None, 0)
+        cube = None
+        if plan.header_bounds is not None:
+            cube = Cube.enclosing(plan.header_bounds[0], plan.header_bounds[1], plan.scales, plan.offsets)
+        return cls(store, cube, budget.bucket_level(total, unit_points, cube))
+
+    # -- points written in place (one bucket) ----------------------------------------
+    def reserve_root(self, points: int) -> None:
+        """Give the root bucket a page of ``points`` that converters write
+        into directly (``room``); the unit later takes it without a copy."""
+        self.store.claim_page(ROOT, points)
+
+    def room(self, n: int) -> Optional[Columns]:
+        """Zeroed room for n more points of the root bucket, or None."""
+        return self.store.claim(ROOT, n)
 
     def add(self, cols: Columns, lo: np.ndarray, hi: np.ndarray) -> None:
         if self.level == 0:
@@ -47,9 +77,19 @@ class Distributor:
             return
         if self.broken or self.cube is None or not self.cube.contains(lo, hi):
             self.broken = True
-            self.store.append(RAW, cols)
+            self.store.append(RAW_KEY, cols)
             return
         split_into_buckets(self.store, cols, self.cube.fine_codes(cols.xyz), ROOT, self.level)
+
+    def settle(self, cube: Cube, level: int, progress: Progress) -> None:
+        """Make the buckets cells of ``level`` of the final ``cube``,
+        re-bucketing only when they are not that already."""
+        if level == self.level and not (level and (self.broken or self.cube != cube)):
+            return
+        if self.level:
+            progress.info("the headers' bounds do not hold every point; redistributing")
+        with TIMINGS("build.redistribute"):
+            self.redistribute(cube, level)
 
     def redistribute(self, cube: Cube, level: int) -> None:
         """Re-bucket everything in the store into cells of ``level`` of ``cube``."""

@@ -9,10 +9,34 @@ from typing import Optional, Tuple, Union
 
 from .errors import OptionError
 
-DEFAULT_BUDGET = 2 << 30
+# The default memory budget, as every host shows and passes it (command
+# line, QGIS, PDAL stage, API); the one place it is written.
+DEFAULT_MEMORY_BUDGET = "2G"
 LEAF_LIMIT = 100_000
+CHUNK_POINTS = 1_000_000
 
 Triple = Tuple[float, float, float]
+
+
+_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: Union[str, int, float]) -> int:
+    """'2G', '512M', '1.5g', '1000000' -> bytes."""
+    if isinstance(text, (int, float)):
+        value = int(text)
+    else:
+        match = _SIZE.match(str(text))
+        if not match:
+            raise OptionError(f"cannot read {text!r} as a size (examples: 512M, 2G)")
+        value = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    if value <= 0:
+        raise OptionError(f"size must be positive, got {text!r}")
+    return value
+
+
+DEFAULT_BUDGET = parse_size(DEFAULT_MEMORY_BUDGET)   # in bytes
 
 
 @dataclass
@@ -24,7 +48,7 @@ class BuildOptions:
     offset: Optional[Triple] = None
     a_srs: Optional[str] = None
     leaf_limit: int = LEAF_LIMIT
-    chunk_points: int = 1_000_000
+    chunk_points: int = CHUNK_POINTS
     # Test knobs: tiny store pages force the paged/spilled paths on small inputs.
     page_points: Optional[int] = None
     hierarchy_page_levels: int = 0
@@ -53,24 +77,6 @@ class BuildOptions:
             what = "is not a folder" if os.path.exists(self.temp_dir) else "does not exist"
             raise OptionError(f"temp folder {self.temp_dir} {what}")
         return self
-
-
-_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-
-
-def parse_size(text: Union[str, int, float]) -> int:
-    """'2G', '512M', '1.5g', '1000000' -> bytes."""
-    if isinstance(text, (int, float)):
-        value = int(text)
-    else:
-        match = _SIZE.match(str(text))
-        if not match:
-            raise OptionError(f"cannot read {text!r} as a size (examples: 512M, 2G)")
-        value = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
-    if value <= 0:
-        raise OptionError(f"size must be positive, got {text!r}")
-    return value
 
 
 def parse_triple(text: Union[str, float, Tuple], what: str) -> Triple:

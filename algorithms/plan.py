@@ -1,11 +1,15 @@
 """The plan: output format, frame (scale/offset), CRS, from the inputs' headers.
 
 Everything here is decided before a point is read, from headers and options.
+Sources only report facts (``SourceInfo``); the frame policy (the inputs'
+own frame, the finest of several, a centred offset, 0.001 for arrays,
+1e-7 for degrees) is decided here and nowhere else.
 The root cube is decided after reading (see ``choose_cube``), because headers
 can lie about bounds.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
@@ -19,11 +23,14 @@ from .options import BuildOptions
 from .point_layout import ExtraDim, PointLayout, choose_point_format
 from .progress import Progress
 from .quantize import INT32_MAX, INT32_MIN
-from .sources.las_formats import NIR_OFFSET, RGB_OFFSET, WAVEFORM_FORMATS
+from .kernels.point_formats import NIR_OFFSET, RGB_OFFSET, WAVEFORM_FORMATS
 from .sources.source_info import SourceInfo
 
 # Scale for inputs with no integer grid of their own (numpy arrays of floats).
 DEFAULT_ARRAY_SCALE = 0.001
+# Scale for a pipeline's coordinates in degrees when it has no frame of its
+# own: 1e-7 degree is about a centimetre.
+GEOGRAPHIC_SCALE = (1e-7, 1e-7, 0.001)
 # Scales outside this range are damaged headers, not resolutions.
 MIN_SCALE, MAX_SCALE = 1e-12, 1e12
 
@@ -67,6 +74,46 @@ def merge_extra_dims(infos: Sequence[SourceInfo]) -> Tuple[ExtraDim, ...]:
 def _common_or_none(values: Sequence[np.ndarray]) -> Optional[np.ndarray]:
     first = values[0]
     return first if all(np.array_equal(v, first) for v in values) else None
+
+
+def centred_offsets(mins, maxs, scales) -> np.ndarray:
+    """An offset at the centre of the bounds, rounded to a whole number of
+    the coarsest unit among 1 and the scales, so inputs' values stay exact."""
+    step = max(1.0, float(np.max(scales)))
+    return np.round((np.asarray(mins) + np.asarray(maxs)) / 2.0 / step) * step
+
+
+def _is_geographic(wkt: Optional[str]) -> bool:
+    if not wkt:
+        return False
+    try:
+        import pyproj
+
+        return bool(pyproj.CRS.from_user_input(wkt).is_geographic)
+    except Exception:
+        return False
+
+
+def settle_frame(info: SourceInfo) -> SourceInfo:
+    """The frame of a source that reports only facts to choose one from (a
+    PDAL pipeline): its readers' frame (the finest scale; their offset when
+    they share it, else centred), or 1e-7 degree for a geographic CRS.
+    Other sources are returned as they are."""
+    if info.scales is not None:
+        return info
+    frames = info.reader_frames
+    if frames:
+        scales = np.min([s for s, _ in frames], axis=0)
+        if all(np.array_equal(s, scales) and np.array_equal(o, frames[0][1]) for s, o in frames):
+            offsets = frames[0][1]
+        else:
+            offsets = centred_offsets(info.mins, info.maxs, scales)
+    elif info.frame_from_crs and _is_geographic(info.crs_wkt):
+        scales = np.array(GEOGRAPHIC_SCALE)
+        offsets = centred_offsets(info.mins, info.maxs, scales)
+    else:
+        return info
+    return dataclasses.replace(info, scales=scales, offsets=offsets)
 
 
 def _suggest_scale(reach: float) -> float:
@@ -148,10 +195,7 @@ def _new_frame(infos, framed, options, mins, maxs, bounds_ok, progress):
     elif common is not None and fits(common):
         offsets = common.copy()
     elif mins is not None:
-        # Centre of the inputs, rounded to a whole number of the coarsest
-        # unit among 1 and the scales, so inputs' values stay exact.
-        step = max(1.0, float(scales.max()))
-        offsets = np.round((mins + maxs) / 2.0 / step) * step
+        offsets = centred_offsets(mins, maxs, scales)
     else:
         offsets = np.zeros(3)
     if mins is not None and not fits(offsets):
@@ -199,6 +243,7 @@ def _written(wkt: str, where: str, progress: Progress) -> str:
 
 def make_plan(infos: Sequence[SourceInfo], counts: Sequence[int], options: BuildOptions,
               progress: Progress, software: str) -> Plan:
+    infos = [settle_frame(i) for i in infos]
     any_rgb = any(i.point_format in RGB_OFFSET for i in infos)
     any_nir = any(i.point_format in NIR_OFFSET for i in infos)
     layout = PointLayout(choose_point_format(any_rgb, any_nir), merge_extra_dims(infos))

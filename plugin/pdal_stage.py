@@ -71,7 +71,7 @@ def _write(ins, args) -> None:
     source = arrays.ArraySource([cloud], name=name, scale=frame[0] if frame else None,
                                 offset=frame[1] if frame else None, crs_wkt=crs_wkt)
     _log(f"writing {output} from {len(cloud):,} points")
-    from copc_builder.plugin.cli import PlainProgress
+    from copc_builder.plugin.progress_printers import PlainProgress
 
     summary = api.build_copc(source, output, observer=PlainProgress(sys.stderr, LOG_PREFIX), **options)
     _views_written.append(summary.output)
@@ -194,7 +194,7 @@ def _tree(node) -> dict:
 
 def _pipeline_frame_and_crs(metadata, spatialreference):
     """((scales, offsets) or None, WKT or None) from PDAL's globals."""
-    from copc_builder.algorithms.sources.pdal_pipeline import _srs_of
+    from copc_builder.algorithms.sources.pdal_pipeline import srs_of
     from copc_builder.algorithms.sources.pdal_stages import (LAS_READERS, las_metadata_frame,
                                                              stage_types_move_points)
 
@@ -214,4 +214,4 @@ def _pipeline_frame_and_crs(metadata, spatialreference):
         if frames and all(f is not None for f in frames) and all(
                 (f[0] == frames[0][0]).all() and (f[1] == frames[0][1]).all() for f in frames):
             frame = frames[0]
-    return frame, _srs_of(spatialreference)
+    return frame, srs_of(spatialreference)

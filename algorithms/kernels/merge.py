@@ -2,7 +2,7 @@
 LOD sampling of a stream of points against one parent's grid."""
 from numba import njit
 
-from .octree import _canonical_less, first_in_cell, lod_grid
+from .octree import canonical_less, first_in_cell, lod_grid
 
 
 @njit(cache=True, nogil=True)
@@ -20,7 +20,7 @@ def merge_heads(starts, ends, more, gkeys, codes, xyz, rest, out):
         best = -1
         for r in range(k):
             if starts[r] < ends[r]:
-                if best < 0 or _canonical_less(starts[r], starts[best], gkeys, codes, xyz, rest):
+                if best < 0 or canonical_less(starts[r], starts[best], gkeys, codes, xyz, rest):
                     best = r
             elif more[r]:
                 return n

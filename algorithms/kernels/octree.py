@@ -112,7 +112,9 @@ def _record_less(a, b, xyz, rest):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _canonical_less(a, b, gkeys, codes, xyz, rest):
+def canonical_less(a, b, gkeys, codes, xyz, rest):
+    """Point a before point b in canonical order: GPS key, Morton code, then
+    the record's bytes (shared with kernels.merge)."""
     if gkeys[a] != gkeys[b]:
         return gkeys[a] < gkeys[b]
     if codes[a] != codes[b]:
@@ -127,7 +129,7 @@ def _insertion_sort(run, gkeys, codes, xyz, rest):
     for q in range(1, run.shape[0]):
         v = run[q]
         p = q - 1
-        while p >= 0 and _canonical_less(v, run[p], gkeys, codes, xyz, rest):
+        while p >= 0 and canonical_less(v, run[p], gkeys, codes, xyz, rest):
             run[p + 1] = run[p]
             p -= 1
         run[p + 1] = v
@@ -206,7 +208,7 @@ def _merge_pair(src, dst, lo, mid, hi, gkeys, codes, xyz, rest):
     """Merge the canonical runs src[lo:mid] and src[mid:hi] into dst[lo:hi], stably."""
     i, j, o = lo, mid, lo
     while i < mid and j < hi:
-        if _canonical_less(src[j], src[i], gkeys, codes, xyz, rest):
+        if canonical_less(src[j], src[i], gkeys, codes, xyz, rest):
             dst[o] = src[j]
             j += 1
         else:

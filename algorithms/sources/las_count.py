@@ -11,7 +11,7 @@ from typing import List, Optional
 
 from ..format import LAZ_LAYERED_COMPRESSOR, LazVlr
 from ..errors import InputError
-from .native_errors import _reraise_fatal, _short, quiet_stderr
+from .native_errors import quiet_stderr, reraise_fatal, short_text
 from .source_info import SourceInfo
 
 
@@ -48,9 +48,9 @@ def _count_laz_points(path: str, info: SourceInfo, start: int, warnings: List[st
             with quiet_stderr():
                 table = lazrs.read_chunk_table(f, vlr)
     except BaseException as exc:
-        _reraise_fatal(exc)
+        reraise_fatal(exc)
         raise InputError(path, f"is truncated or damaged: its LAZ chunk table cannot be read "
-                               f"({_short(exc)}); the file is {size:,} bytes") from None
+                               f"({short_text(exc)}); the file is {size:,} bytes") from None
     data_end = start + 8 + sum(nbytes for _, nbytes in table)
     if data_end > size:
         raise InputError(path, f"is truncated: its LAZ chunks end at byte {data_end:,}, "

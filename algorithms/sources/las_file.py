@@ -8,7 +8,7 @@ the node store's columns.
 from __future__ import annotations
 
 import os
-from typing import Iterator, List
+from typing import TYPE_CHECKING, Iterator, List
 
 import numpy as np
 
@@ -16,11 +16,15 @@ from ..errors import InputError
 from ..timing import TIMINGS
 from .las_count import count_points
 from .las_header import read_header
-from .native_errors import _reraise_fatal, _short, quiet_stderr
+from .native_errors import quiet_stderr, reraise_fatal, short_text
+
+if TYPE_CHECKING:
+    from .las_records import RecordConverter
 
 
 class LasFile:
-    """One LAS/LAZ input file."""
+    """One LAS/LAZ input file (a ``PointSource``); a reader is open only
+    while ``chunks`` runs."""
 
     def __init__(self, path: str):
         self.path = os.fspath(path)
@@ -32,10 +36,13 @@ class LasFile:
     def point_count(self) -> int:
         return self._real_count
 
-    def converter(self, layout, scales, offsets):
+    def converter(self, layout, scales, offsets) -> "RecordConverter":
         from .las_records import RecordConverter
 
         return RecordConverter(self.info, layout, scales, offsets)
+
+    def close(self) -> None:
+        """Nothing is held open between chunks() calls."""
 
     def chunks(self, chunk_points: int) -> Iterator[np.ndarray]:
         """Yield raw records (n, record_length) uint8, every point exactly once."""
@@ -55,11 +62,11 @@ class LasFile:
                         with TIMINGS("read.decode"), quiet_stderr():
                             points = reader.read_points(want)
                     except BaseException as exc:  # lazrs errors and panics
-                        _reraise_fatal(exc)
+                        reraise_fatal(exc)
                         raise InputError(
                             self.path,
                             f"cannot decode points {done:,} to {done + want - 1:,} of the "
-                            f"{expected:,} its header announces ({_short(exc)}); the file is damaged "
+                            f"{expected:,} its header announces ({short_text(exc)}); the file is damaged "
                             f"or holds fewer points than its header says",
                         ) from None
                     got = len(points)
@@ -74,7 +81,5 @@ class LasFile:
         except InputError:
             raise
         except BaseException as exc:
-            _reraise_fatal(exc)
-            raise InputError(self.path, f"cannot read the point data ({_short(exc)})") from None
-
-
+            reraise_fatal(exc)
+            raise InputError(self.path, f"cannot read the point data ({short_text(exc)})") from None

@@ -15,8 +15,8 @@ from ..format import (COMPRESSOR_LAYERED_CHUNKED, COMPRESSOR_POINTWISE, COMPRESS
                       LAS12_HEADER_SIZE, LAZ_RECORD, LAZ_USER, RECORD_SIZE, VLR_HEADER_SIZE, LasHeader, LazVlr)
 from ..errors import InputError
 from ..point_layout import ExtraDim
-from .las_formats import WAVEFORM_FORMATS
-from .native_errors import _reraise_fatal, _short
+from ..kernels.point_formats import WAVEFORM_FORMATS
+from .native_errors import reraise_fatal, short_text
 from .source_info import SourceInfo
 
 
@@ -40,8 +40,8 @@ def read_header(path: str) -> SourceInfo:
         with laspy.open(path) as reader:
             header = reader.header
     except BaseException as exc:
-        _reraise_fatal(exc)
-        raise InputError(path, f"unreadable LAS header or VLRs ({_short(exc)})") from None
+        reraise_fatal(exc)
+        raise InputError(path, f"unreadable LAS header or VLRs ({short_text(exc)})") from None
 
     pf = header.point_format
     if pf.id not in RECORD_SIZE:
@@ -190,9 +190,9 @@ def _crs_of(header) -> Tuple[Optional[str], Optional[str]]:
         try:
             crs = header.parse_crs()
         except BaseException as exc:  # pyproj errors
-            _reraise_fatal(exc)
+            reraise_fatal(exc)
             crs = None
-            err = _short(exc)
+            err = short_text(exc)
         else:
             err = "no EPSG code in its GeoTIFF keys"
         if crs is None:

@@ -9,13 +9,15 @@ from ..columns import Columns
 from ..kernels.records import split_records
 from ..point_layout import (CORE_SIZE, REST_RGB, REST_SOURCE_ID, REST_USER, PointLayout)
 from ..quantize import quantize
-from .las_formats import GPS_OFFSET, LEGACY_FORMATS, NIR_OFFSET, RGB_OFFSET
+from ..kernels.point_formats import GPS_OFFSET, LEGACY_FORMATS, NIR_OFFSET, RGB_OFFSET
 from .source_info import SourceInfo
 
 
-
 class RecordConverter:
-    """Converts one input file's records into columns of the output layout."""
+    """Converts one input file's records into columns of the output layout
+    (a ``Converter``)."""
+
+    writes_in_place = True   # the kernel fills claimed store pages directly
 
     def __init__(self, info: SourceInfo, layout: PointLayout, scales, offsets):
         self.info = info

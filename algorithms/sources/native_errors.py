@@ -7,14 +7,15 @@ import sys
 import tempfile
 
 
-def _reraise_fatal(exc: BaseException) -> None:
-    # lazrs can raise a Rust panic (a BaseException); anything but a real
-    # interrupt becomes an input error.
+def reraise_fatal(exc: BaseException) -> None:
+    """Re-raise a real interrupt; lazrs can raise a Rust panic (a
+    BaseException), and anything but an interrupt becomes an input error."""
     if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
         raise exc
 
 
-def _short(exc: BaseException) -> str:
+def short_text(exc: BaseException) -> str:
+    """'ErrorType: first line of the message' for one-line errors."""
     text = str(exc).strip().splitlines()
     text = text[0] if text else ""
     name = type(exc).__name__

@@ -87,7 +87,9 @@ def schema_info(name: str, dtype: np.dtype, count: int, mins=None, maxs=None,
         crs_note=crs_note or "arrays carry no CRS", bounds_kind=bounds_kind or "exact")
 
 
-def _bounds(arrays: Sequence[np.ndarray], name: str):
+def array_bounds(arrays: Sequence[np.ndarray], name: str):
+    """(mins, maxs) of X, Y, Z over the arrays; an InputError naming ``name``
+    for NaN or infinite coordinates."""
     mins = np.full(3, np.inf)
     maxs = np.full(3, -np.inf)
     seen = 0
@@ -114,7 +116,10 @@ def non_finite_message(dim: str, values: np.ndarray, first: int = 0) -> str:
 
 
 class ArraySource:
-    """A cloud given as one array, a list of arrays, or any iterable of arrays."""
+    """A cloud given as one array, a list of arrays, or any iterable of arrays
+    (a ``PointSource``)."""
+
+    warnings: Sequence[str] = ()
 
     def __init__(self, arrays, name: str = "<arrays>", scale=None, offset=None,
                  crs_wkt: Optional[str] = None):
@@ -126,7 +131,7 @@ class ArraySource:
             self._stream = None
             first = self._list[0] if self._list else None
             count = sum(len(a) for a in self._list)
-            mins, maxs = _bounds(self._list, name) if count else (None, None)
+            mins, maxs = array_bounds(self._list, name) if count else (None, None)
             kind = "exact"
         else:
             self._list = None
@@ -136,7 +141,7 @@ class ArraySource:
                 first = self._check(first)
             self._stream = itertools.chain([first], stream) if first is not None else iter(())
             count = 0
-            mins, maxs = _bounds([first], name) if first is not None and len(first) else (None, None)
+            mins, maxs = array_bounds([first], name) if first is not None and len(first) else (None, None)
             kind = "partial"
         if first is None:
             raise InputError(name, "holds no points (no arrays)")
@@ -167,9 +172,14 @@ class ArraySource:
             for start in range(0, len(a), chunk_points):
                 yield a[start:start + chunk_points]
 
+    def close(self) -> None:
+        """Nothing is held open: the arrays are the caller's."""
+
 
 class ArrayPacker:
-    """PDAL-named structured arrays -> the node store's columns."""
+    """PDAL-named structured arrays -> the node store's columns (a ``Converter``)."""
+
+    writes_in_place = False   # it builds its columns field by field, then copies
 
     def __init__(self, name: str, dtype: np.dtype, layout: PointLayout, scales, offsets):
         self.name = name
@@ -194,39 +204,57 @@ class ArrayPacker:
             v = v.astype(np.int64)
         return np.clip(v, lo, hi).astype(np.int64)
 
-    def convert(self, a: np.ndarray) -> Columns:
+    def convert(self, a: np.ndarray, out: Optional[Columns] = None) -> Columns:
+        """Columns of the arrays' points; written into ``out`` (zeroed) when given."""
         n = len(a)
-        xyz = np.empty((n, 3), np.int32)
-        for k, dim in enumerate("XYZ"):
-            v = np.asarray(a[dim], np.float64)
-            if not np.all(np.isfinite(v)):
-                raise InputError(self.name, non_finite_message(dim, v, self.seen))
-            xyz[:, k] = quantize(self.name, dim, v, self.scales[k], self.offsets[k])
+        xyz = self._xyz(a)
         gps = np.zeros(n, np.float64)
         g = self._get(a, "GpsTime", np.float64)
         if g is not None:
             gps[:] = g
         rest = np.zeros((n, self.layout.rest_size), np.uint8)
+        self._core_fields(a, rest)
+        self._extra_fields(a, rest)
+        self.seen += n
+        if out is None:
+            return Columns(xyz, gps, rest)
+        out.xyz[:] = xyz
+        out.gps[:] = gps
+        out.rest[:] = rest
+        return out
 
-        def put(offset, values, dtype):
-            v = np.ascontiguousarray(values.astype(dtype, copy=False))
-            rest[:, offset:offset + v.itemsize] = v.view(np.uint8).reshape(n, v.itemsize)
+    def _xyz(self, a: np.ndarray) -> np.ndarray:
+        xyz = np.empty((len(a), 3), np.int32)
+        for k, dim in enumerate("XYZ"):
+            v = np.asarray(a[dim], np.float64)
+            if not np.all(np.isfinite(v)):
+                raise InputError(self.name, non_finite_message(dim, v, self.seen))
+            xyz[:, k] = quantize(self.name, dim, v, self.scales[k], self.offsets[k])
+        return xyz
 
-        def bits(dim, mask, shift):
-            # Counts and the channel keep their low bits; a 1-bit flag is set by any non-zero value.
-            if dim not in self.names:
-                return np.zeros(n, np.int64)
-            v = self._int(a, dim, 0, 255)
-            return (((v != 0) if mask == 1 else (v & mask)).astype(np.int64)) << shift
+    @staticmethod
+    def _put(rest: np.ndarray, offset: int, values, dtype) -> None:
+        v = np.ascontiguousarray(values.astype(dtype, copy=False))
+        rest[:, offset:offset + v.itemsize] = v.view(np.uint8).reshape(len(rest), v.itemsize)
 
+    def _bits(self, a, dim, mask, shift):
+        # Counts and the channel keep their low bits; a 1-bit flag is set by any non-zero value.
+        if dim not in self.names:
+            return np.zeros(len(a), np.int64)
+        v = self._int(a, dim, 0, 255)
+        return (((v != 0) if mask == 1 else (v & mask)).astype(np.int64)) << shift
+
+    def _core_fields(self, a: np.ndarray, rest: np.ndarray) -> None:
+        """The LAS 1.4 fields PDAL names (intensity, returns, flags, colours...)."""
+        put, bits = self._put, self._bits
         if "Intensity" in self.names:
-            put(REST_INTENSITY, self._int(a, "Intensity", 0, 65535), "<u2")
-        rest[:, REST_RETURN] = bits("ReturnNumber", 15, 0) | bits("NumberOfReturns", 15, 4)
-        flags = (bits("Synthetic", 1, 0) | bits("KeyPoint", 1, 1) | bits("Withheld", 1, 2)
-                 | bits("Overlap", 1, 3) | bits("ScanChannel", 3, 4)
-                 | bits("ScanDirectionFlag", 1, 6) | bits("EdgeOfFlightLine", 1, 7))
+            put(rest, REST_INTENSITY, self._int(a, "Intensity", 0, 65535), "<u2")
+        rest[:, REST_RETURN] = bits(a, "ReturnNumber", 15, 0) | bits(a, "NumberOfReturns", 15, 4)
+        flags = (bits(a, "Synthetic", 1, 0) | bits(a, "KeyPoint", 1, 1) | bits(a, "Withheld", 1, 2)
+                 | bits(a, "Overlap", 1, 3) | bits(a, "ScanChannel", 3, 4)
+                 | bits(a, "ScanDirectionFlag", 1, 6) | bits(a, "EdgeOfFlightLine", 1, 7))
         if "ClassFlags" in self.names and not ({"Synthetic", "KeyPoint", "Withheld", "Overlap"} & self.names):
-            flags |= bits("ClassFlags", 15, 0)   # older PDAL: the four flags packed in one
+            flags |= bits(a, "ClassFlags", 15, 0)   # older PDAL: the four flags packed in one
         rest[:, REST_FLAGS] = flags
         if "Classification" in self.names:
             rest[:, REST_CLASS] = self._int(a, "Classification", 0, 255)
@@ -237,15 +265,19 @@ class ArrayPacker:
             # for 6-10); LAS 1.4 stores 0.006 degree units.
             deg = self._get(a, "ScanAngleRank", np.float64)
             units = np.nan_to_num(np.rint(deg / 0.006), nan=0.0, posinf=30000, neginf=-30000)
-            put(REST_SCAN_ANGLE, np.clip(units, -30000, 30000), "<i2")
+            put(rest, REST_SCAN_ANGLE, np.clip(units, -30000, 30000), "<i2")
         if "PointSourceId" in self.names:
-            put(REST_SOURCE_ID, self._int(a, "PointSourceId", 0, 65535), "<u2")
+            put(rest, REST_SOURCE_ID, self._int(a, "PointSourceId", 0, 65535), "<u2")
         if self.layout.has_rgb:
             for k, dim in enumerate(("Red", "Green", "Blue")):
                 if dim in self.names:
-                    put(REST_RGB + 2 * k, self._int(a, dim, 0, 65535), "<u2")
+                    put(rest, REST_RGB + 2 * k, self._int(a, dim, 0, 65535), "<u2")
         if self.layout.has_nir and "Infrared" in self.names:
-            put(REST_RGB + 6, self._int(a, "Infrared", 0, 65535), "<u2")
+            put(rest, REST_RGB + 6, self._int(a, "Infrared", 0, 65535), "<u2")
+
+    def _extra_fields(self, a: np.ndarray, rest: np.ndarray) -> None:
+        """Every other dimension, as the extra bytes of its name."""
+        n = len(a)
         for dim in self.layout.extra:
             if dim.name in self.names:
                 raw = np.asarray(a[dim.name])
@@ -254,6 +286,3 @@ class ArrayPacker:
                 raw = np.ascontiguousarray(raw)
                 off = self.layout.extra_rest_offset(dim.name)
                 rest[:, off:off + dim.size] = raw.view(np.uint8).reshape(n, dim.size)
-        self.seen += n
-        return Columns(xyz, gps, rest)
-

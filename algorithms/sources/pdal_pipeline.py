@@ -7,11 +7,14 @@ only a chunk of points is in memory at a time; others are executed whole
 the builder like any array source (``pdal_arrays.ArrayPacker``).
 
 What the builder needs before reading (``SourceInfo``):
-- scale, offset, bounds and count: from the headers of the pipeline's
-  LAS/COPC readers when every reader is a local LAS/COPC file and no stage
-  moves points (``pdal_stages.moves_points``); from the points otherwise
-  (exact after an execute, the first chunk while streaming), with the
-  plan's default scale, or 1e-7 degree when the CRS is geographic.
+- bounds and count: from the headers of the pipeline's LAS/COPC readers
+  when every reader is a local LAS/COPC file and no stage moves points
+  (``pdal_stages.moves_points``); from the points otherwise (exact after an
+  execute, the first chunk while streaming).
+- frame: none of its own; it reports the readers' frames (same condition)
+  and that its CRS may choose the scale, and the plan decides
+  (``plan.settle_frame``: the readers' frame, else 1e-7 degree when the CRS
+  is geographic, else the plan's default scale).
 - CRS: the pipeline's own (the last stage that sets one, e.g. a
   filters.reprojection, else the readers'), kept verbatim from the LAS
   header when it is the same CRS.
@@ -34,9 +37,8 @@ from ..errors import DependencyError, InputError
 from ..point_layout import PointLayout
 from .las_header import read_header
 from .source_info import SourceInfo
-from .pdal_arrays import ArrayPacker, _bounds, require_xyz, schema_info
-from .pdal_stages import (GEOGRAPHIC_SCALE, centred_offsets, describe, is_geographic,
-                          local_las_readers, moves_points)
+from .pdal_arrays import ArrayPacker, array_bounds, require_xyz, schema_info
+from .pdal_stages import describe, local_las_readers, moves_points
 from .pdal_support import import_pdal, pdal_problem, stdout_kept
 
 DEFAULT_CHUNK = 1_000_000
@@ -79,21 +81,32 @@ def _close_live() -> None:
         source.close()
 
 
+def _close_at_exit(source: "PipelineSource") -> None:
+    if not _AT_EXIT:
+        atexit.register(_close_live)
+        _AT_EXIT.append(True)
+    _LIVE.add(source)
+
+
 class PipelineSource:
-    """The points of one PDAL pipeline."""
+    """The points of one PDAL pipeline (a ``PointSource``).
+
+    Opening runs these steps: open the pipeline, read its stages and its
+    LAS readers' headers, start the points (stream, or execute whole), then
+    describe them: CRS, extent, the frame facts the plan chooses from, and
+    the arrays' dtype.
+    """
 
     def __init__(self, pipeline, progress=None, chunk_points: int = DEFAULT_CHUNK):
         spec = pipeline.pipeline if isinstance(pipeline, PipelineInput) else pipeline
         self.path = _first_name(spec)
+        self.warnings: List[str] = []   # reported through ``progress`` as they arise
         pdal = import_pdal()
         self._pipeline, from_file = self._open(pdal, spec)
         self._iter = None
         self._first: Optional[np.ndarray] = None
         self._arrays: Optional[List[np.ndarray]] = None
-        if not _AT_EXIT:
-            atexit.register(_close_live)
-            _AT_EXIT.append(True)
-        _LIVE.add(self)
+        _close_at_exit(self)
 
         stages = self._stages()
         if not from_file:
@@ -103,7 +116,24 @@ class PipelineSource:
         headers = _headers(readers) if readers else []
         with self._pdal_errors("reading the inputs' headers"):
             quick = self._pipeline.quickinfo
+        sample, metadata = self._start_points(progress, chunk_points)
+        require_xyz(self.path, sample.dtype.names, "the pipeline's points have")
+        trusted = not movers
+        crs_wkt = self._crs(metadata, stages, headers if trusted else [])
+        if movers and readers:
+            _info(progress, f"{self.path}: {movers[0]} may move points, so the readers' scale and "
+                            f"offset are not used")
+        # PDAL names a LAS extra dimension after its own dimension of that name
+        # in any case ("amplitude" -> "Amplitude"): keep the file's name.
+        self._rename = _names_in_files(sample.dtype, headers)
+        self.dtype = _canonical_dtype(_renamed_dtype(sample.dtype, self._rename), quick, self._rename)
+        self._names = set(self.dtype.names)
+        self.info: SourceInfo = self._describe(headers if trusted else [], headers, crs_wkt)
 
+    # -- the steps of opening ---------------------------------------------------------
+    def _start_points(self, progress, chunk_points: int):
+        """Start the points: the arrays of an executed pipeline, a stream,
+        or the whole run; returns (first array, the pipeline's metadata)."""
         self._arrays = self._executed_arrays()
         self.streamed = self._arrays is None and bool(self._pipeline.streamable)
         if self.streamed:
@@ -112,81 +142,69 @@ class PipelineSource:
                 self._first = next(self._iter, None)
             if self._first is None:
                 raise InputError(self.path, "the pipeline produced no points")
-            metadata = _as_dict(self._iter.metadata)
-            sample = self._first
-        else:
-            if self._arrays is None:
-                _warn(progress, f"{self.path}: PDAL cannot stream this pipeline (a stage such as "
-                                f"filters.python, filters.sort or filters.smrf needs every point at "
-                                f"once), so it runs whole and the whole cloud is in memory, "
-                                f"beyond the memory budget")
-                with self._pdal_errors("running the pipeline"):
-                    self._pipeline.execute()
-                    self._arrays = list(self._pipeline.arrays)
-            self._arrays = [a for a in self._arrays if len(a)]
-            if not self._arrays:
-                raise InputError(self.path, "the pipeline produced no points")
-            with self._pdal_errors("reading its metadata"):
-                metadata = _as_dict(self._pipeline.metadata)
-            sample = self._arrays[0]
+            return self._first, _as_dict(self._iter.metadata)
+        if self._arrays is None:
+            _warn(progress, f"{self.path}: PDAL cannot stream this pipeline (a stage such as "
+                            f"filters.python, filters.sort or filters.smrf needs every point at "
+                            f"once), so it runs whole and the whole cloud is in memory, "
+                            f"beyond the memory budget")
+            with self._pdal_errors("running the pipeline"):
+                self._pipeline.execute()
+                self._arrays = list(self._pipeline.arrays)
+        self._arrays = [a for a in self._arrays if len(a)]
+        if not self._arrays:
+            raise InputError(self.path, "the pipeline produced no points")
+        with self._pdal_errors("reading its metadata"):
+            metadata = _as_dict(self._pipeline.metadata)
+        return self._arrays[0], metadata
 
-        require_xyz(self.path, sample.dtype.names, "the pipeline's points have")
+    def _crs(self, metadata: dict, stages: List[dict], trusted_headers: List[SourceInfo]):
+        """The pipeline's CRS; the LAS file's own text when it is the same CRS
+        and no stage moves points."""
         crs_wkt = _pipeline_crs(metadata, stages) or self._srswkt2()
-        trusted = not movers
-        if trusted and headers and crs_wkt and headers[0].crs_wkt:
+        if trusted_headers and crs_wkt and trusted_headers[0].crs_wkt:
             from ..crs import same_crs
 
-            if same_crs(crs_wkt, headers[0].crs_wkt):
-                crs_wkt = headers[0].crs_wkt   # the file's own text, as a LAS input keeps it
-        if movers and readers:
-            _info(progress, f"{self.path}: {movers[0]} may move points, so the readers' scale and "
-                            f"offset are not used")
+            if same_crs(crs_wkt, trusted_headers[0].crs_wkt):
+                crs_wkt = trusted_headers[0].crs_wkt   # the file's own text, as a LAS input keeps it
+        return crs_wkt
 
+    def _extent(self, trusted_headers: List[SourceInfo]):
+        """(count, mins, maxs, bounds kind): exact from executed arrays, the
+        readers' headers when they hold, else the first streamed chunk."""
         if self._arrays is not None:
-            count = sum(len(a) for a in self._arrays)
-            mins, maxs = _bounds(self._arrays, self.path)
-            kind = "exact"
-        elif trusted and headers:
-            count = sum(h.point_count for h in headers)
-            mins = np.min([h.mins for h in headers], axis=0)
-            maxs = np.max([h.maxs for h in headers], axis=0)
-            kind = "header"
-        else:
-            count = 0
-            mins, maxs = _bounds([self._first], self.path)
-            kind = "partial"
+            mins, maxs = array_bounds(self._arrays, self.path)
+            return sum(len(a) for a in self._arrays), mins, maxs, "exact"
+        if trusted_headers:
+            return (sum(h.point_count for h in trusted_headers),
+                    np.min([h.mins for h in trusted_headers], axis=0),
+                    np.max([h.maxs for h in trusted_headers], axis=0), "header")
+        mins, maxs = array_bounds([self._first], self.path)
+        return 0, mins, maxs, "partial"
 
-        scales = offsets = None
-        if trusted and headers:
-            scales = np.min([h.scales for h in headers], axis=0)
-            if all(np.array_equal(h.scales, scales) and np.array_equal(h.offsets, headers[0].offsets)
-                   for h in headers):
-                offsets = headers[0].offsets
-            else:
-                offsets = centred_offsets(mins, maxs, scales)
-        elif is_geographic(crs_wkt):
-            scales = np.array(GEOGRAPHIC_SCALE)
-            offsets = centred_offsets(mins, maxs, scales)
-
-        # PDAL names a LAS extra dimension after its own dimension of that name
-        # in any case ("amplitude" -> "Amplitude"): keep the file's name.
-        self._rename = _names_in_files(sample.dtype, headers)
-        self.dtype = _canonical_dtype(_renamed_dtype(sample.dtype, self._rename), quick, self._rename)
-        self._names = set(self.dtype.names)
-        info = schema_info(self.path, self.dtype, count, mins, maxs, kind, scales, offsets, crs_wkt,
+    def _describe(self, trusted_headers: List[SourceInfo], headers: List[SourceInfo],
+                  crs_wkt: Optional[str]) -> SourceInfo:
+        """The facts the plan decides from.  The pipeline has no frame of its
+        own: it reports its readers' frames (when no stage moves points) and
+        leaves the choice to the plan (``plan.settle_frame``)."""
+        count, mins, maxs, kind = self._extent(trusted_headers)
+        info = schema_info(self.path, self.dtype, count, mins, maxs, kind, None, None, crs_wkt,
                            None if crs_wkt else "the pipeline gives no spatial reference")
-        if headers:
-            # The readers' own extra-bytes descriptors (description, no-data...)
-            # for the dimensions PDAL kept as they were.
-            theirs = {d.name: d for h in headers for d in h.extra}
-            extra = tuple(theirs[d.name] if d.name in theirs and theirs[d.name].key() == d.key() else d
-                          for d in info.extra)
-            gps = {h.gps_standard for h in headers}
-            info = dataclasses.replace(
-                info, extra=extra, gps_standard=gps.pop() if len(gps) == 1 else True,
-                creation=headers[0].creation if len(headers) == 1 else (0, 0),
-                file_source_id=headers[0].file_source_id if len(headers) == 1 else 0)
-        self.info: SourceInfo = info
+        info = dataclasses.replace(
+            info, reader_frames=tuple((h.scales, h.offsets) for h in trusted_headers),
+            frame_from_crs=True)
+        if not headers:
+            return info
+        # The readers' own extra-bytes descriptors (description, no-data...)
+        # for the dimensions PDAL kept as they were.
+        theirs = {d.name: d for h in headers for d in h.extra}
+        extra = tuple(theirs[d.name] if d.name in theirs and theirs[d.name].key() == d.key() else d
+                      for d in info.extra)
+        gps = {h.gps_standard for h in headers}
+        return dataclasses.replace(
+            info, extra=extra, gps_standard=gps.pop() if len(gps) == 1 else True,
+            creation=headers[0].creation if len(headers) == 1 else (0, 0),
+            file_source_id=headers[0].file_source_id if len(headers) == 1 else 0)
 
     # -- opening -----------------------------------------------------------------
     def _open(self, pdal, spec):
@@ -324,7 +342,8 @@ def _as_dict(metadata) -> dict:
     return metadata.get("metadata", metadata)
 
 
-def _srs_of(entry) -> Optional[str]:
+def srs_of(entry) -> Optional[str]:
+    """The WKT in one PDAL metadata entry (a stage's, or a spatialreference), or None."""
     if not isinstance(entry, dict):
         return None
     for key in ("spatialreference", "comp_spatialreference"):
@@ -348,7 +367,7 @@ def _pipeline_crs(metadata: dict, stages: List[dict]) -> Optional[str]:
             continue
         entry = metadata.get(kind)
         for e in entry if isinstance(entry, list) else [entry]:
-            text = _srs_of(e)
+            text = srs_of(e)
             if text:
                 return text
     return None

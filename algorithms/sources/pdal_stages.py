@@ -103,29 +103,6 @@ def local_las_readers(stages: Sequence[dict]) -> Optional[List[str]]:
     return paths or None
 
 
-def is_geographic(wkt: Optional[str]) -> bool:
-    if not wkt:
-        return False
-    try:
-        import pyproj
-
-        return bool(pyproj.CRS.from_user_input(wkt).is_geographic)
-    except Exception:
-        return False
-
-
-# Scale for coordinates in degrees when the input has no frame of its own:
-# 1e-7 degree is about a centimetre.
-GEOGRAPHIC_SCALE = (1e-7, 1e-7, 0.001)
-
-
-def centred_offsets(mins, maxs, scales) -> np.ndarray:
-    """An offset at the centre of the bounds, on a whole number of the
-    coarsest of 1 and the scales, as the plan centres its own frames."""
-    step = max(1.0, float(np.max(scales)))
-    return np.round((np.asarray(mins) + np.asarray(maxs)) / 2.0 / step) * step
-
-
 def las_metadata_frame(metadata: dict) -> Optional[Tuple[np.ndarray, np.ndarray]]:
     """(scales, offsets) from readers.las/readers.copc metadata (values may be strings)."""
     try:

@@ -10,25 +10,27 @@ from ..errors import InputError
 from .las_file import LasFile
 from .pdal_arrays import ArraySource
 from .pdal_pipeline import DEFAULT_CHUNK, PipelineSource, is_pipeline_spec
+from .source import PointSource
 
 
-def _is_path(obj: Any) -> bool:
+def is_path(obj: Any) -> bool:
+    """A file path (str or os.PathLike) among the inputs."""
     return isinstance(obj, (str, os.PathLike))
 
 
-def _is_source(obj: Any) -> bool:
+def is_source(obj: Any) -> bool:
     """An already opened source (ArraySource, PipelineSource, LasFile)."""
-    return all(hasattr(obj, name) for name in ("info", "chunks", "converter"))
+    return isinstance(obj, PointSource)
 
 
-def open_sources(inputs, progress=None, chunk_points: int = DEFAULT_CHUNK) -> List[Any]:
+def open_sources(inputs, progress=None, chunk_points: int = DEFAULT_CHUNK) -> List[PointSource]:
     """Paths -> LAS/LAZ files; a structured array, a list of arrays or any
     iterable of arrays -> one cloud; a PDAL pipeline (a pdal.Pipeline, a
     PipelineInput, a JSON string or a .json file) -> its points; an opened
     source -> itself.  ``progress`` receives a pipeline's warnings;
     ``chunk_points`` is the size of the chunks a pipeline is streamed in."""
-    if (_is_path(inputs) or isinstance(inputs, np.ndarray) or is_pipeline_spec(inputs)
-            or _is_source(inputs)):
+    if (is_path(inputs) or isinstance(inputs, np.ndarray) or is_pipeline_spec(inputs)
+            or is_source(inputs)):
         inputs = [inputs]
     elif not isinstance(inputs, (list, tuple)):
         return [ArraySource(inputs, name="<array iterable>")]
@@ -38,11 +40,11 @@ def open_sources(inputs, progress=None, chunk_points: int = DEFAULT_CHUNK) -> Li
         return [ArraySource(list(inputs), name="<arrays>")]
     sources = []
     for i, item in enumerate(inputs):
-        if _is_source(item):
+        if is_source(item):
             sources.append(item)
         elif is_pipeline_spec(item):
             sources.append(PipelineSource(item, progress, chunk_points))
-        elif _is_path(item):
+        elif is_path(item):
             sources.append(LasFile(os.fspath(item)))
         elif isinstance(item, np.ndarray):
             sources.append(ArraySource([item], name=f"<array {i}>"))

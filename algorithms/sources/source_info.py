@@ -29,6 +29,12 @@ class SourceInfo:
     gps_standard: bool = True # global encoding bit 0 (adjusted standard GPS time)
     creation: Tuple[int, int] = (0, 0)   # (day of year, year)
     file_source_id: int = 0
+    # Frame facts of a source with no frame of its own (scales is None), for
+    # the plan to choose from (plan.settle_frame): the (scales, offsets) of
+    # the LAS files a PDAL pipeline reads when no stage moves points, and
+    # whether its CRS may pick the scale (degrees: 1e-7).
+    reader_frames: Tuple[Tuple[np.ndarray, np.ndarray], ...] = ()
+    frame_from_crs: bool = False
     # LAS files only
     version: str = ""
     record_length: int = 0
