@@ -13,6 +13,10 @@ __version__ = "0.1.0"
 _LAZY = {
     "build_copc": ("copc_builder.algorithms.api", "build_copc"),
     "BuildSummary": ("copc_builder.algorithms.api", "BuildSummary"),
+    "DEFAULT_MEMORY_BUDGET": ("copc_builder.algorithms.options", "DEFAULT_MEMORY_BUDGET"),
+    "PipelineInput": ("copc_builder.algorithms.sources.pdal_pipeline", "PipelineInput"),
+    "format_report": ("copc_builder.algorithms.validate", "format_report"),
+    "format_info": ("copc_builder.algorithms.info", "format_info"),
     "validate_copc": ("copc_builder.algorithms.validate", "validate_copc"),
     "copc_info": ("copc_builder.algorithms.info", "copc_info"),
     "CopcBuilderError": ("copc_builder.algorithms.errors", "CopcBuilderError"),

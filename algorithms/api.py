@@ -1,16 +1,32 @@
-"""The Python API: ``build_copc(inputs, output, **options)``."""
+"""The public API: ``build_copc(inputs, output, **options)``, and every name
+the hosts (command line, QGIS, the PDAL stage) use.  Hosts import the core
+only through this module or the root package; nothing here imports pdal,
+qgis or dask (the PDAL parts import pdal when called).
+"""
 from __future__ import annotations
 
 import os
 from typing import Callable, Optional
 
 from .builder import Build, BuildSummary
+from .errors import (BuildCancelled, CopcBuilderError, DependencyError, InputError, OptionError,
+                     OutputError)
+from .info import copc_info, format_info
 from .options import (CHUNK_POINTS, DEFAULT_MEMORY_BUDGET, LEAF_LIMIT, BuildOptions, parse_size,
                       parse_triple)
 from .progress import Progress
-from .threads import set_threads
+from .sources.pdal_pipeline import PipelineInput
+from .sources.pdal_stage_points import stage_source
+from .sources.pdal_support import STAGE_INSTALL, import_pdal, pdal_missing_message
+from .threads import prepare_threads, set_threads
+from .validate import ValidationReport, format_report, validate_copc
 
-__all__ = ["build_copc", "BuildSummary"]
+__all__ = [
+    "build_copc", "BuildSummary", "DEFAULT_MEMORY_BUDGET", "PipelineInput",
+    "validate_copc", "ValidationReport", "format_report", "copc_info", "format_info",
+    "CopcBuilderError", "InputError", "OutputError", "OptionError", "DependencyError", "BuildCancelled",
+    "prepare_threads", "stage_source", "STAGE_INSTALL", "import_pdal", "pdal_missing_message",
+]
 
 
 def _version() -> str:

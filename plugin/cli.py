@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import List, Optional
 
-from copc_builder.algorithms.options import DEFAULT_MEMORY_BUDGET
+from copc_builder.algorithms.api import DEFAULT_MEMORY_BUDGET
 from copc_builder.plugin.progress_printers import make_progress
 
 EXIT_OK = 0
@@ -46,7 +46,7 @@ def cmd_build(args) -> int:
 
     inputs = list(args.inputs)
     if args.pipeline is not None:
-        from copc_builder.algorithms.sources.pdal_pipeline import PipelineInput
+        from copc_builder.algorithms.api import PipelineInput
 
         inputs.append(PipelineInput(args.pipeline))   # a JSON file (any name) or a JSON string
     if not inputs:
@@ -68,7 +68,7 @@ def cmd_build(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from copc_builder.algorithms.validate import format_report, validate_copc
+    from copc_builder.algorithms.api import format_report, validate_copc
 
     code = EXIT_OK
     for path in args.files:
@@ -84,7 +84,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from copc_builder.algorithms.info import copc_info, format_info
+    from copc_builder.algorithms.api import copc_info, format_info
 
     for path in args.files:
         info = copc_info(path)
@@ -95,7 +95,7 @@ def cmd_info(args) -> int:
 def cmd_sample(args) -> int:
     from copc_builder.algorithms.api import build_copc
     from copc_builder.demo import write_sample_scene
-    from copc_builder.algorithms.validate import format_report, validate_copc
+    from copc_builder.algorithms.api import format_report, validate_copc
 
     os.makedirs(args.dir, exist_ok=True)
     scene = os.path.join(args.dir, "sample_scene.laz")
@@ -175,10 +175,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if threads is not None and threads < 1:
         parser.error("--threads must be at least 1")
     if threads:
-        from copc_builder.algorithms.threads import prepare_threads
+        from copc_builder.algorithms.api import prepare_threads
 
         prepare_threads(threads)   # before lazrs starts its thread pool
-    from copc_builder.algorithms.errors import BuildCancelled, CopcBuilderError
+    from copc_builder.algorithms.api import BuildCancelled, CopcBuilderError
 
     try:
         return args.func(args)

@@ -61,16 +61,11 @@ def build_copc(ins, outs):
 
 
 def _write(ins, args) -> None:
-    api, errors, arrays = _import_copc_builder()
-    options = _options(args, errors)
-    output = _output_name(options.pop("output"), errors)
-    cloud = _structured(ins, errors)
-    frame, crs_wkt = _pipeline_frame_and_crs(globals().get("metadata"),
-                                             globals().get("spatialreference"))
-    name = f"filters.python stage ({len(cloud):,} points)"
-    source = arrays.ArraySource([cloud], name=name, scale=frame[0] if frame else None,
-                                offset=frame[1] if frame else None, crs_wkt=crs_wkt)
-    _log(f"writing {output} from {len(cloud):,} points")
+    api = _import_copc_builder()
+    options = _options(args, api)
+    output = _output_name(options.pop("output"), api)
+    source = api.stage_source(ins, globals().get("metadata"), globals().get("spatialreference"))
+    _log(f"writing {output} from {source.point_count:,} points")
     from copc_builder.plugin.progress_printers import PlainProgress
 
     summary = api.build_copc(source, output, observer=PlainProgress(sys.stderr, LOG_PREFIX), **options)
@@ -108,9 +103,8 @@ def _log(text: str) -> None:
 def _outside_pdal():
     """Called without PDAL's globals: say what is needed to run it in PDAL."""
     try:
-        from copc_builder.algorithms.errors import DependencyError
-        from copc_builder.algorithms.sources.pdal_support import (STAGE_INSTALL, import_pdal,
-                                                                  pdal_missing_message)
+        from copc_builder.algorithms.api import (STAGE_INSTALL, DependencyError, import_pdal,
+                                                 pdal_missing_message)
     except ImportError:
         raise RuntimeError("build_copc(ins, outs) is a stage for PDAL's filters.python, and "
                            "copc_builder is not importable here") from None
@@ -125,15 +119,14 @@ def _outside_pdal():
 
 def _import_copc_builder():
     try:
-        from copc_builder.algorithms import api, errors
-        from copc_builder.algorithms.sources import pdal_arrays
+        from copc_builder.algorithms import api
     except ImportError as exc:
         raise ImportError(
             f"PDAL's Python ({sys.executable}, Python "
             f"{sys.version_info[0]}.{sys.version_info[1]}) cannot import copc_builder or its "
             f"dependencies ({exc}); put the folder that holds copc_builder and the site-packages "
             f"folder of its dependencies on PYTHONPATH") from None
-    return api, errors, pdal_arrays
+    return api
 
 
 def _options(args, errors) -> dict:
@@ -160,58 +153,3 @@ def _output_name(output: str, errors) -> str:
             f"chipper or groupby?); {output} already holds the first. Put filters.merge "
             f"before this stage, or '#' in the output name for one COPC per view")
     return output
-
-
-def _structured(ins, errors):
-    """PDAL's dict of dimension arrays -> one structured array."""
-    import numpy as np
-
-    if not isinstance(ins, dict) or not ins:
-        raise errors.InputError("filters.python stage", "received no dimensions from PDAL")
-    columns = {name: np.asarray(values) for name, values in ins.items()}
-    lengths = {len(v) for v in columns.values()}
-    if len(lengths) != 1:
-        raise errors.InputError("filters.python stage", f"dimensions of different lengths {sorted(lengths)}")
-    n = lengths.pop()
-    cloud = np.empty(n, dtype=[(name, v.dtype) for name, v in columns.items()])
-    for name, v in columns.items():
-        cloud[name] = v
-    return cloud
-
-
-def _tree(node) -> dict:
-    """PDAL's metadata tree ({'name', 'value', 'children'}) -> {name: value or dict or list}."""
-    out: dict = {}
-    for child in (node or {}).get("children", []) or []:
-        name = child.get("name")
-        value = _tree(child) if child.get("children") else child.get("value")
-        if name in out:
-            out[name] = (out[name] if isinstance(out[name], list) else [out[name]]) + [value]
-        else:
-            out[name] = value
-    return out
-
-
-def _pipeline_frame_and_crs(metadata, spatialreference):
-    """((scales, offsets) or None, WKT or None) from PDAL's globals."""
-    from copc_builder.algorithms.sources.pdal_pipeline import srs_of
-    from copc_builder.algorithms.sources.pdal_stages import (LAS_READERS, las_metadata_frame,
-                                                             stage_types_move_points)
-
-    stages = _tree(metadata) if isinstance(metadata, dict) else {}
-    names = []
-    for name, value in stages.items():
-        names += [name] * (len(value) if isinstance(value, list) else 1)
-    if "filters.python" in names:
-        names.remove("filters.python")   # this stage
-    frame = None
-    readers = [n for n in names if n.startswith("readers.")]
-    if readers and all(n in LAS_READERS for n in readers) and not stage_types_move_points(names):
-        frames = []
-        for name in set(readers):
-            entries = stages[name] if isinstance(stages[name], list) else [stages[name]]
-            frames += [las_metadata_frame(e) if isinstance(e, dict) else None for e in entries]
-        if frames and all(f is not None for f in frames) and all(
-                (f[0] == frames[0][0]).all() and (f[1] == frames[0][1]).all() for f in frames):
-            frame = frames[0]
-    return frame, srs_of(spatialreference)

@@ -19,6 +19,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
+from copc_builder import DEFAULT_MEMORY_BUDGET
+
 from .qgis_support import (BUILD_MODULES, CopcAlgorithm, FeedbackObserver, dependency_help, dependency_problem,
                            findable)
 from .qgis_parameters import CopcDestinationParameter, LasFilesParameter, parameter_files
@@ -83,7 +85,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             "<i>Open output file after running algorithm</i> adds to the project, and that a model passes "
             "to any algorithm taking a point-cloud layer.</p>"
             "<p><b>Memory budget</b> (advanced): memory for points before they spill to the temp folder, "
-            "as bytes or with a unit: <code>512M</code>, <code>2G</code> (default 2G).</p>"
+            "as bytes or with a unit: <code>512M</code>, <code>2G</code> (default " + DEFAULT_MEMORY_BUDGET + ").</p>"
             "<p><b>Temp folder</b> (advanced): where spilled points go (default: the system temp folder). "
             "Choose a fast disk with room for about the size of the uncompressed input.</p>"
             "<p><b>Threads</b> (advanced): worker threads; 0 uses every core.</p>"
@@ -111,7 +113,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
 
         advanced = [
             QgsProcessingParameterString(self.MEMORY_BUDGET, _tr("Memory budget (e.g. 512M, 2G)"),
-                                         defaultValue="2G"),
+                                         defaultValue=DEFAULT_MEMORY_BUDGET),
             QgsProcessingParameterFile(self.TEMP_FOLDER, _tr("Temp folder"),
                                        behavior=Qgis.ProcessingFileParameterBehavior.Folder, optional=True),
             QgsProcessingParameterNumber(self.THREADS, _tr("Threads (0 = all cores)"),
@@ -146,7 +148,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         pipeline = (self.parameterAsFile(parameters, self.PIPELINE, context)
                     if self.parameterDefinition(self.PIPELINE) is not None else None)
         if pipeline:
-            from copc_builder.algorithms.sources.pdal_pipeline import PipelineInput
+            from copc_builder.algorithms.api import PipelineInput
 
             inputs = list(inputs) + [PipelineInput(pipeline)]
         if not inputs:
@@ -156,7 +158,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if not output:
             raise QgsProcessingException(_tr("give an output file name (*.copc.laz)"))
-        memory_budget = (self.parameterAsString(parameters, self.MEMORY_BUDGET, context) or "").strip() or "2G"
+        memory_budget = (self.parameterAsString(parameters, self.MEMORY_BUDGET, context) or "").strip() or DEFAULT_MEMORY_BUDGET
         temp_dir = self.parameterAsFile(parameters, self.TEMP_FOLDER, context) or None
         threads = self.parameterAsInt(parameters, self.THREADS, context) or None
         scale = (self.parameterAsString(parameters, self.SCALE, context) or "").strip() or None
@@ -168,7 +170,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             feedback.pushWarning(_tr("{}: COPC readers recognise COPC files by the .copc.laz ending")
                                  .format(output))
 
-        from copc_builder.algorithms.errors import BuildCancelled, CopcBuilderError
+        from copc_builder.algorithms.api import BuildCancelled, CopcBuilderError
 
         observer = FeedbackObserver(feedback, STAGE_TEXTS)
         observer.start()

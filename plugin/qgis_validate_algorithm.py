@@ -115,8 +115,8 @@ class ValidateCopcAlgorithm(CopcAlgorithm):
         fail_on_error = self.parameterAsBool(parameters, self.FAIL_ON_ERROR, context)
         report_path = self.parameterAsFileOutput(parameters, self.REPORT, context)
 
-        from copc_builder.algorithms.errors import BuildCancelled
-        from copc_builder.algorithms.validate import format_report, validate_copc
+        from copc_builder.algorithms.api import BuildCancelled
+        from copc_builder.algorithms.api import format_report, validate_copc
 
         observer = FeedbackObserver(feedback, {"finish": _tr("Decoding and checking every node")})
         observer.start()
