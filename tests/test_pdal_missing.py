@@ -165,13 +165,14 @@ def test_stage_errors_go_through_pdal(tmp_path, no_pdal):
 
 
 def test_stage_untrusted_frame_when_a_stage_moves_points(tmp_path, no_pdal):
+    from copc_builder.algorithms.sources.pdal_stage_points import pipeline_frame_and_crs
+
     src = write_las(tmp_path / "src.las", n=500, point_format=3)
-    stage = load_stage()
     tree = metadata_tree(src)
     tree["children"].append({"name": "filters.transformation", "value": ""})
-    frame, crs = stage._pipeline_frame_and_crs(tree, {})
+    frame, crs = pipeline_frame_and_crs(tree, {})
     assert frame is None and crs is None
-    frame, _ = stage._pipeline_frame_and_crs(metadata_tree(src), {})
+    frame, _ = pipeline_frame_and_crs(metadata_tree(src), {})
     assert frame is not None and list(frame[0]) == [0.01, 0.01, 0.01]
 
 
