@@ -21,6 +21,7 @@ from .cube import Cube
 from .distribution import Distributor
 from .errors import InputError
 from .kernels.distribute import int_bounds
+from .kernels.point_formats import REST_RETURN
 from .memory_budget import MemoryBudget
 from .options import BuildOptions
 from .plan import Plan, choose_cube, make_plan
@@ -95,6 +96,7 @@ class ReadStage:
     def _read_source(self, source: PointSource, converter, direct: bool, read: PointsRead) -> None:
         lo = np.empty(3, np.int64)
         hi = np.empty(3, np.int64)
+        return_zero = 0
         for raw in source.chunks(self.options.chunk_points):
             with TIMINGS("read.convert"):
                 room = self.distributor.room(len(raw)) if direct else None
@@ -107,8 +109,12 @@ class ReadStage:
                 np.maximum(read.imax, hi, out=read.imax)
                 if room is None:
                     self.distributor.add(cols, lo, hi)
+            return_zero += int(np.count_nonzero((cols.rest[:, REST_RETURN] & 0x0F) == 0))
             read.points += len(cols)
             self.progress.update("read", read.points, self.plan.total_points)
+        if return_zero:
+            self.progress.warning(f"{source.path}: {return_zero:,} points have return number 0, which is "
+                                  f"not valid; the header counts them as first returns")
 
 
 class TreeStage:
