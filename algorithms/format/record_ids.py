@@ -23,6 +23,8 @@ WKT_RECORD = 2112
 GEOTIFF_RECORD = 34735
 SPEC_USER = "LASF_Spec"
 EXTRA_BYTES_RECORD = 4
+QGIS_USER = "qgis"           # QGIS reads its point-cloud statistics from this EVLR
+QGIS_STATISTICS_RECORD = 0
 
 
 def text_field(raw: bytes) -> str:
