@@ -22,7 +22,8 @@ def build_copc(inputs, output, *, memory_budget="2G", temp_dir: Optional[str] = 
                threads: Optional[int] = None, scale=None, offset=None, a_srs: Optional[str] = None,
                observer=None, cancel: Optional[Callable[[], bool]] = None,
                leaf_limit: int = 100_000, chunk_points: int = 1_000_000,
-               page_points: Optional[int] = None, hierarchy_page_levels: int = 0) -> BuildSummary:
+               page_points: Optional[int] = None, hierarchy_page_levels: int = 0,
+               statistics: bool = True) -> BuildSummary:
     """Build one COPC file from LAS/LAZ files.
 
     inputs      a path or a list of paths (LAS/LAZ 1.0-1.4, any point format); or
@@ -37,6 +38,7 @@ def build_copc(inputs, output, *, memory_budget="2G", temp_dir: Optional[str] = 
     a_srs       CRS to assign ("EPSG:2056", WKT...), overriding the inputs'
     observer    object with on_progress(event) / on_message(level, text)
     cancel      callable polled between units of work; True stops the build
+    statistics  add the exact point statistics QGIS reads (an EVLR); False leaves it out
     """
     options = BuildOptions(
         memory_budget=parse_size(memory_budget),
@@ -49,6 +51,7 @@ def build_copc(inputs, output, *, memory_budget="2G", temp_dir: Optional[str] = 
         chunk_points=chunk_points,
         page_points=page_points,
         hierarchy_page_levels=hierarchy_page_levels,
+        statistics=statistics,
     ).checked()
     progress = Progress(observer, cancel)
     with set_threads(options.threads):

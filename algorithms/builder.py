@@ -17,6 +17,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from .copc_writer import CopcWriter
+from .qgis_stats_extension import writer_extensions
 from .cube import Cube
 from .distribution import Distributor
 from .errors import InputError, OutputError
@@ -145,8 +146,8 @@ class Build:
                     progress.info("the headers' bounds do not hold every point; redistributing")
                 with TIMINGS("build.redistribute"):
                     distributor.redistribute(cube, level)
-            writer = CopcWriter(output, plan.header, cube, work.path,
-                                self.options.hierarchy_page_levels)
+            writer = CopcWriter(output, plan.header, cube, work.path, self.options.hierarchy_page_levels,
+                                extensions=writer_extensions(plan.header, self.options))
             store.set_budget(int(budget * STORE_SHARE))
             done = [0]
 

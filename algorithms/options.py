@@ -28,6 +28,7 @@ class BuildOptions:
     # Test knobs: tiny store pages force the paged/spilled paths on small inputs.
     page_points: Optional[int] = None
     hierarchy_page_levels: int = 0
+    statistics: bool = True      # exact QGIS statistics EVLR in the output
 
     def checked(self) -> "BuildOptions":
         if self.memory_budget <= 0:

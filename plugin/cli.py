@@ -136,7 +136,7 @@ def cmd_build(args) -> int:
         summary = build_copc(
             inputs, args.output, memory_budget=args.memory_budget, temp_dir=args.temp_dir,
             threads=args.threads, scale=args.scale, offset=args.offset, a_srs=args.a_srs,
-            observer=progress, cancel=cancel.is_set)
+            statistics=args.statistics, observer=progress, cancel=cancel.is_set)
     finally:
         progress.close()
     if args.progress == "json":
@@ -220,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scale", metavar="S|SX,SY,SZ", help="output scale (default: the inputs')")
     b.add_argument("--offset", metavar="OX,OY,OZ", help="output offset (default: the inputs')")
     b.add_argument("--a-srs", metavar="CRS", help="assign this CRS (EPSG:n or WKT), overriding the inputs'")
+    b.add_argument("--no-statistics", dest="statistics", action="store_false",
+                   help="leave out the exact statistics QGIS reads (the 'qgis' EVLR)")
     b.add_argument("--progress", choices=("bar", "plain", "json"),
                    help="progress display (default: bar on a terminal, else plain)")
     b.set_defaults(func=cmd_build, build_parser=b)
