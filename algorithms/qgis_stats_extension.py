@@ -183,19 +183,27 @@ def _integer_stats(attr: Attribute, lo: int, hi: int, mean: Fraction, squares: F
 
 
 def _float_stats(states: List[np.ndarray]) -> Optional[AttributeStatistics]:
-    """Combine nodes' states (sorted by node key) exactly enough and in a fixed way."""
+    """Combine nodes' states exactly, as fractions: the result depends only on the states."""
     live = [s for s in states if s[ks.F_COUNT] > 0]
     n = sum(int(s[ks.F_COUNT]) for s in live)
     if n == 0:
         return None
-    sums = [s[ks.F_SUM] + s[ks.F_SUM_C] for s in live]
-    mean = math.fsum([t for s, total in zip(live, sums) for t in (total, s[ks.F_COUNT] * s[ks.F_SHIFT])]) / n
-    m2 = math.fsum([t for s, total in zip(live, sums)
-                    for t in (s[ks.F_SQ], s[ks.F_SQ_C], 2.0 * (s[ks.F_SHIFT] - mean) * total,
-                              s[ks.F_COUNT] * (s[ks.F_SHIFT] - mean) ** 2)])
+    shifts = [Fraction(s[ks.F_SHIFT]) for s in live]
+    units = [4 * Fraction(s[ks.F_SCALE]) for s in live]     # the sums are of (v - shift) / unit
+    totals = [u * (Fraction(s[ks.F_SUM]) + Fraction(s[ks.F_SUM_C])) for s, u in zip(live, units)]
+    mean = (sum(totals) + sum(int(s[ks.F_COUNT]) * c for s, c in zip(live, shifts))) / n
+    m2 = sum(u * u * (Fraction(s[ks.F_SQ]) + Fraction(s[ks.F_SQ_C])) + 2 * (c - mean) * t
+             + int(s[ks.F_COUNT]) * (c - mean) ** 2 for s, u, c, t in zip(live, units, shifts, totals))
     return AttributeStatistics(minimum=float(min(s[ks.F_MIN] for s in live)),
                                maximum=float(max(s[ks.F_MAX] for s in live)),
-                               mean=mean, standard_deviation=math.sqrt(max(m2, 0.0) / n))
+                               mean=float(mean), standard_deviation=_sqrt(max(m2, Fraction(0)) / n))
+
+
+def _sqrt(value: Fraction) -> Optional[float]:
+    """sqrt of a fraction of any size; None when the root is beyond float64."""
+    k = max(0, (value.numerator.bit_length() - value.denominator.bit_length() - 1000) // 2)
+    root = math.sqrt(float(value / 4 ** k)) * 2.0 ** k
+    return root if math.isfinite(root) else None
 
 
 def writer_extensions(header, options) -> list:

@@ -71,10 +71,10 @@ def test_floats_mean_and_std_and_parts_do_not_matter():
     for s, values in zip(whole, [gps[np.isfinite(gps)], f32.astype(np.float64)]):
         assert s[ks.F_COUNT] == len(values)
         assert (s[ks.F_MIN], s[ks.F_MAX]) == (values.min(), values.max())
-        total = s[ks.F_SUM] + s[ks.F_SUM_C]
+        total = (s[ks.F_SUM] + s[ks.F_SUM_C]) * 4 * s[ks.F_SCALE]
         mean = s[ks.F_SHIFT] + total / len(values)
         assert mean == pytest.approx(math.fsum(values) / len(values), rel=1e-15)
-        m2 = s[ks.F_SQ] + s[ks.F_SQ_C] - total * total / len(values)
+        m2 = (s[ks.F_SQ] + s[ks.F_SQ_C]) * (4 * s[ks.F_SCALE]) ** 2 - total * total / len(values)
         assert math.sqrt(m2 / len(values)) == pytest.approx(np.std(values), rel=1e-9)
 
 
@@ -143,3 +143,25 @@ def test_record_round_trip_and_qgis_int_limits():
     assert back.attributes["Classification"].maximum == 18.0
     with pytest.raises(ValueError, match="finite"):
         QgisStatistics(1, {"A": AttributeStatistics(float("nan"), 1.0, 1.0)}).to_bytes()
+
+
+def test_float_values_near_the_limit_do_not_overflow():
+    """Random bytes as GPS times (a real file, lazperf_rand1_6.las, has them):
+    values up to 1.8e308 of both signs; mean exact, std representable or left out."""
+    from fractions import Fraction
+
+    hd = header(6)
+    rng = np.random.default_rng(9)
+    rec = random_records(5000, hd.layout.record_size, seed=9)
+    gps = np.concatenate([[1.7e308, -1.7e308, 3.0], rng.normal(0, 1e300, 4997)])
+    rec[:, 22:30] = gps.view(np.uint8).reshape(len(gps), 8)
+    ext = QgisStatisticsExtension(hd)
+    ext.node_records(1, 0, rec[:2500])
+    ext.node_records(9, 0, rec[2500:])
+    stats = ext.statistics()
+    exact = sum(Fraction(v) for v in gps) / len(gps)
+    assert stats.attributes["GpsTime"].mean == pytest.approx(float(exact), abs=1e-12 * 1.7e308)
+    assert (stats.attributes["GpsTime"].minimum, stats.attributes["GpsTime"].maximum) == (-1.7e308, 1.7e308)
+    std = stats.attributes["GpsTime"].standard_deviation
+    assert std is None or math.isfinite(std)
+    json.loads(stats.to_bytes())

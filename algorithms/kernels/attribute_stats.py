@@ -13,11 +13,14 @@ wide       32-bit integers (X, Y, Z, 32-bit extra bytes): min, max, sum and the
 float      GPS time, float and 64-bit extra bytes: per node, in the node's own
            point order (parts of a node come in order), a compensated
            (Neumaier) sum of the differences to the node's first value and of
-           their squares; min, max; non-finite values are skipped.  The caller
-           keeps one state per node and combines nodes exactly at the end.
+           their squares, kept scaled by a power of two so nothing overflows;
+           min, max; non-finite values are skipped.  The caller keeps one state
+           per node and combines nodes exactly (as fractions) at the end.
 
 Every attribute is a row of a small int64 spec array (see the READ_* codes).
 """
+import math
+
 import numpy as np
 from numba import njit
 
@@ -34,8 +37,9 @@ READ_U64 = 8
 READ_I64 = 9
 
 WIDE_FIELDS = 5      # min, max, sum, sum of squares >> 32, sum of squares & 0xFFFFFFFF
-FLOAT_FIELDS = 8     # count, first value, sum, its compensation, sum of squares, its compensation, min, max
-F_COUNT, F_SHIFT, F_SUM, F_SUM_C, F_SQ, F_SQ_C, F_MIN, F_MAX = range(FLOAT_FIELDS)
+# count, first value, sum, its compensation, sum of squares, its compensation, min, max, scale of the sums
+FLOAT_FIELDS = 9
+F_COUNT, F_SHIFT, F_SUM, F_SUM_C, F_SQ, F_SQ_C, F_MIN, F_MAX, F_SCALE = range(FLOAT_FIELDS)
 DRAIN_POINTS = 1 << 30   # fold at most this many points into ``wide`` before draining it
 
 
@@ -129,7 +133,11 @@ def _neumaier(total, comp, x):
 @njit(cache=True, nogil=True)
 def fold_floats(records, spec, state):
     """Fold float fields (spec rows: offset, READ_F32/F64/U64/I64) into one node's
-    state[a] (see FLOAT_FIELDS), continuing in point order from earlier parts."""
+    state[a] (see FLOAT_FIELDS), continuing in point order from earlier parts.
+
+    The sums are of q = (v - first) / 4 / scale, ``scale`` a power of two that
+    grows (rescaling the sums exactly) so |q| <= 1: nothing overflows even for
+    values near the float64 limit."""
     for a in range(spec.shape[0]):
         at, kind = spec[a, 0], spec[a, 1]
         s = state[a]
@@ -141,8 +149,18 @@ def fold_floats(records, spec, state):
                 s[F_SHIFT] = v
                 s[F_MIN] = v
                 s[F_MAX] = v
+                s[F_SCALE] = 1.0
             s[F_COUNT] += 1
-            d = v - s[F_SHIFT]
+            d = v * 0.25 - s[F_SHIFT] * 0.25
+            if abs(d) > s[F_SCALE]:
+                grown = math.ldexp(1.0, math.frexp(abs(d))[1])
+                r = s[F_SCALE] / grown
+                s[F_SUM] *= r
+                s[F_SUM_C] *= r
+                s[F_SQ] *= r * r
+                s[F_SQ_C] *= r * r
+                s[F_SCALE] = grown
+            d = d / s[F_SCALE]
             s[F_SUM], s[F_SUM_C] = _neumaier(s[F_SUM], s[F_SUM_C], d)
             s[F_SQ], s[F_SQ_C] = _neumaier(s[F_SQ], s[F_SQ_C], d * d)
             s[F_MIN] = min(s[F_MIN], v)
