@@ -77,8 +77,9 @@ def qgis_attributes(header) -> List[Attribute]:
     return out
 
 
-def _spec(attrs: List[Attribute]) -> np.ndarray:
-    return np.array([[a.offset, a.kind, a.shift, a.mask] for a in attrs], np.int64).reshape(len(attrs), 4)
+def _spec(fields) -> np.ndarray:
+    """(offset, kind) rows for the kernels."""
+    return np.array(list(fields), np.int64).reshape(-1, 2)
 
 
 class QgisStatisticsExtension:
@@ -90,9 +91,12 @@ class QgisStatisticsExtension:
         self.wide_attrs = [a for a in attrs if a.kind in _WIDE_KINDS]
         self.float_attrs = [a for a in attrs if a.kind not in _HIST_KINDS + _WIDE_KINDS]
         self.order = [a.name for a in attrs]
-        self._hist_spec, self._wide_spec = _spec(self.hist_attrs), _spec(self.wide_attrs)
-        self._float_spec = _spec(self.float_attrs)
-        self._hist = np.zeros((len(self.hist_attrs), ks.HIST_SIZE), np.int64)
+        # One histogram per field read (a byte holding bit fields is counted once).
+        self._sources = list(dict.fromkeys((a.offset, a.kind) for a in self.hist_attrs))
+        self._hist_spec = _spec(self._sources)
+        self._wide_spec = _spec((a.offset, a.kind) for a in self.wide_attrs)
+        self._float_spec = _spec((a.offset, a.kind) for a in self.float_attrs)
+        self._hist = np.zeros((len(self._sources), ks.HIST_SIZE), np.int64)
         self._wide = ks.new_wide(len(self.wide_attrs))
         self._wide_points = 0
         self.points = 0
@@ -143,8 +147,8 @@ class QgisStatisticsExtension:
         if count == 0:
             return None
         found: Dict[str, AttributeStatistics] = {}
-        for attr, row in zip(self.hist_attrs, self._hist):
-            found[attr.name] = _histogram_stats(attr, row)
+        for attr in self.hist_attrs:
+            found[attr.name] = _histogram_stats(attr, self._hist[self._sources.index((attr.offset, attr.kind))])
         for attr, (lo, hi, total, squares) in zip(self.wide_attrs, self._wide_totals):
             found[attr.name] = _integer_stats(attr, lo, hi, Fraction(total, count), Fraction(squares, count))
         states = [state for _, (_, state) in sorted(self._nodes.items())]
@@ -156,6 +160,9 @@ class QgisStatisticsExtension:
 
 
 def _histogram_stats(attr: Attribute, row: np.ndarray) -> AttributeStatistics:
+    """Exact statistics of a field from the histogram of what it is read from."""
+    if attr.kind == ks.READ_U8:     # the field is bits (shift, mask) of a counted byte
+        row = _bit_field(row[:256], attr.shift, attr.mask)
     index = np.flatnonzero(row)
     base = {ks.READ_I8: 128, ks.READ_I16: 32768}.get(attr.kind, 0)
     values = (index - base).tolist()
@@ -167,6 +174,12 @@ def _histogram_stats(attr: Attribute, row: np.ndarray) -> AttributeStatistics:
     if attr.name in CLASSIFIED:
         stats.class_count = dict(zip(values, counts))
     return stats
+
+
+def _bit_field(byte_counts: np.ndarray, shift: int, mask: int) -> np.ndarray:
+    counts = np.zeros(mask + 1, np.int64)
+    np.add.at(counts, (np.arange(256) >> shift) & mask, byte_counts)
+    return counts
 
 
 def _integer_stats(attr: Attribute, lo: int, hi: int, mean: Fraction, squares: Fraction) -> AttributeStatistics:

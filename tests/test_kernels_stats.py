@@ -26,16 +26,30 @@ def field(records: np.ndarray, at: int, dtype: str) -> np.ndarray:
 
 def test_histograms_equal_bincount():
     rec = random_records(20_000)
-    spec = np.array([[3, ks.READ_U8, 0, 0xFF], [5, ks.READ_U8, 4, 15], [5, ks.READ_U8, 6, 1],
-                     [7, ks.READ_I8, 0, 0], [8, ks.READ_U16, 0, 0], [10, ks.READ_I16, 0, 0]], np.int64)
+    spec = np.array([[3, ks.READ_U8], [7, ks.READ_I8], [8, ks.READ_U16], [10, ks.READ_I16]], np.int64)
     hist = np.zeros((len(spec), ks.HIST_SIZE), np.int64)
-    ks.fold_histograms(rec[:7000], spec, hist)       # two calls add up
+    ks.fold_histograms(rec[:7000], spec, hist)       # two calls add up, blocks cut anywhere
     ks.fold_histograms(rec[7000:], spec, hist)
-    expected = [rec[:, 3], (rec[:, 5] >> 4) & 15, (rec[:, 5] >> 6) & 1,
-                field(rec, 7, "i1").astype(np.int64) + 128, field(rec, 8, "<u2"),
+    expected = [rec[:, 3], field(rec, 7, "i1").astype(np.int64) + 128, field(rec, 8, "<u2"),
                 field(rec, 10, "<i2").astype(np.int64) + 32768]
     for row, values in zip(hist, expected):
         assert np.array_equal(row, np.bincount(values, minlength=ks.HIST_SIZE))
+
+
+def test_bit_fields_from_the_byte_histogram():
+    """ReturnNumber, NumberOfReturns and the flag bits come from their byte's counts."""
+    hd = header(6)
+    rec = random_records(9000, hd.layout.record_size, seed=4)
+    ext = QgisStatisticsExtension(hd)
+    ext.node_records(1, 0, rec)
+    stats = ext.statistics().attributes
+    for name, at, shift, mask in [("ReturnNumber", 14, 0, 15), ("NumberOfReturns", 14, 4, 15),
+                                  ("ScannerChannel", 15, 4, 3), ("Overlap", 15, 3, 1), ("EdgeOfFlightLine", 15, 7, 1)]:
+        values = (rec[:, at] >> shift) & mask
+        keys, counts = np.unique(values, return_counts=True)
+        assert stats[name].class_count == {int(k): int(c) for k, c in zip(keys, counts)}
+        assert (stats[name].minimum, stats[name].maximum) == (values.min(), values.max())
+        assert stats[name].mean == pytest.approx(values.mean(), rel=1e-12)
 
 
 def test_wide_equals_python_integers():

@@ -17,7 +17,7 @@ float      GPS time, float and 64-bit extra bytes: per node, in the node's own
            min, max; non-finite values are skipped.  The caller keeps one state
            per node and combines nodes exactly (as fractions) at the end.
 
-Every attribute is a row of a small int64 spec array (see the READ_* codes).
+Every field is a row of a small int64 spec array: offset, READ_* code.
 """
 import math
 
@@ -25,8 +25,9 @@ import numpy as np
 from numba import njit
 
 HIST_SIZE = 65536
-READ_U8 = 0      # spec: offset, READ_U8, shift, mask -> (byte >> shift) & mask
-READ_I8 = 1      # int8, histogram index value + 128
+BLOCK = 2048     # records folded attribute by attribute while they stay in cache
+READ_U8 = 0      # a byte; bit fields are taken from its histogram afterwards
+READ_I8 = 1      # int8, histogram index (value + 128) & 0xFF
 READ_U16 = 2
 READ_I16 = 3     # int16, histogram index value + 32768
 READ_U32 = 4
@@ -43,7 +44,7 @@ F_COUNT, F_SHIFT, F_SUM, F_SUM_C, F_SQ, F_SQ_C, F_MIN, F_MAX, F_SCALE = range(FL
 DRAIN_POINTS = 1 << 30   # fold at most this many points into ``wide`` before draining it
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _le(records, i, at, size):
     """Little-endian unsigned integer of ``size`` bytes at records[i, at]."""
     v = np.uint64(0)
@@ -71,56 +72,62 @@ def read_int(records, i, at, kind):
 @njit(cache=True, nogil=True)
 def read_float(records, i, at, kind):
     """The value of a READ_F32/F64/U64/I64 field as float64."""
-    if kind == READ_F32:
-        return np.float64(records[i, at:at + 4].view(np.float32)[0])
     if kind == READ_F64:
-        return records[i, at:at + 8].view(np.float64)[0]
+        return np.uint64(_le(records, i, at, 8)).view(np.float64)
+    if kind == READ_F32:
+        return np.float64(np.uint32(_le(records, i, at, 4)).view(np.float32))
     if kind == READ_U64:
-        return np.float64(records[i, at:at + 8].view(np.uint64)[0])
-    return np.float64(records[i, at:at + 8].view(np.int64)[0])
+        return np.float64(_le(records, i, at, 8))
+    return np.float64(np.uint64(_le(records, i, at, 8)).view(np.int64))
 
 
 @njit(cache=True, nogil=True)
 def fold_histograms(records, spec, hist):
-    """hist[a, index of value] += 1 for every record, attribute a = spec row (offset, kind, shift, mask)."""
+    """hist[a, index of value] += 1 for every record, attribute a = spec row
+    (offset, READ_U8/I8/U16/I16); rows a block at a time, so the block stays in cache."""
     n = records.shape[0]
-    for a in range(spec.shape[0]):
-        at, kind, shift, mask = spec[a, 0], spec[a, 1], spec[a, 2], spec[a, 3]
-        row = hist[a]
-        if kind == READ_U8:
-            for i in range(n):
-                row[(records[i, at] >> shift) & mask] += 1
-        elif kind == READ_U16:
-            for i in range(n):
-                row[np.int64(records[i, at]) | (np.int64(records[i, at + 1]) << 8)] += 1
-        elif kind == READ_I8:
-            for i in range(n):
-                row[np.int64(np.int8(records[i, at])) + 128] += 1
-        else:
-            for i in range(n):
-                row[((np.int64(records[i, at]) | (np.int64(records[i, at + 1]) << 8)) + 32768) & 0xFFFF] += 1
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        for a in range(spec.shape[0]):
+            at, kind = spec[a, 0], spec[a, 1]
+            row = hist[a]
+            if kind == READ_U8:
+                for i in range(start, stop):
+                    row[records[i, at]] += 1
+            elif kind == READ_U16:
+                for i in range(start, stop):
+                    row[np.int64(records[i, at]) | (np.int64(records[i, at + 1]) << 8)] += 1
+            elif kind == READ_I8:
+                for i in range(start, stop):
+                    row[(np.int64(records[i, at]) + 128) & 0xFF] += 1
+            else:
+                for i in range(start, stop):
+                    row[((np.int64(records[i, at]) | (np.int64(records[i, at + 1]) << 8)) + 32768) & 0xFFFF] += 1
 
 
 @njit(cache=True, nogil=True)
 def fold_wide(records, spec, wide):
     """Fold 32-bit integers (spec rows: offset, READ_U32/I32) into wide[a] (see WIDE_FIELDS)."""
     low = np.uint64(0xFFFFFFFF)
-    for a in range(spec.shape[0]):
-        at, kind = spec[a, 0], spec[a, 1]
-        lo, hi, total, sq_hi, sq_lo = wide[a, 0], wide[a, 1], wide[a, 2], wide[a, 3], wide[a, 4]
-        for i in range(records.shape[0]):
-            v = read_int(records, i, at, kind)
-            lo = min(lo, v)
-            hi = max(hi, v)
-            total += v
-            m = np.uint64(abs(v))
-            sq = m * m
-            sq_hi += np.int64(sq >> np.uint64(32))
-            sq_lo += np.int64(sq & low)
-        wide[a, 0], wide[a, 1], wide[a, 2], wide[a, 3], wide[a, 4] = lo, hi, total, sq_hi, sq_lo
+    n = records.shape[0]
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        for a in range(spec.shape[0]):
+            at, kind = spec[a, 0], spec[a, 1]
+            lo, hi, total, sq_hi, sq_lo = wide[a, 0], wide[a, 1], wide[a, 2], wide[a, 3], wide[a, 4]
+            for i in range(start, stop):
+                v = read_int(records, i, at, kind)
+                lo = min(lo, v)
+                hi = max(hi, v)
+                total += v
+                m = np.uint64(abs(v))
+                sq = m * m
+                sq_hi += np.int64(sq >> np.uint64(32))
+                sq_lo += np.int64(sq & low)
+            wide[a, 0], wide[a, 1], wide[a, 2], wide[a, 3], wide[a, 4] = lo, hi, total, sq_hi, sq_lo
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _neumaier(total, comp, x):
     t = total + x
     if abs(total) >= abs(x):
@@ -160,7 +167,7 @@ def fold_floats(records, spec, state):
                 s[F_SQ] *= r * r
                 s[F_SQ_C] *= r * r
                 s[F_SCALE] = grown
-            d = d / s[F_SCALE]
+            d = d * (1.0 / s[F_SCALE])      # a power of two: exact
             s[F_SUM], s[F_SUM_C] = _neumaier(s[F_SUM], s[F_SUM_C], d)
             s[F_SQ], s[F_SQ_C] = _neumaier(s[F_SQ], s[F_SQ_C], d * d)
             s[F_MIN] = min(s[F_MIN], v)
