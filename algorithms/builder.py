@@ -17,7 +17,6 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from .copc_writer import CopcWriter
-from .qgis_stats_extension import writer_extensions
 from .cube import Cube
 from .distribution import Distributor
 from .errors import InputError, OutputError
@@ -26,6 +25,7 @@ from .format.node_key import ROOT
 from .options import BuildOptions
 from .plan import Plan, choose_cube, make_plan
 from .progress import Progress
+from .qgis_stats_extension import writer_extensions
 from .sources.las_records import RecordConverter
 from .sources.resolve import _is_path, open_sources
 from .store import PointStore
