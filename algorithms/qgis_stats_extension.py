@@ -156,6 +156,8 @@ class QgisStatisticsExtension:
             stats = _float_stats([s[i] for s in states])
             if stats is not None:
                 found[attr.name] = stats
+        for stats in found.values():
+            stats.count = count
         return QgisStatistics(count, {name: found[name] for name in self.order if name in found})
 
 

@@ -146,11 +146,12 @@ def test_extension_bytes_do_not_depend_on_node_order_or_parts():
 
 def test_record_round_trip_and_qgis_int_limits():
     stats = QgisStatistics(5_000_000_000, {"Classification": AttributeStatistics(
-        1.0, 18.0, 2.5, 0.75, {2: 3_000_000_000, 18: 7})})
+        1.0, 18.0, 2.5, 0.75, {2: 3_000_000_000, 18: 7}, count=5_000_000_000)})
     raw = stats.to_bytes()
     doc = json.loads(raw)
     assert doc["sampled-points"] == INT32_MAX                 # QGIS reads it as a 32-bit int
     assert doc["stats"]["Classification"]["class-count"] == {"18": 7, "2": INT32_MAX}
+    assert doc["stats"]["Classification"]["count"] == INT32_MAX
     assert raw.startswith(b'{"sampled-points":2147483647,"stats":{"Classification":{"class-count":')
     back = QgisStatistics.from_bytes(raw)
     assert back.attributes["Classification"].standard_deviation == 0.75

@@ -55,6 +55,7 @@ def check_against_numpy(path) -> dict:
     assert sorted(doc["stats"]) == sorted(values)
     for name, v in values.items():
         stats = doc["stats"][name]
+        assert stats["count"] == len(v), name
         v64 = v.astype(np.float64)
         assert (stats["minimum"], stats["maximum"]) == (v64.min(), v64.max()), name
         rel = 1e-6 if name == "ScanAngleRank" else 1e-9      # QGIS's float32 values vs the exact ones

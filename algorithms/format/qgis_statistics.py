@@ -16,6 +16,9 @@ which gives 0 for a number beyond a 32-bit int; a layer whose file says 0
 sampled points computes its own statistics instead.  So both are written at
 most INT32_MAX.  ``standard-deviation`` is optional (QGIS leaves it out when
 it has none); ``class-count`` is empty for attributes QGIS does not classify.
+Newer QGIS (after 3.40) also writes and reads a per-attribute ``count``
+(``QgsPointCloudAttributeStatistics::toStatisticsJson``); 3.40 ignores it, so
+it is written too, clamped the same way.
 """
 from __future__ import annotations
 
@@ -35,20 +38,24 @@ class AttributeStatistics:
     mean: float
     standard_deviation: Optional[float] = None
     class_count: Dict[int, int] = field(default_factory=dict)
+    count: Optional[int] = None     # points counted (newer QGIS reads it; 3.40 ignores it)
 
     def to_json(self) -> dict:
         out = {"minimum": _number(self.minimum), "maximum": _number(self.maximum), "mean": _number(self.mean),
                "class-count": {str(k): min(int(v), INT32_MAX) for k, v in sorted(self.class_count.items())}}
         if self.standard_deviation is not None:
             out["standard-deviation"] = _number(self.standard_deviation)
+        if self.count is not None:
+            out["count"] = min(int(self.count), INT32_MAX)
         return out
 
     @classmethod
     def from_json(cls, obj: dict) -> "AttributeStatistics":
-        std = obj.get("standard-deviation")
+        std, count = obj.get("standard-deviation"), obj.get("count")
         return cls(minimum=float(obj["minimum"]), maximum=float(obj["maximum"]), mean=float(obj["mean"]),
                    standard_deviation=None if std is None else float(std),
-                   class_count={int(k): int(v) for k, v in obj.get("class-count", {}).items()})
+                   class_count={int(k): int(v) for k, v in obj.get("class-count", {}).items()},
+                   count=None if count is None else int(count))
 
 
 @dataclass
