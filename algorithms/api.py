@@ -40,7 +40,7 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
                observer=None, cancel: Optional[Callable[[], bool]] = None,
                leaf_limit: int = LEAF_LIMIT, chunk_points: int = CHUNK_POINTS,
                page_points: Optional[int] = None, hierarchy_page_levels: int = 0,
-               temporal_index: Optional[int] = None) -> BuildSummary:
+               temporal_index: Optional[int] = None, statistics: bool = True) -> BuildSummary:
     """Build one COPC file from LAS/LAZ files.
 
     inputs      a path or a list of paths (LAS/LAZ 1.0-1.4, any point format); or
@@ -58,6 +58,7 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
                 its points 0, S, 2S, ... and the last); needs inputs with GPS time
     observer    object with on_progress(event) / on_message(level, text)
     cancel      callable polled between units of work; True stops the build
+    statistics  add the exact point statistics QGIS reads (an EVLR); False leaves it out
     """
     options = BuildOptions(
         memory_budget=parse_size(memory_budget),
@@ -71,6 +72,7 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
         page_points=page_points,
         hierarchy_page_levels=hierarchy_page_levels,
         temporal_index=temporal_index,
+        statistics=statistics,
     ).checked()
     progress = Progress(observer, cancel)
     with set_threads(options.threads):

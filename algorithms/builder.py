@@ -25,6 +25,7 @@ from .options import BuildOptions
 from .progress import Progress
 from .sources.resolve import is_path
 from .build_stages import FinishStage, ReadStage, ScanStage, TreeStage, place_buckets
+from .qgis_stats_extension import writer_extensions
 from .store import PointStore
 from .store.spill_file import WorkFolder
 from .temp_files import temp_name_for
@@ -111,7 +112,8 @@ class Build:
             read = ReadStage(sources, plan, distributor, self.options, self.progress).run()
             cube = place_buckets(plan, read, distributor, budget, unit_points, self.progress)
             writer = CopcWriter(output, plan.header, cube, work.path,
-                                self.options.hierarchy_page_levels, extensions)
+                                self.options.hierarchy_page_levels,
+                                writer_extensions(plan.header, self.options) + extensions)
             self.stats = TreeStage(store, distributor, writer, cube, unit_points, budget,
                                    self.options, self.progress, read.points).run()
             size = FinishStage(writer, self.progress).run()

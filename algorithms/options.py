@@ -53,6 +53,7 @@ class BuildOptions:
     page_points: Optional[int] = None
     hierarchy_page_levels: int = 0
     temporal_index: Optional[int] = None   # stride of the COPC temporal index; None: no index
+    statistics: bool = True      # exact QGIS statistics EVLR in the output
 
     def checked(self) -> "BuildOptions":
         if self.memory_budget <= 0:

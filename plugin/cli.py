@@ -57,7 +57,8 @@ def cmd_build(args) -> int:
         summary = build_copc(
             inputs, args.output, memory_budget=args.memory_budget, temp_dir=args.temp_dir,
             threads=args.threads, scale=args.scale, offset=args.offset, a_srs=args.a_srs,
-            temporal_index=args.temporal_index, observer=progress, cancel=cancel.is_set)
+            temporal_index=args.temporal_index, statistics=args.statistics, observer=progress,
+            cancel=cancel.is_set)
     finally:
         progress.close()
     if args.progress == "json":
@@ -145,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--temporal-index", type=int, metavar="STRIDE",
                    help="add the COPC temporal index: each node's GPS times at every STRIDE-th point "
                         "(100 suits most files); needs inputs with GPS time")
+    b.add_argument("--no-statistics", dest="statistics", action="store_false",
+                   help="leave out the exact statistics QGIS reads (the 'qgis' EVLR)")
     b.add_argument("--progress", choices=("bar", "plain", "json"),
                    help="progress display (default: bar on a terminal, else plain)")
     b.set_defaults(func=cmd_build, build_parser=b)

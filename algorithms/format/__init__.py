@@ -17,6 +17,7 @@ imports only numpy, the standard library and the kernels' table.
     extra_bytes.py     ExtraBytesField, the Extra Bytes VLR's descriptor
     point_record.py    point_record_dtype, a raw format 6/7/8 record as numpy
     temporal_index.py  the 360-geo temporal index EVLR: header, entries, pages (parse and build)
+    qgis_statistics.py the QGIS statistics EVLR: per-attribute min, max, mean, deviation, classes
 """
 from ..kernels.point_formats import COPC_FORMATS, LEGACY_FORMATS, RECORD_SIZE, WAVEFORM_FORMATS
 from .copc_hierarchy import PAGE_POINTER, HierarchyEntry, build_pages, level_counts, parse_page
@@ -34,11 +35,12 @@ from .record_ids import (COPC_HIERARCHY_RECORD, COPC_INFO_RECORD, COPC_INFO_SIZE
                          LAS12_HEADER_SIZE, LAS14_HEADER_SIZE, LAZ_FORMAT_BIT, LAZ_RECORD, LAZ_USER, PROJECTION_USER,
                          SPEC_USER, VARIABLE_CHUNK_SIZE, VLR_HEADER_SIZE, WKT_ENCODING_BIT, WKT_RECORD, padded,
                          text_field)
-from .vlr_header import Vlr
-from .record_ids import TEMPORAL_RECORD, TEMPORAL_USER
+from .qgis_statistics import AttributeStatistics, QgisStatistics
+from .record_ids import QGIS_STATISTICS_RECORD, QGIS_USER, TEMPORAL_RECORD, TEMPORAL_USER
 from .temporal_index import (ROOT_PAGE_BUDGET, TEMPORAL_VERSION, TemporalHeader, TemporalNodeEntry,
                              TemporalPage, TemporalPagePointer, build_temporal_index, parse_temporal_page,
                              sample_indices, walk_temporal_pages)
+from .vlr_header import Vlr
 
 __all__ = [
     "COMPRESSOR_LAYERED_CHUNKED", "COMPRESSOR_NAMES", "COMPRESSOR_NONE", "COMPRESSOR_POINTWISE",
@@ -54,6 +56,7 @@ __all__ = [
     "point_record_dtype", "text_field",
 ]
 __all__ += [
+    "AttributeStatistics", "QGIS_STATISTICS_RECORD", "QGIS_USER", "QgisStatistics",
     "ROOT_PAGE_BUDGET", "TEMPORAL_RECORD", "TEMPORAL_USER", "TEMPORAL_VERSION", "TemporalHeader",
     "TemporalNodeEntry", "TemporalPage", "TemporalPagePointer", "build_temporal_index", "parse_temporal_page",
     "sample_indices", "walk_temporal_pages",

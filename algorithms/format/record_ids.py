@@ -25,6 +25,8 @@ SPEC_USER = "LASF_Spec"
 EXTRA_BYTES_RECORD = 4
 TEMPORAL_USER = "copc_temporal"   # 360-geo COPC Temporal Index Extension
 TEMPORAL_RECORD = 1000
+QGIS_USER = "qgis"           # QGIS reads its point-cloud statistics from this EVLR
+QGIS_STATISTICS_RECORD = 0
 
 
 def text_field(raw: bytes) -> str:
