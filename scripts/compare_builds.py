@@ -31,7 +31,7 @@ with tempfile.TemporaryDirectory() as tmp:
         try:
             from copc_builder.demo import write_sample_scene
         except ImportError:
-            from copc_builder.algorithms.sample_scene import write_sample_scene
+            from copc_builder.demo import write_sample_scene
         scene = os.path.join(tmp, "scene.las")
         write_sample_scene(scene, points=points)
         inputs = [scene] + inputs

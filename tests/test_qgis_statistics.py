@@ -12,7 +12,7 @@ from qgis.core import QgsApplication, QgsPointCloudLayer, QgsPointCloudStatistic
 from qgis.PyQt.QtCore import QByteArray, QCoreApplication
 
 from copc_builder import build_copc
-from copc_builder.algorithms.sample_scene import write_sample_scene
+from copc_builder.demo import write_sample_scene
 from test_qgis_statistics_file import CLASSIFIED, qgis_evlr, qgis_values
 
 pytestmark = pytest.mark.qgis

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from copc_builder import build_copc, validate_copc
-from copc_builder.algorithms.sample_scene import write_sample_scene
+from copc_builder.demo import write_sample_scene
 from hostile_helpers import run_cli
 from reference import copc_records, copclib_total
 

@@ -189,8 +189,8 @@ def test_without_the_option_nothing_changes(shared_data, tmp_path):
     a, b = plain.read_bytes(), indexed.read_bytes()
     assert not any(e["user_id"] == "copc_temporal" for e in parse_copc(plain, decode=False).evlrs)
     evlrs = parse_copc(indexed, decode=False).evlrs
-    assert [e["user_id"] for e in evlrs] == ["copc", "copc_temporal"]
-    assert evlrs[1]["offset"] - 60 == len(a)
+    assert [e["user_id"] for e in evlrs] == ["copc", "qgis", "copc_temporal"]   # statistics are on by default
+    assert evlrs[2]["offset"] - 60 == len(a)
     assert int.from_bytes(a[243:247], "little") + 1 == int.from_bytes(b[243:247], "little")
     assert a[:243] + a[247:] == b[:243] + b[247:len(a)]
 
