@@ -12,6 +12,7 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsProcessingException,
     QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterCrs,
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
@@ -48,6 +49,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
     OFFSET = "OFFSET"
     CRS = "CRS"
     TEMPORAL_INDEX = "TEMPORAL_INDEX"
+    STATISTICS = "STATISTICS"
     POINTS = "POINTS"
     NODES = "NODES"
 
@@ -98,6 +100,9 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             "<p><b>Temporal index stride</b> (advanced): 0 for none; S adds the COPC temporal index "
             "(each node's GPS times at every S-th point), so clients skip nodes by time. 100 suits most "
             "files. Needs inputs with GPS time.</p>"
+            "<p><b>Exact statistics for QGIS</b> (advanced, on by default): the file carries the "
+            "statistics QGIS shows (min, max, mean, classes over every point), so the layer opens styled "
+            "without QGIS sampling the file.</p>"
             "<h3>Outputs</h3>"
             "<p><b>COPC file</b>, <b>Points</b> (points written) and <b>Nodes</b> (octree nodes).</p>"
         ) + dependency_help(BUILD_MODULES)
@@ -127,6 +132,8 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             QgsProcessingParameterNumber(self.TEMPORAL_INDEX, _tr("Temporal index stride (0 = no index)"),
                                          type=Qgis.ProcessingNumberParameterType.Integer, defaultValue=0,
                                          minValue=0),
+            QgsProcessingParameterBoolean(self.STATISTICS, _tr("Exact statistics for QGIS in the file"),
+                                          defaultValue=True),
         ]
         for param in advanced:
             param.setFlags(param.flags() | Qgis.ProcessingParameterFlag.Advanced)
@@ -165,6 +172,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         offset = (self.parameterAsString(parameters, self.OFFSET, context) or "").strip() or None
         a_srs = crs_text(self.parameterAsCrs(parameters, self.CRS, context))
         temporal_index = self.parameterAsInt(parameters, self.TEMPORAL_INDEX, context) or None
+        statistics = self.parameterAsBoolean(parameters, self.STATISTICS, context)
 
         if not output.lower().endswith(".copc.laz"):
             feedback.pushWarning(_tr("{}: COPC readers recognise COPC files by the .copc.laz ending")
@@ -180,7 +188,8 @@ class BuildCopcAlgorithm(CopcAlgorithm):
 
             summary = build_copc(inputs, output, memory_budget=memory_budget, temp_dir=temp_dir,
                                  threads=threads, scale=scale, offset=offset, a_srs=a_srs,
-                                 temporal_index=temporal_index, observer=observer, cancel=feedback.isCanceled)
+                                 temporal_index=temporal_index, statistics=statistics, observer=observer,
+                                 cancel=feedback.isCanceled)
         except BuildCancelled:
             raise QgsProcessingException(_tr("Build cancelled; nothing was written")) from None
         except CopcBuilderError as exc:

@@ -57,9 +57,9 @@ def test_algorithm_is_registered_with_its_parameters(copc_processing):
     names = [p.name() for p in alg.parameterDefinitions()]
     pipeline = ["PIPELINE"] if qgis_build_algorithm.pdal_installed() else []
     assert names == ["INPUT"] + pipeline + ["OUTPUT", "MEMORY_BUDGET", "TEMP_FOLDER", "THREADS",
-                                            "SCALE", "OFFSET", "CRS", "TEMPORAL_INDEX"]
+                                            "SCALE", "OFFSET", "CRS", "TEMPORAL_INDEX", "STATISTICS"]
     advanced = {p.name() for p in alg.parameterDefinitions() if p.flags() & Qgis.ProcessingParameterFlag.Advanced}
-    assert advanced == {"MEMORY_BUDGET", "TEMP_FOLDER", "THREADS", "SCALE", "OFFSET", "CRS", "TEMPORAL_INDEX"}
+    assert advanced == {"MEMORY_BUDGET", "TEMP_FOLDER", "THREADS", "SCALE", "OFFSET", "CRS", "TEMPORAL_INDEX", "STATISTICS"}
     inp = alg.parameterDefinition("INPUT")
     # point-cloud layers of the project, or files (a file dialog showing LAS/LAZ)
     assert inp.type() == "multilayer" and inp.layerType() == Qgis.ProcessingSourceType.PointCloud
@@ -74,7 +74,7 @@ def test_algorithm_is_registered_with_its_parameters(copc_processing):
     outputs = {o.name(): o.type() for o in alg.outputDefinitions()}
     assert outputs == {"OUTPUT": "outputPointCloud", "POINTS": "outputNumber", "NODES": "outputNumber"}
     help_text = alg.shortHelpString()
-    for word in ("Memory budget", "Temp folder", "Threads", "Scale", "Offset", "CRS", "Temporal index",
+    for word in ("Memory budget", "Temp folder", "Threads", "Scale", "Offset", "CRS", "Temporal index", "statistics",
                  "pip install"):
         assert word in help_text
     assert alg.canExecute() == (True, "")
@@ -139,6 +139,16 @@ def test_advanced_parameters_reach_the_core(copc_processing, scenes, tmp_path):
     assert result["POINTS"] == points > 0
     assert_holds(out, [scenes[0]], points)
     assert os.listdir(temp) == []                    # spilled pages removed on success
+
+
+def test_statistics_parameter_turns_the_qgis_evlr_on_and_off(copc_processing, scenes, tmp_path):
+    with_stats, without = tmp_path / "with.copc.laz", tmp_path / "without.copc.laz"
+    run_build({"INPUT": [str(scenes[0])], "OUTPUT": str(with_stats)})
+    run_build({"INPUT": [str(scenes[0])], "OUTPUT": str(without), "STATISTICS": False})
+    evlrs = lambda path: [e["user_id"] for e in parse_copc(path, decode=False).evlrs]   # noqa: E731
+    assert evlrs(with_stats) == ["copc", "qgis"]
+    assert evlrs(without) == ["copc"]
+    assert_holds(without, [scenes[0]], input_points([scenes[0]]))
 
 
 def test_cancel_mid_build_leaves_nothing(copc_processing, tmp_path):
