@@ -159,7 +159,8 @@ def test_record_stats_matches_numpy(n, n_index, seed, with_nan):
     assert mins.tolist() == np.minimum(mins0, sel.min(axis=0) if len(sel) else mins0).tolist()
     assert maxs.tolist() == np.maximum(maxs0, sel.max(axis=0) if len(sel) else maxs0).tolist()
     returns = rest[index, 2] & 15
-    expect_returns = by_return0 + np.bincount(returns, minlength=16)[1:]   # return 0 is not counted
+    # return number 0 (not valid) counts as 1, so the counts add up to the points (issue 12)
+    expect_returns = by_return0 + np.bincount(np.maximum(returns, 1), minlength=16)[1:]
     assert by_return.tolist() == expect_returns.tolist()
     g = gps[index]
     g = g[~np.isnan(g)]
