@@ -40,10 +40,12 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
                observer=None, cancel: Optional[Callable[[], bool]] = None,
                leaf_limit: int = LEAF_LIMIT, chunk_points: int = CHUNK_POINTS,
                page_points: Optional[int] = None, hierarchy_page_levels: int = 0,
-               temporal_index: Optional[int] = None) -> BuildSummary:
+               temporal_index: Optional[int] = None, recursive: bool = False) -> BuildSummary:
     """Build one COPC file from LAS/LAZ files.
 
-    inputs      a path or a list of paths (LAS/LAZ 1.0-1.4, any point format); or
+    inputs      a path or a list of paths (LAS/LAZ 1.0-1.4, any point format; a
+                folder stands for its .las/.laz files, sorted by path, and
+                "@list.txt" for the paths in the file, one a line); or
                 points as numpy structured arrays with PDAL dimension names: one
                 array, a list of arrays or any iterable of arrays (one cloud);
                 or a pdal.Pipeline
@@ -56,6 +58,7 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
     a_srs       CRS to assign ("EPSG:2056", WKT...), overriding the inputs'
     temporal_index  stride S: add the COPC temporal index (each node's GPS times at
                 its points 0, S, 2S, ... and the last); needs inputs with GPS time
+    recursive   folders among the inputs: their subfolders' LAS/LAZ files too
     observer    object with on_progress(event) / on_message(level, text)
     cancel      callable polled between units of work; True stops the build
     """
@@ -71,6 +74,7 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
         page_points=page_points,
         hierarchy_page_levels=hierarchy_page_levels,
         temporal_index=temporal_index,
+        recursive=bool(recursive),
     ).checked()
     progress = Progress(observer, cancel)
     with set_threads(options.threads):

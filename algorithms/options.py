@@ -53,6 +53,7 @@ class BuildOptions:
     page_points: Optional[int] = None
     hierarchy_page_levels: int = 0
     temporal_index: Optional[int] = None   # stride of the COPC temporal index; None: no index
+    recursive: bool = False   # input folders: their subfolders' LAS/LAZ files too
 
     def checked(self) -> "BuildOptions":
         if self.memory_budget <= 0:

@@ -57,7 +57,8 @@ def cmd_build(args) -> int:
         summary = build_copc(
             inputs, args.output, memory_budget=args.memory_budget, temp_dir=args.temp_dir,
             threads=args.threads, scale=args.scale, offset=args.offset, a_srs=args.a_srs,
-            temporal_index=args.temporal_index, observer=progress, cancel=cancel.is_set)
+            temporal_index=args.temporal_index, recursive=args.recursive, observer=progress,
+            cancel=cancel.is_set)
     finally:
         progress.close()
     if args.progress == "json":
@@ -129,7 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Convert one or more LAS/LAZ files, or the points of a PDAL "
                                    "pipeline, into one COPC file.")
     b.add_argument("inputs", nargs="*", metavar="INPUT",
-                   help="LAS/LAZ files (merged into one COPC); optional with --pipeline")
+                   help="LAS/LAZ files (merged into one COPC), folders (their .las/.laz files) or "
+                        "@LIST.txt (one path per line); optional with --pipeline")
+    b.add_argument("--recursive", action="store_true",
+                   help="input folders: take the LAS/LAZ files of their subfolders too")
     b.add_argument("--pipeline", metavar="PIPELINE",
                    help="a PDAL pipeline, as a JSON file or a JSON string, whose points are "
                         "converted (needs the pdal Python package)")
