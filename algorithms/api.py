@@ -12,6 +12,7 @@ from .builder import Build, BuildSummary
 from .errors import (BuildCancelled, CopcBuilderError, DependencyError, InputError, OptionError,
                      OutputError)
 from .info import copc_info, format_info
+from .info_compare import compare_infos, format_compare
 from .options import (CHUNK_POINTS, DEFAULT_MEMORY_BUDGET, LEAF_LIMIT, BuildOptions, parse_size,
                       parse_triple)
 from .progress import Progress
@@ -24,6 +25,7 @@ from .validate import ValidationReport, format_report, validate_copc
 __all__ = [
     "build_copc", "BuildSummary", "DEFAULT_MEMORY_BUDGET", "PipelineInput",
     "validate_copc", "ValidationReport", "format_report", "copc_info", "format_info",
+    "compare_infos", "format_compare",
     "CopcBuilderError", "InputError", "OutputError", "OptionError", "DependencyError", "BuildCancelled",
     "prepare_threads", "stage_source", "STAGE_INSTALL", "import_pdal", "pdal_missing_message",
 ]

@@ -2,7 +2,7 @@
 
     copc-builder build [INPUT ...] [--pipeline PIPELINE] -o OUTPUT.copc.laz [options]
     copc-builder validate FILE.copc.laz
-    copc-builder info FILE
+    copc-builder info FILE [--compare OTHER]
     copc-builder sample [--dir DIR] [--points N]
 """
 from __future__ import annotations
@@ -87,9 +87,21 @@ def cmd_validate(args) -> int:
 def cmd_info(args) -> int:
     from copc_builder.algorithms.api import copc_info, format_info
 
+    if args.compare is not None:
+        return info_compare(args)
     for path in args.files:
         info = copc_info(path)
         print(json.dumps(info, indent=1, default=str) if args.json else format_info(info))
+    return EXIT_OK
+
+
+def info_compare(args) -> int:
+    from copc_builder.algorithms.api import compare_infos, copc_info, format_compare
+
+    if len(args.files) != 1:
+        args.info_parser.error("--compare takes one FILE to hold against OTHER")
+    a, b = copc_info(args.files[0]), copc_info(args.compare)
+    print(json.dumps(compare_infos(a, b), indent=1, default=str) if args.json else format_compare(a, b))
     return EXIT_OK
 
 
@@ -158,10 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", action="store_true", help="one JSON object per file")
     v.set_defaults(func=cmd_validate)
 
-    i = sub.add_parser("info", help="header, CRS, COPC info, levels, nodes and points")
+    i = sub.add_parser("info", help="header, CRS, COPC info; per level nodes, points and bytes")
     i.add_argument("files", nargs="+", metavar="FILE")
     i.add_argument("--json", action="store_true", help="print JSON")
-    i.set_defaults(func=cmd_info)
+    i.add_argument("--compare", metavar="OTHER",
+                   help="put FILE and OTHER side by side: per level nodes, points, bytes, bytes per point")
+    i.set_defaults(func=cmd_info, info_parser=i)
 
     s = sub.add_parser("sample", help="generate the built-in sample scene and convert it")
     s.add_argument("--dir", default="copc_builder_sample", help="where to write (default ./copc_builder_sample)")
