@@ -11,6 +11,7 @@ from typing import Callable, Optional
 from .builder import Build, BuildSummary
 from .errors import (BuildCancelled, CopcBuilderError, DependencyError, InputError, OptionError,
                      OutputError)
+from .dry_run import DryRun, plan_dry_run
 from .info import copc_info, format_info
 from .info_compare import compare_infos, format_compare
 from .options import (CHUNK_POINTS, DEFAULT_MEMORY_BUDGET, LEAF_LIMIT, BuildOptions, parse_size,
@@ -23,7 +24,7 @@ from .threads import prepare_threads, set_threads
 from .validate import ValidationReport, format_report, validate_copc
 
 __all__ = [
-    "build_copc", "BuildSummary", "DEFAULT_MEMORY_BUDGET", "PipelineInput",
+    "build_copc", "BuildSummary", "dry_run", "DryRun", "DEFAULT_MEMORY_BUDGET", "PipelineInput",
     "validate_copc", "ValidationReport", "format_report", "copc_info", "format_info",
     "compare_infos", "format_compare",
     "CopcBuilderError", "InputError", "OutputError", "OptionError", "DependencyError", "BuildCancelled",
@@ -64,7 +65,31 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
     observer    object with on_progress(event) / on_message(level, text)
     cancel      callable polled between units of work; True stops the build
     """
-    options = BuildOptions(
+    options = _options(memory_budget=memory_budget, temp_dir=temp_dir, threads=threads, scale=scale,
+                       offset=offset, a_srs=a_srs, leaf_limit=leaf_limit, chunk_points=chunk_points,
+                       page_points=page_points, hierarchy_page_levels=hierarchy_page_levels,
+                       temporal_index=temporal_index, recursive=recursive)
+    progress = Progress(observer, cancel)
+    with set_threads(options.threads):
+        return Build(inputs, output, options, progress, f"copc_builder {_version()}").run()
+
+
+def dry_run(inputs, output=None, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir: Optional[str] = None,
+            scale=None, offset=None, a_srs: Optional[str] = None, recursive: bool = False,
+            observer=None, leaf_limit: int = LEAF_LIMIT, chunk_points: int = CHUNK_POINTS) -> DryRun:
+    """What ``build_copc`` would do with these inputs and options, from the
+    inputs' headers alone (no point read, nothing written): the frame, the
+    cube, the expected depth, units, bucket level, temp bytes and peak
+    memory.  ``output``, when given, is checked without being written."""
+    options = _options(memory_budget=memory_budget, temp_dir=temp_dir, threads=None, scale=scale,
+                       offset=offset, a_srs=a_srs, leaf_limit=leaf_limit, chunk_points=chunk_points,
+                       page_points=None, hierarchy_page_levels=0, temporal_index=None, recursive=recursive)
+    return plan_dry_run(inputs, options, Progress(observer), f"copc_builder {_version()}", output)
+
+
+def _options(*, memory_budget, temp_dir, threads, scale, offset, a_srs, leaf_limit, chunk_points,
+             page_points, hierarchy_page_levels, temporal_index, recursive) -> BuildOptions:
+    return BuildOptions(
         memory_budget=parse_size(memory_budget),
         temp_dir=os.fspath(temp_dir) if temp_dir is not None else None,
         threads=threads,
@@ -78,6 +103,3 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
         temporal_index=temporal_index,
         recursive=bool(recursive),
     ).checked()
-    progress = Progress(observer, cancel)
-    with set_threads(options.threads):
-        return Build(inputs, output, options, progress, f"copc_builder {_version()}").run()

@@ -16,7 +16,7 @@ import threading
 from typing import List, Optional
 
 from copc_builder.algorithms.api import DEFAULT_MEMORY_BUDGET
-from copc_builder.plugin.progress_printers import make_progress
+from copc_builder.plugin.progress_printers import MessagePrinter, make_progress
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -51,6 +51,10 @@ def cmd_build(args) -> int:
         inputs.append(PipelineInput(args.pipeline))   # a JSON file (any name) or a JSON string
     if not inputs:
         args.build_parser.error("give INPUT files, --pipeline PIPELINE, or both")
+    if args.dry_run:
+        return build_dry_run(args, inputs)
+    if args.output is None:
+        args.build_parser.error("the following arguments are required: -o/--output")
     progress = make_progress(args.progress)
     cancel = _cancel_on_signals()
     try:
@@ -65,6 +69,21 @@ def cmd_build(args) -> int:
         print(json.dumps({"result": summary.as_dict()}))
     else:
         print(summary.describe())
+    return EXIT_OK
+
+
+def build_dry_run(args, inputs) -> int:
+    """The plan and the expected temp bytes and peak memory, from the headers alone."""
+    from copc_builder.algorithms.api import dry_run
+
+    progress = make_progress("json") if args.progress == "json" else MessagePrinter()
+    estimate = dry_run(inputs, args.output, memory_budget=args.memory_budget, temp_dir=args.temp_dir,
+                       scale=args.scale, offset=args.offset, a_srs=args.a_srs, recursive=args.recursive,
+                       observer=progress)
+    if args.progress == "json":
+        print(json.dumps({"dry_run": estimate.as_dict()}))
+    else:
+        print(estimate.describe())
     return EXIT_OK
 
 
@@ -149,7 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--pipeline", metavar="PIPELINE",
                    help="a PDAL pipeline, as a JSON file or a JSON string, whose points are "
                         "converted (needs the pdal Python package)")
-    b.add_argument("-o", "--output", required=True, metavar="OUTPUT.copc.laz")
+    b.add_argument("-o", "--output", metavar="OUTPUT.copc.laz", help="the COPC file to write (required "
+                                                                       "unless --dry-run)")
+    b.add_argument("--dry-run", action="store_true",
+                   help="print the plan (frame, cube, expected depth, units, bucket level, temp bytes, "
+                        "peak memory) from the inputs' headers; read no point, write nothing")
     b.add_argument("--memory-budget", default=DEFAULT_MEMORY_BUDGET, metavar="SIZE",
                    help=f"memory for points before they spill to the temp folder "
                         f"(default {DEFAULT_MEMORY_BUDGET})")

@@ -84,6 +84,21 @@ class PlainProgress:
         pass
 
 
+class MessagePrinter:
+    """Messages only (warnings, notes), each after ``prefix``; no progress lines."""
+
+    def __init__(self, stream=sys.stderr, prefix: str = ""):
+        self.stream = stream
+        self.prefix = prefix
+
+    def on_message(self, level: str, text: str) -> None:
+        self.stream.write(f"{self.prefix}{level}: {text}\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        pass
+
+
 class JsonProgress:
     """One JSON object per line on stdout: progress events and messages."""
 
