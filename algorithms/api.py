@@ -14,6 +14,7 @@ from .errors import (BuildCancelled, CopcBuilderError, DependencyError, InputErr
 from .dry_run import DryRun, plan_dry_run
 from .info import copc_info, format_info
 from .info_compare import compare_infos, format_compare
+from .info_picture import Picture, draw_info_png
 from .options import (CHUNK_POINTS, DEFAULT_MEMORY_BUDGET, LEAF_LIMIT, BuildOptions, parse_size,
                       parse_triple)
 from .progress import Progress
@@ -26,7 +27,7 @@ from .validate import ValidationReport, format_report, validate_copc
 __all__ = [
     "build_copc", "BuildSummary", "dry_run", "DryRun", "DEFAULT_MEMORY_BUDGET", "PipelineInput",
     "validate_copc", "ValidationReport", "format_report", "copc_info", "format_info",
-    "compare_infos", "format_compare",
+    "compare_infos", "format_compare", "draw_info_png", "Picture",
     "CopcBuilderError", "InputError", "OutputError", "OptionError", "DependencyError", "BuildCancelled",
     "prepare_threads", "stage_source", "STAGE_INSTALL", "import_pdal", "pdal_missing_message",
 ]

@@ -2,7 +2,7 @@
 
     copc-builder build [INPUT ...] [--pipeline PIPELINE] -o OUTPUT.copc.laz [options]
     copc-builder validate FILE.copc.laz
-    copc-builder info FILE [--compare OTHER]
+    copc-builder info FILE [--compare OTHER] [--png OUT.png]
     copc-builder sample [--dir DIR] [--points N]
 """
 from __future__ import annotations
@@ -108,9 +108,17 @@ def cmd_info(args) -> int:
 
     if args.compare is not None:
         return info_compare(args)
+    if args.png is not None and len(args.files) != 1:
+        args.info_parser.error("--png draws one FILE")
     for path in args.files:
         info = copc_info(path)
         print(json.dumps(info, indent=1, default=str) if args.json else format_info(info))
+    if args.png is not None:
+        from copc_builder.algorithms.api import draw_info_png
+
+        picture = draw_info_png(info, args.png)
+        print(f"wrote {args.png}: levels 0-{picture.levels - 1} from above, coloured by {picture.colour_by}",
+              file=sys.stderr if args.json else sys.stdout)
     return EXIT_OK
 
 
@@ -198,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="print JSON")
     i.add_argument("--compare", metavar="OTHER",
                    help="put FILE and OTHER side by side: per level nodes, points, bytes, bytes per point")
+    i.add_argument("--png", metavar="OUT.png",
+                   help="draw the file: its coarse levels from above (by RGB, class or height) and "
+                        "points and bytes per level as bars (needs matplotlib)")
     i.set_defaults(func=cmd_info, info_parser=i)
 
     s = sub.add_parser("sample", help="generate the built-in sample scene and convert it")
