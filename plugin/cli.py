@@ -156,15 +156,8 @@ def cmd_sample(args) -> int:
     return EXIT_OK if report.ok else EXIT_ERROR
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from copc_builder import __version__
-
-    parser = argparse.ArgumentParser(
-        prog="copc-builder", description="Build, check and inspect COPC (Cloud Optimized Point Cloud) files.")
-    parser.add_argument("--version", action="version", version=f"copc-builder {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-
+def add_build_command(sub) -> None:
+    """The ``build`` command and its options."""
     b = sub.add_parser("build", help="convert LAS/LAZ files or a PDAL pipeline into one COPC file",
                        description="Convert one or more LAS/LAZ files, or the points of a PDAL "
                                    "pipeline, into one COPC file.")
@@ -195,6 +188,18 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--progress", choices=("bar", "plain", "json"),
                    help="progress display (default: bar on a terminal, else plain)")
     b.set_defaults(func=cmd_build, build_parser=b)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from copc_builder import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="copc-builder", description="Build, check and inspect COPC (Cloud Optimized Point Cloud) files.")
+    parser.add_argument("--version", action="version", version=f"copc-builder {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    add_build_command(sub)
 
     v = sub.add_parser("validate", help="check COPC files against the COPC 1.0 spec")
     v.add_argument("files", nargs="+", metavar="FILE")
