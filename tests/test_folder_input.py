@@ -91,7 +91,7 @@ def test_empty_folder_is_a_clear_error(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "x.txt").write_text("x")
-    with pytest.raises(InputError, match=r"empty: folder holds no LAS/LAZ files"):
+    with pytest.raises(InputError, match=r"empty: is a folder with no LAS/LAZ files"):
         build_copc(str(empty), tmp_path / "o.copc.laz")
     (empty / "deeper").mkdir()
     with pytest.raises(InputError, match="recursive"):

@@ -69,7 +69,7 @@ def list_folder(folder: str, recursive: bool = False) -> FolderListing:
     listing.skipped.sort()
     if not listing.files:
         hint = "; use --recursive (recursive=True) to search its subfolders" if listing.subfolders else ""
-        raise InputError(folder, f"folder holds no LAS/LAZ files (.las, .laz){hint}")
+        raise InputError(folder, f"is a folder with no LAS/LAZ files in it (.las, .laz){hint}")
     return listing
 
 
