@@ -66,7 +66,7 @@ def test_a_build_draws_a_monotone_bar(tmp_path):
     build_copc(str(src), tmp_path / "out.copc.laz", observer=bar, chunk_points=5_000)
     bar.close()
     seen = percents(stream.getvalue())
-    assert len(set(seen)) > 5 and seen == sorted(seen) and seen[-1] == 100.0
+    assert len(set(seen)) >= 3 and seen == sorted(seen) and seen[-1] == 100.0   # events are throttled
     assert {"scan", "read", "build", "finish"} <= set(re.findall(r"\r(\w+)\s+\d", stream.getvalue()))
 
 
