@@ -11,7 +11,10 @@ from typing import Callable, Optional
 from .builder import Build, BuildSummary
 from .errors import (BuildCancelled, CopcBuilderError, DependencyError, InputError, OptionError,
                      OutputError)
+from .dry_run import DryRun, plan_dry_run
 from .info import copc_info, format_info
+from .info_compare import compare_infos, format_compare
+from .info_picture import Picture, draw_info_png
 from .options import (CHUNK_POINTS, DEFAULT_MEMORY_BUDGET, LEAF_LIMIT, BuildOptions, parse_size,
                       parse_triple)
 from .progress import Progress
@@ -22,8 +25,9 @@ from .threads import prepare_threads, set_threads
 from .validate import ValidationReport, format_report, validate_copc
 
 __all__ = [
-    "build_copc", "BuildSummary", "DEFAULT_MEMORY_BUDGET", "PipelineInput",
+    "build_copc", "BuildSummary", "dry_run", "DryRun", "DEFAULT_MEMORY_BUDGET", "PipelineInput",
     "validate_copc", "ValidationReport", "format_report", "copc_info", "format_info",
+    "compare_infos", "format_compare", "draw_info_png", "Picture",
     "CopcBuilderError", "InputError", "OutputError", "OptionError", "DependencyError", "BuildCancelled",
     "prepare_threads", "stage_source", "STAGE_INSTALL", "import_pdal", "pdal_missing_message",
 ]
@@ -40,10 +44,13 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
                observer=None, cancel: Optional[Callable[[], bool]] = None,
                leaf_limit: int = LEAF_LIMIT, chunk_points: int = CHUNK_POINTS,
                page_points: Optional[int] = None, hierarchy_page_levels: int = 0,
-               temporal_index: Optional[int] = None, statistics: bool = True) -> BuildSummary:
+               temporal_index: Optional[int] = None, statistics: bool = True,
+               recursive: bool = False) -> BuildSummary:
     """Build one COPC file from LAS/LAZ files.
 
-    inputs      a path or a list of paths (LAS/LAZ 1.0-1.4, any point format); or
+    inputs      a path or a list of paths (LAS/LAZ 1.0-1.4, any point format; a
+                folder stands for its .las/.laz files, sorted by path, and
+                "@list.txt" for the paths in the file, one a line); or
                 points as numpy structured arrays with PDAL dimension names: one
                 array, a list of arrays or any iterable of arrays (one cloud);
                 or a pdal.Pipeline
@@ -56,11 +63,37 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
     a_srs       CRS to assign ("EPSG:2056", WKT...), overriding the inputs'
     temporal_index  stride S: add the COPC temporal index (each node's GPS times at
                 its points 0, S, 2S, ... and the last); needs inputs with GPS time
+    recursive   folders among the inputs: their subfolders' LAS/LAZ files too
     observer    object with on_progress(event) / on_message(level, text)
     cancel      callable polled between units of work; True stops the build
     statistics  add the exact point statistics QGIS reads (an EVLR); False leaves it out
     """
-    options = BuildOptions(
+    options = _options(memory_budget=memory_budget, temp_dir=temp_dir, threads=threads, scale=scale,
+                       offset=offset, a_srs=a_srs, leaf_limit=leaf_limit, chunk_points=chunk_points,
+                       page_points=page_points, hierarchy_page_levels=hierarchy_page_levels,
+                       temporal_index=temporal_index, statistics=statistics, recursive=recursive)
+    progress = Progress(observer, cancel)
+    with set_threads(options.threads):
+        return Build(inputs, output, options, progress, f"copc_builder {_version()}").run()
+
+
+def dry_run(inputs, output=None, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir: Optional[str] = None,
+            scale=None, offset=None, a_srs: Optional[str] = None, recursive: bool = False,
+            observer=None, leaf_limit: int = LEAF_LIMIT, chunk_points: int = CHUNK_POINTS) -> DryRun:
+    """What ``build_copc`` would do with these inputs and options, from the
+    inputs' headers alone (no point read, nothing written): the frame, the
+    cube, the expected depth, units, bucket level, temp bytes and peak
+    memory.  ``output``, when given, is checked without being written."""
+    options = _options(memory_budget=memory_budget, temp_dir=temp_dir, threads=None, scale=scale,
+                       offset=offset, a_srs=a_srs, leaf_limit=leaf_limit, chunk_points=chunk_points,
+                       page_points=None, hierarchy_page_levels=0, temporal_index=None, statistics=True,
+                       recursive=recursive)
+    return plan_dry_run(inputs, options, Progress(observer), f"copc_builder {_version()}", output)
+
+
+def _options(*, memory_budget, temp_dir, threads, scale, offset, a_srs, leaf_limit, chunk_points,
+             page_points, hierarchy_page_levels, temporal_index, statistics, recursive) -> BuildOptions:
+    return BuildOptions(
         memory_budget=parse_size(memory_budget),
         temp_dir=os.fspath(temp_dir) if temp_dir is not None else None,
         threads=threads,
@@ -73,7 +106,5 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
         hierarchy_page_levels=hierarchy_page_levels,
         temporal_index=temporal_index,
         statistics=statistics,
+        recursive=bool(recursive),
     ).checked()
-    progress = Progress(observer, cancel)
-    with set_threads(options.threads):
-        return Build(inputs, output, options, progress, f"copc_builder {_version()}").run()

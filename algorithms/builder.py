@@ -23,6 +23,7 @@ from .errors import OutputError
 from .memory_budget import MemoryBudget
 from .options import BuildOptions
 from .progress import Progress
+from .sources.input_paths import expand_inputs
 from .sources.resolve import is_path
 from .build_stages import FinishStage, ReadStage, ScanStage, TreeStage, place_buckets
 from .qgis_stats_extension import writer_extensions
@@ -95,9 +96,10 @@ class Build:
     def run(self) -> BuildSummary:
         t0 = time.perf_counter()
         TIMINGS.seconds.clear()
-        inputs = self.inputs if isinstance(self.inputs, (list, tuple)) else [self.inputs]
-        output = check_output_path(self.output, [os.fspath(i) for i in inputs if is_path(i)])
-        sources, plan = ScanStage(self.inputs, self.options, self.progress, self.software).run()
+        inputs = expand_inputs(self.inputs, self.options.recursive, self.progress.info)
+        paths = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        output = check_output_path(self.output, [os.fspath(i) for i in paths if is_path(i)])
+        sources, plan = ScanStage(inputs, self.options, self.progress, self.software).run()
         extensions = temporal_extensions(self.options, sources, self.progress)
         work = WorkFolder(self.options.temp_dir)
         store = writer = None

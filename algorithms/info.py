@@ -159,7 +159,7 @@ def _add_copc(f: CopcFile, info: Dict[str, Any]) -> None:
         "gpstime_maximum": copc.gpstime_maximum,
         "cube": {"min": cube_min, "max": cube_max},
         "info_vlr_first": bool(f.vlrs) and f.vlrs[0] is f.info_vlr,
-        "pages": None, "nodes": None, "points": None, "depth": None, "levels": [],
+        "pages": None, "nodes": None, "points": None, "depth": None, "node_bytes": None, "levels": [],
     }
     info["copc"] = out
     pages, entries = _read_hierarchy(f, copc)
@@ -168,7 +168,10 @@ def _add_copc(f: CopcFile, info: Dict[str, Any]) -> None:
     out["nodes"] = counts.nodes
     out["points"] = counts.points
     out["depth"] = counts.depth
-    out["levels"] = [{"level": lv, "nodes": n, "points": p} for lv, (n, p) in counts.levels.items()]
+    out["node_bytes"] = sum(counts.level_bytes.values())
+    out["levels"] = [{"level": lv, "nodes": n, "points": p, "bytes": counts.level_bytes[lv],
+                      "bytes_per_point": counts.level_bytes[lv] / p if p else None}
+                     for lv, (n, p) in counts.levels.items()]
 
 
 def _read_hierarchy(f: CopcFile, copc: CopcInfo) -> Tuple[int, List[HierarchyEntry]]:
@@ -224,6 +227,26 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def per_point(size: int, points: int) -> str:
+    """" (12.34 B/point)", or nothing without points."""
+    return f" ({size / points:.2f} B/point)" if points else ""
+
+
+def _copc_rows(copc: Dict[str, Any], add) -> None:
+    """The octree and hierarchy rows, per level nodes, points and bytes."""
+    add("Octree", f"center {_xyz(copc['center'])}, halfsize {_g(copc['halfsize'])}, "
+                  f"spacing {_g(copc['spacing'])}")
+    add("GPS time", f"{_g(copc['gpstime_minimum'])} .. {_g(copc['gpstime_maximum'])}")
+    if copc["nodes"] is not None:
+        add("Hierarchy", f"{_plural(copc['nodes'], 'node')} in {_plural(copc['pages'], 'page')}, "
+                         f"{_plural(copc['depth'], 'level')}, {copc['points']:,} points, "
+                         f"{copc['node_bytes']:,} bytes of point data{per_point(copc['node_bytes'], copc['points'])}")
+        for row in copc["levels"]:
+            add(f"  level {row['level']}", f"{_plural(row['nodes'], 'node')}, "
+                                           f"{_plural(row['points'], 'point')}, {row['bytes']:,} bytes"
+                                           f"{per_point(row['bytes'], row['points'])}")
+
+
 def format_info(info: Dict[str, Any]) -> str:
     """The dict from ``copc_info`` as aligned lines of text."""
     rows: List[tuple] = []
@@ -260,17 +283,8 @@ def format_info(info: Dict[str, Any]) -> str:
         chunks = "variable" if laz["variable_chunks"] else f"{laz['chunk_size']:,} points"
         add("LAZ", f"{laz['compressor_name']} v{laz['version']}, chunks {chunks}, items "
                    + ", ".join(f"{i['name']}({i['size']})" for i in laz["items"]))
-    copc = info["copc"]
-    if copc:
-        add("Octree", f"center {_xyz(copc['center'])}, halfsize {_g(copc['halfsize'])}, "
-                      f"spacing {_g(copc['spacing'])}")
-        add("GPS time", f"{_g(copc['gpstime_minimum'])} .. {_g(copc['gpstime_maximum'])}")
-        if copc["nodes"] is not None:
-            add("Hierarchy", f"{_plural(copc['nodes'], 'node')} in {_plural(copc['pages'], 'page')}, "
-                             f"{_plural(copc['depth'], 'level')}, {copc['points']:,} points")
-            for row in copc["levels"]:
-                add(f"  level {row['level']}", f"{_plural(row['nodes'], 'node')}, "
-                                               f"{_plural(row['points'], 'point')}")
+    if info["copc"]:
+        _copc_rows(info["copc"], add)
     temporal = info.get("temporal_index")
     if temporal:
         add("Temporal index", f"stride {temporal['stride']}, {_plural(temporal['nodes'], 'node')} in "

@@ -54,6 +54,7 @@ class BuildOptions:
     hierarchy_page_levels: int = 0
     temporal_index: Optional[int] = None   # stride of the COPC temporal index; None: no index
     statistics: bool = True      # exact QGIS statistics EVLR in the output
+    recursive: bool = False   # input folders: their subfolders' LAS/LAZ files too
 
     def checked(self) -> "BuildOptions":
         if self.memory_budget <= 0:

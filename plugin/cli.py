@@ -2,7 +2,7 @@
 
     copc-builder build [INPUT ...] [--pipeline PIPELINE] -o OUTPUT.copc.laz [options]
     copc-builder validate FILE.copc.laz
-    copc-builder info FILE
+    copc-builder info FILE [--compare OTHER] [--png OUT.png]
     copc-builder sample [--dir DIR] [--points N]
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import threading
 from typing import List, Optional
 
 from copc_builder.algorithms.api import DEFAULT_MEMORY_BUDGET
-from copc_builder.plugin.progress_printers import make_progress
+from copc_builder.plugin.progress_printers import MessagePrinter, make_progress
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -51,13 +51,18 @@ def cmd_build(args) -> int:
         inputs.append(PipelineInput(args.pipeline))   # a JSON file (any name) or a JSON string
     if not inputs:
         args.build_parser.error("give INPUT files, --pipeline PIPELINE, or both")
+    if args.dry_run:
+        return build_dry_run(args, inputs)
+    if args.output is None:
+        args.build_parser.error("the following arguments are required: -o/--output")
     progress = make_progress(args.progress)
     cancel = _cancel_on_signals()
     try:
         summary = build_copc(
             inputs, args.output, memory_budget=args.memory_budget, temp_dir=args.temp_dir,
             threads=args.threads, scale=args.scale, offset=args.offset, a_srs=args.a_srs,
-            temporal_index=args.temporal_index, statistics=args.statistics, observer=progress,
+            temporal_index=args.temporal_index, statistics=args.statistics, recursive=args.recursive,
+            observer=progress,
             cancel=cancel.is_set)
     finally:
         progress.close()
@@ -65,6 +70,21 @@ def cmd_build(args) -> int:
         print(json.dumps({"result": summary.as_dict()}))
     else:
         print(summary.describe())
+    return EXIT_OK
+
+
+def build_dry_run(args, inputs) -> int:
+    """The plan and the expected temp bytes and peak memory, from the headers alone."""
+    from copc_builder.algorithms.api import dry_run
+
+    progress = make_progress("json") if args.progress == "json" else MessagePrinter()
+    estimate = dry_run(inputs, args.output, memory_budget=args.memory_budget, temp_dir=args.temp_dir,
+                       scale=args.scale, offset=args.offset, a_srs=args.a_srs, recursive=args.recursive,
+                       observer=progress)
+    if args.progress == "json":
+        print(json.dumps({"dry_run": estimate.as_dict()}))
+    else:
+        print(estimate.describe())
     return EXIT_OK
 
 
@@ -87,9 +107,29 @@ def cmd_validate(args) -> int:
 def cmd_info(args) -> int:
     from copc_builder.algorithms.api import copc_info, format_info
 
+    if args.compare is not None:
+        return info_compare(args)
+    if args.png is not None and len(args.files) != 1:
+        args.info_parser.error("--png draws one FILE")
     for path in args.files:
         info = copc_info(path)
         print(json.dumps(info, indent=1, default=str) if args.json else format_info(info))
+    if args.png is not None:
+        from copc_builder.algorithms.api import draw_info_png
+
+        picture = draw_info_png(info, args.png)
+        print(f"wrote {args.png}: levels 0-{picture.levels - 1} from above, coloured by {picture.colour_by}",
+              file=sys.stderr if args.json else sys.stdout)
+    return EXIT_OK
+
+
+def info_compare(args) -> int:
+    from copc_builder.algorithms.api import compare_infos, copc_info, format_compare
+
+    if len(args.files) != 1:
+        args.info_parser.error("--compare takes one FILE to hold against OTHER")
+    a, b = copc_info(args.files[0]), copc_info(args.compare)
+    print(json.dumps(compare_infos(a, b), indent=1, default=str) if args.json else format_compare(a, b))
     return EXIT_OK
 
 
@@ -117,24 +157,24 @@ def cmd_sample(args) -> int:
     return EXIT_OK if report.ok else EXIT_ERROR
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from copc_builder import __version__
-
-    parser = argparse.ArgumentParser(
-        prog="copc-builder", description="Build, check and inspect COPC (Cloud Optimized Point Cloud) files.")
-    parser.add_argument("--version", action="version", version=f"copc-builder {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-
+def add_build_command(sub) -> None:
+    """The ``build`` command and its options."""
     b = sub.add_parser("build", help="convert LAS/LAZ files or a PDAL pipeline into one COPC file",
                        description="Convert one or more LAS/LAZ files, or the points of a PDAL "
                                    "pipeline, into one COPC file.")
     b.add_argument("inputs", nargs="*", metavar="INPUT",
-                   help="LAS/LAZ files (merged into one COPC); optional with --pipeline")
+                   help="LAS/LAZ files (merged into one COPC), folders (their .las/.laz files) or "
+                        "@LIST.txt (one path per line); optional with --pipeline")
+    b.add_argument("--recursive", action="store_true",
+                   help="input folders: take the LAS/LAZ files of their subfolders too")
     b.add_argument("--pipeline", metavar="PIPELINE",
                    help="a PDAL pipeline, as a JSON file or a JSON string, whose points are "
                         "converted (needs the pdal Python package)")
-    b.add_argument("-o", "--output", required=True, metavar="OUTPUT.copc.laz")
+    b.add_argument("-o", "--output", metavar="OUTPUT.copc.laz", help="the COPC file to write (required "
+                                                                       "unless --dry-run)")
+    b.add_argument("--dry-run", action="store_true",
+                   help="print the plan (frame, cube, expected depth, units, bucket level, temp bytes, "
+                        "peak memory) from the inputs' headers; read no point, write nothing")
     b.add_argument("--memory-budget", default=DEFAULT_MEMORY_BUDGET, metavar="SIZE",
                    help=f"memory for points before they spill to the temp folder "
                         f"(default {DEFAULT_MEMORY_BUDGET})")
@@ -152,15 +192,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="progress display (default: bar on a terminal, else plain)")
     b.set_defaults(func=cmd_build, build_parser=b)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    from copc_builder import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="copc-builder", description="Build, check and inspect COPC (Cloud Optimized Point Cloud) files.")
+    parser.add_argument("--version", action="version", version=f"copc-builder {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    add_build_command(sub)
+
     v = sub.add_parser("validate", help="check COPC files against the COPC 1.0 spec")
     v.add_argument("files", nargs="+", metavar="FILE")
     v.add_argument("--json", action="store_true", help="one JSON object per file")
     v.set_defaults(func=cmd_validate)
 
-    i = sub.add_parser("info", help="header, CRS, COPC info, levels, nodes and points")
+    i = sub.add_parser("info", help="header, CRS, COPC info; per level nodes, points and bytes")
     i.add_argument("files", nargs="+", metavar="FILE")
     i.add_argument("--json", action="store_true", help="print JSON")
-    i.set_defaults(func=cmd_info)
+    i.add_argument("--compare", metavar="OTHER",
+                   help="put FILE and OTHER side by side: per level nodes, points, bytes, bytes per point")
+    i.add_argument("--png", metavar="OUT.png",
+                   help="draw the file: its coarse levels from above (by RGB, class or height) and "
+                        "points and bytes per level as bars (needs matplotlib)")
+    i.set_defaults(func=cmd_info, info_parser=i)
 
     s = sub.add_parser("sample", help="generate the built-in sample scene and convert it")
     s.add_argument("--dir", default="copc_builder_sample", help="where to write (default ./copc_builder_sample)")

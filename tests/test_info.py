@@ -52,12 +52,16 @@ def laz_vlr(raw: bytes) -> dict:
 
 
 def expected_levels(entries) -> list:
-    """[{level, nodes, points}] from the parser's hierarchy entries (empty nodes count)."""
+    """[{level, nodes, points, bytes, bytes_per_point}] from the parser's hierarchy
+    entries (empty nodes count; bytes are the node entries' byte sizes)."""
     nodes = Counter(e.key[0] for e in entries)
     points = Counter()
+    sizes = Counter()
     for e in entries:
         points[e.key[0]] += e.point_count
-    return [{"level": lv, "nodes": nodes[lv], "points": points[lv]} for lv in sorted(nodes)]
+        sizes[e.key[0]] += e.byte_size if e.point_count > 0 else 0
+    return [{"level": lv, "nodes": nodes[lv], "points": points[lv], "bytes": sizes[lv],
+             "bytes_per_point": sizes[lv] / points[lv] if points[lv] else None} for lv in sorted(nodes)]
 
 
 def las_version(h) -> str:

@@ -74,15 +74,22 @@ def _extent_problem(f: "CopcFile", page: HierarchyPage) -> Optional[PageProblem]
 
 @dataclass(frozen=True)
 class HierarchyCounts:
-    """Nodes, points and levels over node entries (page pointers excluded)."""
+    """Nodes, points, levels and compressed bytes over node entries (page
+    pointers excluded)."""
 
     nodes: int
     points: int
     depth: int                              # number of levels (deepest level + 1)
     levels: Dict[int, Tuple[int, int]]      # level -> (nodes, points)
+    # level -> bytes of its nodes' LAZ chunks (the entries' byte sizes)
+    level_bytes: Dict[int, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, entries: List[HierarchyEntry]) -> "HierarchyCounts":
         levels = level_counts(entries)
+        level_bytes = {level: 0 for level in levels}
+        for e in entries:
+            if not e.is_page_pointer and e.point_count > 0:
+                level_bytes[e.key.level] += max(e.byte_size, 0)
         return cls(nodes=sum(n for n, _ in levels.values()), points=sum(p for _, p in levels.values()),
-                   depth=max(levels) + 1 if levels else 0, levels=levels)
+                   depth=max(levels) + 1 if levels else 0, levels=levels, level_bytes=level_bytes)

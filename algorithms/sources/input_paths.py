@@ -1,0 +1,144 @@
+"""Folders and list files among the inputs, turned into the LAS/LAZ paths
+they stand for.
+
+    tiles/        the .las/.laz files in the folder (any case, .copc.laz
+                  included), sorted by path so the output does not depend on
+                  the order the file system lists them in; subfolders too
+                  with ``recursive``; other files skipped with one note
+    @tiles.txt    one path per line, relative paths relative to the list
+                  file; blank lines and lines starting with # ignored; a
+                  listed folder is read as above
+
+Everything else (files, arrays, pipelines, opened sources) passes through
+unchanged.  A file whose name starts with @ is given as ``./@name``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional
+
+from ..errors import InputError
+
+LAS_SUFFIXES = (".las", ".laz")
+LIST_PREFIX = "@"
+
+
+def is_las_name(name: str) -> bool:
+    """A LAS or LAZ file name (.las, .laz, .copc.laz; any case)."""
+    return name.lower().endswith(LAS_SUFFIXES)
+
+
+@dataclass
+class FolderListing:
+    """The LAS/LAZ files of a folder, and what was left out."""
+
+    folder: str
+    files: List[str] = field(default_factory=list)
+    skipped: List[str] = field(default_factory=list)     # other files
+    subfolders: int = 0                                  # not searched (recursive off)
+
+    def note(self) -> Optional[str]:
+        """One line on what was left out, or None."""
+        parts = []
+        if self.skipped:
+            n = len(self.skipped)
+            parts.append(f"skipped {n} file{'' if n == 1 else 's'} that {'is' if n == 1 else 'are'} "
+                         f"not LAS/LAZ (e.g. {self.skipped[0]})")
+        if self.subfolders:
+            n = self.subfolders
+            parts.append(f"{n} subfolder{'' if n == 1 else 's'} not searched (--recursive searches them)")
+        return f"{self.folder}: " + "; ".join(parts) if parts else None
+
+
+def list_folder(folder: str, recursive: bool = False) -> FolderListing:
+    """The LAS/LAZ files under ``folder``, sorted by path; an error when there are none."""
+    listing = FolderListing(folder)
+    if recursive:
+        for root, dirs, names in os.walk(folder):
+            dirs.sort()
+            for name in names:
+                _sort_into(listing, os.path.join(root, name), os.path.relpath(os.path.join(root, name), folder))
+    else:
+        for entry in os.scandir(folder):
+            if entry.is_dir():
+                listing.subfolders += 1
+            else:
+                _sort_into(listing, entry.path, entry.name)
+    listing.files.sort()
+    listing.skipped.sort()
+    if not listing.files:
+        hint = "; use --recursive (recursive=True) to search its subfolders" if listing.subfolders else ""
+        raise InputError(folder, f"is a folder with no LAS/LAZ files in it (.las, .laz){hint}")
+    return listing
+
+
+def _sort_into(listing: FolderListing, path: str, shown: str) -> None:
+    if is_las_name(path):
+        listing.files.append(path)
+    else:
+        listing.skipped.append(shown)
+
+
+def read_list_file(list_path: str) -> List[str]:
+    """The paths of a list file, relative ones made relative to its folder."""
+    try:
+        with open(list_path, encoding="utf-8-sig") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        raise InputError(list_path, "list file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(list_path, f"cannot read the list file ({exc})") from None
+    base = os.path.dirname(list_path)
+    paths = []
+    for number, line in enumerate(lines, start=1):
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        path = os.path.join(base, entry)
+        if not os.path.exists(path):
+            raise InputError(f"{list_path}, line {number}", f"{entry} does not exist")
+        paths.append(path)
+    if not paths:
+        raise InputError(list_path, "list file names no files")
+    return paths
+
+
+def is_list_file(item) -> bool:
+    """``@path``: a list file of input paths."""
+    return isinstance(item, str) and item.startswith(LIST_PREFIX) and len(item) > 1
+
+
+def expand_inputs(inputs, recursive: bool = False, note: Optional[Callable[[str], None]] = None):
+    """``inputs`` with every folder and ``@list`` replaced by the paths they
+    stand for; anything else unchanged (a single item stays a single item
+    unless it expands).  ``note`` receives one line per folder that had
+    files left out."""
+    single = isinstance(inputs, (str, os.PathLike))
+    if not single and not isinstance(inputs, (list, tuple)):
+        return inputs
+    items = [inputs] if single else list(inputs)
+    if not any(is_list_file(i) or _is_folder(i) for i in items):
+        return inputs
+    out: list = []
+    for item in items:
+        if is_list_file(item):
+            for path in read_list_file(item[1:]):
+                out += _folder_files(path, recursive, note) if os.path.isdir(path) else [path]
+        elif _is_folder(item):
+            out += _folder_files(os.fspath(item), recursive, note)
+        else:
+            out.append(item)
+    return out
+
+
+def _is_folder(item) -> bool:
+    return isinstance(item, (str, os.PathLike)) and os.path.isdir(item)
+
+
+def _folder_files(folder: str, recursive: bool, note: Optional[Callable[[str], None]]) -> List[str]:
+    listing = list_folder(folder, recursive)
+    text = listing.note()
+    if text and note is not None:
+        note(text)
+    return listing.files
