@@ -33,11 +33,14 @@ Emit = Callable[[List[int], List[int], Columns, np.ndarray], None]
 
 def point_keys(cols: Columns, cube: Cube) -> Tuple[np.ndarray, np.ndarray]:
     """(fine Morton codes, GPS sort keys) of the points."""
-    n = len(cols)
-    codes = cube.fine_codes(cols.xyz)
-    gkeys = np.empty(n, np.uint64)
+    return cube.fine_codes(cols.xyz), gps_keys(cols)
+
+
+def gps_keys(cols: Columns) -> np.ndarray:
+    """The points' GPS sort keys (kernels.octree.gps_sort_keys)."""
+    gkeys = np.empty(len(cols), np.uint64)
     gps_sort_keys(cols.gps, gkeys)
-    return codes, gkeys
+    return gkeys
 
 
 class _Pool:
@@ -47,6 +50,15 @@ class _Pool:
         self.array = np.empty(len(perm) + max(extra, 1024), np.int64)
         self.array[:len(perm)] = perm
         self.top = len(perm)
+
+    @classmethod
+    def over(cls, perm: np.ndarray) -> "_Pool":
+        """A pool on the array ``perm`` is the head of (see ``partition``), no copy."""
+        pool = cls.__new__(cls)
+        base = perm.base if perm.base is not None else perm
+        assert base.dtype == np.int64 and base.ndim == 1 and base.ctypes.data == perm.ctypes.data
+        pool.array, pool.top = base, len(perm)
+        return pool
 
     def reserve(self, n: int) -> int:
         if self.top + n > len(self.array):
@@ -58,11 +70,15 @@ class _Pool:
         return start
 
 
-def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int):
-    """Split top-down; returns (perm, leaves {level: [(key, start, end)]}, internal {level: [keys]})."""
+def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int, extra: int = 0):
+    """Split top-down; returns (perm, leaves {level: [(key, start, end)]}, internal {level: [keys]}).
+
+    perm is the head of an int64 array ``extra`` longer (room for a _Pool)."""
     n = len(codes)
-    perm = np.arange(n, dtype=np.int64)
+    perm = np.empty(n + extra, np.int64)[:n]
+    perm[:] = np.arange(n, dtype=np.int64)
     keys = codes.copy()   # codes in perm's order, moved along with it
+    scratch = None        # for split_big_node, made once
     leaves: Dict[int, List[Tuple[int, int, int]]] = {}
     internal: Dict[int, List[int]] = {}
     level = key_level(root_key)
@@ -83,7 +99,9 @@ def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int)
         small = [j for j, (_, s, e) in enumerate(split) if e - s < BIG_NODE]
         for j, (_, s, e) in enumerate(split):
             if e - s >= BIG_NODE:
-                split_big_node(keys, perm, s, e, shift, counts[j])
+                if scratch is None:
+                    scratch = (np.empty(n, np.int64), np.empty(n, keys.dtype))
+                split_big_node(keys, perm, s, e, shift, counts[j], *scratch)
         if small:
             starts = np.array([split[j][1] for j in small], np.int64)
             ends = np.array([split[j][2] for j in small], np.int64)
@@ -157,10 +175,12 @@ def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: 
     returned for the levels above.
     """
     with TIMINGS("build.keys"):
-        codes, gkeys = point_keys(cols, cube)
+        codes = cube.fine_codes(cols.xyz)
     with TIMINGS("build.partition"):
-        perm, leaves, internal = partition(codes, root_key, leaf_limit, cube.max_depth)
+        perm, leaves, internal = partition(codes, root_key, leaf_limit, cube.max_depth, len(codes) // 3 + 1024)
     check_cancel()
+    with TIMINGS("build.keys"):   # after the partition, whose scratch is gone by now
+        gkeys = gps_keys(cols)
 
     all_leaves = [leaf for lv in leaves.values() for leaf in lv]
     with TIMINGS("build.sort"):
@@ -168,7 +188,8 @@ def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: 
                        np.array([e for _, _, e in all_leaves], np.int64), gkeys, codes, cols.xyz, cols.rest)
     check_cancel()
 
-    pool = _Pool(perm, len(perm) // 3)
+    pool = _Pool.over(perm)
+    del perm
     deepest = max(leaves)
     cur = sorted(leaves.get(deepest, []))
     for level in range(deepest - 1, key_level(root_key) - 1, -1):

@@ -105,7 +105,9 @@ def test_split_big_node_equals_split_nodes_at_every_thread_count(n, thread_count
         perm = perm0.copy()
         counts = np.full(8, -1, np.int64)
         keys = aligned(codes, perm)
-        split_big_node(keys, perm, pad, pad + n, shift, counts)
+        # scratch longer than the node, filled with junk: only its first n are used
+        split_big_node(keys, perm, pad, pad + n, shift, counts,
+                       np.full(n + 5, -7, np.int64), np.full(n + 5, 99, keys.dtype))
         assert perm.tolist() == ref_perm.tolist(), f"{threads} threads"
         assert keys.tolist() == aligned(codes, perm).tolist()
         assert counts.tolist() == ref_counts[0].tolist() == expect_counts.tolist()

@@ -49,9 +49,13 @@ SPLIT_PARTS = 64   # fixed, so the result never depends on the thread count
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def split_big_node(keys, perm, s, e, shift, counts):
+def split_big_node(keys, perm, s, e, shift, counts, tmp_p, tmp_k):
     """split_nodes for one large node, in parallel: a stable counting sort
-    done part by part (per-part histograms, then each part scatters)."""
+    done part by part (per-part histograms, then each part scatters).
+
+    tmp_p and tmp_k (int64, at least e - s long) are scratch: the caller
+    allocates them once for every big node of a partition, so their pages
+    are touched once rather than at every level."""
     n = e - s
     size = (n + SPLIT_PARTS - 1) // SPLIT_PARTS
     hist = np.zeros((SPLIT_PARTS, 8), np.int64)
@@ -68,8 +72,6 @@ def split_big_node(keys, perm, s, e, shift, counts):
             pos[p, k] = acc
             acc += hist[p, k]
             counts[k] += hist[p, k]
-    tmp_p = np.empty(n, np.int64)
-    tmp_k = np.empty(n, np.int64)
     for p in prange(SPLIT_PARTS):
         a = s + p * size
         b = min(a + size, e)
