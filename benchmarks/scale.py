@@ -4,14 +4,19 @@
 For each mosaic size (copies of a real tile, made with ../shared/tools/mosaic.py)
 this runs, each as its own process:
   - ../shared/tools/laz_limit.py INPUT   (the floor: lazrs decode + encode)
-  - copc-builder build INPUT -o OUT      (peak RSS from the OS, temp folder polled)
+  - copc-builder build INPUT -o OUT      (the cold build, as the command line and
+                                          QGIS run it: a new process; peak RSS
+                                          from the OS, temp folder polled)
+  - two builds of INPUT in one process   (first and second build in a process)
   - copc-builder validate OUT
-and prints one row per size: points, wall s, points/s, ratio to the floor, peak
-RSS, peak temp-folder bytes, output bytes.  The table is also written to
+and prints the CPU model, then one row per size: points, cold wall s, points/s,
+ratio to the floor, the first and second in-process builds, peak RSS, peak
+temp-folder bytes, output bytes.  The table is also written to
 benchmarks/results/ with the command that made it.
 
     python benchmarks/scale.py                  # 2 and 16 copies at 2G, 160 copies at 1G
     python benchmarks/scale.py --runs 16:2G     # COPIES:MEMORY_BUDGET, comma-separated
+    python benchmarks/scale.py --runs 16:default  # the build's default memory budget
 """
 from __future__ import annotations
 
@@ -87,6 +92,43 @@ def make_input(source: Path, copies: int, work: Path) -> Path:
     return out
 
 
+# Runs in its own process: the same build twice, printing both walls as JSON.
+_TWICE = r"""
+import json, sys, time
+from copc_builder import build_copc
+src, out, temp, budget, threads = sys.argv[1:6]
+kwargs = dict(temp_dir=temp, threads=int(threads) or None)
+if budget != "default":
+    kwargs["memory_budget"] = budget
+walls = []
+for _ in range(2):
+    t0 = time.perf_counter()
+    summary = build_copc([src], out, **kwargs)
+    walls.append(time.perf_counter() - t0)
+print(json.dumps(dict(walls=walls, seconds=summary.stats["seconds"])))
+"""
+
+
+def cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def builds_in_one_process(src: Path, out: Path, temp: Path, budget: str, threads):
+    """(first, second) wall s of two builds of src in one new process."""
+    run = subprocess.run([sys.executable, "-c", _TWICE, str(src), str(out), str(temp), budget, str(threads or 0)],
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        raise SystemExit(f"two builds in one process failed ({run.returncode}):\n{run.stderr[-2000:]}")
+    walls = json.loads(run.stdout.strip().splitlines()[-1])["walls"]
+    return walls[0], walls[1]
+
+
 def floor_seconds(path: Path):
     r = subprocess.run([sys.executable, str(SHARED / "tools" / "laz_limit.py"), str(path)],
                        capture_output=True, text=True, check=True)
@@ -104,9 +146,11 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=HERE / "work", help="inputs, outputs, temp")
     ap.add_argument("--results", type=Path, default=HERE / "results" / "scale.md")
     ap.add_argument("--no-validate", action="store_true")
+    ap.add_argument("--note", default="", help="a line for the results file (e.g. that the machine was shared)")
     args = ap.parse_args()
 
     args.work.mkdir(parents=True, exist_ok=True)
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores", flush=True)
     rows = []
     details = []
     for spec in args.runs.split(","):
@@ -118,7 +162,9 @@ def main() -> None:
         temp = args.work / "tmp"
         temp.mkdir(exist_ok=True)
         cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "copc_builder", "build", str(src), "-o", str(out),
-               "--memory-budget", budget, "--temp-dir", str(temp), "--progress", "json"]
+               "--temp-dir", str(temp), "--progress", "json"]
+        if budget != "default":
+            cmd += ["--memory-budget", budget]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
         wall, peak_temp, stdout, err = run_measured(cmd, temp)
@@ -133,41 +179,41 @@ def main() -> None:
         row = dict(copies=copies, budget=budget, points=points, wall=wall, pps=points / wall, floor=floor,
                    ratio=wall / floor, rss=rss, temp=peak_temp, out=os.path.getsize(out),
                    valid=valid)
+        out.unlink()
+        row["first"], row["second"] = builds_in_one_process(src, out, temp, budget, args.threads)
+        out.unlink()
         rows.append(row)
         details.append((copies, floor_line, result.get("stats", {})))
-        print(f"{points:>12,} pts  budget {budget:>4}  {wall:7.1f} s  {points / wall / 1e6:5.2f} Mpts/s  floor {floor:6.1f} s  "
-              f"x{wall / floor:4.2f}  RSS {rss / 2**20:7.0f} MiB  temp {peak_temp / 2**20:7.0f} MiB  "
-              f"out {row['out'] / 1e6:7.1f} MB  {valid}", flush=True)
-        out.unlink()
+        print(f"{points:>12,} pts  budget {budget:>4}  cold {wall:7.1f} s  {points / wall / 1e6:5.2f} Mpts/s  "
+              f"floor {floor:6.1f} s  x{wall / floor:4.2f}  in one process: first {row['first']:6.1f} s  "
+              f"second {row['second']:6.1f} s  x{row['first'] / row['second']:4.2f}  RSS {rss / 2**20:7.0f} MiB  "
+              f"temp {peak_temp / 2**20:7.0f} MiB  out {row['out'] / 1e6:7.1f} MB  {valid}", flush=True)
 
     write_results(args, rows, details)
 
 
 def write_results(args, rows, details) -> None:
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    cpu = "?"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     lines = [
         f"# copc-builder scale benchmark, {datetime.date.today()}",
         "",
         f"Command: `python benchmarks/scale.py {' '.join(sys.argv[1:])}`",
         f"Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; "
         f"source {args.source.name} tiled with mosaic.py --point-format 6.",
+        *([args.note] if args.note else []),
         "",
-        "| points | memory budget | wall s | M points/s | floor s | ratio to floor | peak RSS MiB | "
-        "peak temp MiB | output MB | validate |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "Cold: `copc-builder build` in a new process (interpreter start included).  First, second: two builds "
+        "of the same input in one process (the library call's wall).",
+        "",
+        "| points | memory budget | cold wall s | M points/s | floor s | cold / floor | first build s | "
+        "second build s | first / second | peak RSS MiB (cold) | peak temp MiB | output MB | validate |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(f"| {r['points']:,} | {r['budget']} | {r['wall']:.1f} | {r['pps'] / 1e6:.2f} | {r['floor']:.1f} | "
-                     f"{r['ratio']:.2f} | {r['rss'] / 2**20:.0f} | {r['temp'] / 2**20:.0f} | "
-                     f"{r['out'] / 1e6:.1f} | {r['valid']} |")
+                     f"{r['ratio']:.2f} | {r['first']:.1f} | {r['second']:.1f} | {r['first'] / r['second']:.2f} | "
+                     f"{r['rss'] / 2**20:.0f} | {r['temp'] / 2**20:.0f} | {r['out'] / 1e6:.1f} | {r['valid']} |")
     lines += ["", "Floor lines (laz_limit.py) and the build's own step timings:", ""]
     for copies, floor_line, stats in details:
         lines.append(f"- {copies} copies: `{floor_line}`")
