@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from copc_builder.algorithms.kernels.octree import (
     FINE, SPLIT_PARTS, gps_sort_keys, merge_canonical, sample_parents, sort_canonical,
-    split_big_node, split_nodes, split_promoted)
+    split_big_node, split_nodes, split_promoted, split_root)
 from reference import canonical_key
 
 SETTINGS = settings(max_examples=50, deadline=None)
@@ -82,6 +82,28 @@ def test_split_nodes_one_child_and_duplicate_codes():
     assert perm.tolist() == [3, 2, 1, 0, 2, 1]      # child 1 (point 3) first, ties keep order
     assert counts[0].tolist() == [0, 1, 0, 0, 0, 3, 0, 0]
     assert counts[1].tolist() == [0, 0, 0, 0, 0, 2, 0, 0]
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, SPLIT_PARTS - 1, SPLIT_PARTS, SPLIT_PARTS + 1, 1000, 20011])
+def test_split_root_equals_the_reference_split_of_the_identity(n, thread_counts):
+    """split_root: the unit's first split, perm still the identity: perm and
+    keys written directly, as ref_split orders the points."""
+    rng = np.random.default_rng(n + 1)
+    level = int(rng.integers(0, 20))
+    shift = 3 * (FINE - level - 1)
+    codes = random_codes(rng, n)
+    if n > 100:   # skewed children: most points in one child, some children empty
+        codes[: n // 2] = (codes[: n // 2] & ~(np.int64(7) << shift)) | (np.int64(3) << shift)
+    expect, expect_counts = ref_split(codes, np.arange(n, dtype=np.int64), 0, n, shift)
+    for threads in thread_counts:
+        numba.set_num_threads(threads)
+        perm = np.full(n, -1, np.int64)
+        keys = np.zeros(n, np.int64)
+        counts = np.full(8, -1, np.int64)
+        split_root(codes, shift, perm, keys, counts)
+        assert perm.tolist() == expect.tolist(), f"{threads} threads"
+        assert keys.tolist() == codes[perm].tolist()
+        assert counts.tolist() == expect_counts.tolist()
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, SPLIT_PARTS - 1, SPLIT_PARTS, SPLIT_PARTS + 1, 1000, 20011])

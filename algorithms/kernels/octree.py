@@ -48,22 +48,10 @@ def split_nodes(keys, perm, starts, ends, shift, counts):
 SPLIT_PARTS = 64   # fixed, so the result never depends on the thread count
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def split_big_node(keys, perm, s, e, shift, counts, tmp_p, tmp_k):
-    """split_nodes for one large node, in parallel: a stable counting sort
-    done part by part (per-part histograms, then each part scatters).
-
-    tmp_p and tmp_k (int64, at least e - s long) are scratch: the caller
-    allocates them once for every big node of a partition, so their pages
-    are touched once rather than at every level."""
-    n = e - s
-    size = (n + SPLIT_PARTS - 1) // SPLIT_PARTS
-    hist = np.zeros((SPLIT_PARTS, 8), np.int64)
-    for p in prange(SPLIT_PARTS):
-        a = s + p * size
-        b = min(a + size, e)
-        for q in range(a, b):
-            hist[p, (keys[q] >> shift) & 7] += 1
+@njit(cache=True, nogil=True)
+def _part_offsets(hist, counts):
+    """Where each part's points of each child start (stable: part by part
+    within a child); counts[k] gets the child's total."""
     pos = np.empty((SPLIT_PARTS, 8), np.int64)
     acc = 0
     for k in range(8):
@@ -72,6 +60,26 @@ def split_big_node(keys, perm, s, e, shift, counts, tmp_p, tmp_k):
             pos[p, k] = acc
             acc += hist[p, k]
             counts[k] += hist[p, k]
+    return pos
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def split_big_node(keys, perm, s, e, shift, counts, tmp_p, tmp_k):
+    """split_nodes for one large node, in parallel: a stable counting sort
+    done part by part (per-part histograms, then each part scatters).
+
+    tmp_p and tmp_k (at least e - s long) are scratch: the caller allocates
+    them once for every big node of a partition, so their pages are touched
+    once rather than at every level."""
+    n = e - s
+    size = (n + SPLIT_PARTS - 1) // SPLIT_PARTS
+    hist = np.zeros((SPLIT_PARTS, 8), np.int64)
+    for p in prange(SPLIT_PARTS):
+        a = s + p * size
+        b = min(a + size, e)
+        for q in range(a, b):
+            hist[p, (keys[q] >> shift) & 7] += 1
+    pos = _part_offsets(hist, counts)
     for p in prange(SPLIT_PARTS):
         a = s + p * size
         b = min(a + size, e)
@@ -84,6 +92,28 @@ def split_big_node(keys, perm, s, e, shift, counts, tmp_p, tmp_k):
     for q in prange(n):
         perm[s + q] = tmp_p[q]
         keys[s + q] = tmp_k[q]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def split_root(codes, shift, perm, keys, counts):
+    """split_big_node of a whole unit while its perm is still the identity:
+    reads the codes where they are and writes perm and keys (codes in perm's
+    order) directly, so the first and largest split needs no scratch and no
+    copy of the codes."""
+    n = codes.shape[0]
+    size = (n + SPLIT_PARTS - 1) // SPLIT_PARTS
+    hist = np.zeros((SPLIT_PARTS, 8), np.int64)
+    for p in prange(SPLIT_PARTS):
+        for q in range(p * size, min(p * size + size, n)):
+            hist[p, (codes[q] >> shift) & 7] += 1
+    pos = _part_offsets(hist, counts)
+    for p in prange(SPLIT_PARTS):
+        mine = pos[p].copy()
+        for q in range(p * size, min(p * size + size, n)):
+            k = (codes[q] >> shift) & 7
+            perm[mine[k]] = q
+            keys[mine[k]] = codes[q]
+            mine[k] += 1
 
 
 @njit(parallel=True, cache=True, nogil=True)
