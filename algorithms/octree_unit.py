@@ -20,7 +20,7 @@ import numpy as np
 
 from .columns import Columns
 from .cube import FINE_LEVEL, Cube
-from .kernels.octree import (gps_sort_keys, merge_canonical, sample_parents, sort_canonical,
+from .kernels.octree import (merge_canonical, sample_parents, sort_canonical,
                              split_big_node, split_nodes, split_promoted, split_root)
 from .format.node_key import key_level
 from .timing import TIMINGS
@@ -33,15 +33,14 @@ Emit = Callable[[List[int], List[int], Columns, np.ndarray], None]
 
 
 def point_keys(cols: Columns, cube: Cube) -> Tuple[np.ndarray, np.ndarray]:
-    """(fine Morton codes, GPS sort keys) of the points."""
-    return cube.fine_codes(cols.xyz), gps_keys(cols)
+    """(fine Morton codes, GPS bits) of the points, as the sorting kernels take them."""
+    return cube.fine_codes(cols.xyz), gps_bits(cols)
 
 
-def gps_keys(cols: Columns) -> np.ndarray:
-    """The points' GPS sort keys (kernels.octree.gps_sort_keys)."""
-    gkeys = np.empty(len(cols), np.uint64)
-    gps_sort_keys(cols.gps, gkeys)
-    return gkeys
+def gps_bits(cols: Columns) -> np.ndarray:
+    """The points' GPS times as uint64 bits, no copy: the sorting kernels make
+    the GPS sort keys from them as they compare (kernels.octree.gps_key)."""
+    return np.ascontiguousarray(cols.gps).view(np.uint64)
 
 
 class _Pool:
@@ -147,7 +146,7 @@ def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int,
     return perm, leaves, internal
 
 
-def lod_step(cols: Columns, codes, gkeys, pool: _Pool, cur, parents: List[int], level: int):
+def lod_step(cols: Columns, codes, gbits, pool: _Pool, cur, parents: List[int], level: int):
     """Sample the parents at ``level`` from their children ``cur``.
 
     cur: sorted [(key, start, end)] of the children (level + 1) in the pool.
@@ -181,7 +180,7 @@ def lod_step(cols: Columns, codes, gkeys, pool: _Pool, cur, parents: List[int], 
             run_bounds.append(pos)
         run_first.append(len(run_bounds))
     merge_canonical(pool.array, np.array(run_bounds, np.int64), np.array(run_first, np.int64),
-                    gkeys, codes, xyz, rest)
+                    gbits, codes, xyz, rest)
     parents_out = [(int(k), int(s), int(e)) for k, s, e in zip(p_keys, p_starts, p_ends)]
     return final_groups(cur, keep_end, pool.array), parents_out
 
@@ -220,13 +219,12 @@ def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: 
     with TIMINGS("build.partition"):
         perm, leaves, internal = partition(codes, root_key, leaf_limit, cube.max_depth, len(codes) // 3 + 1024)
     check_cancel()
-    with TIMINGS("build.keys"):   # after the partition, whose scratch is gone by now
-        gkeys = gps_keys(cols)
+    gbits = gps_bits(cols)
 
     all_leaves = [leaf for lv in leaves.values() for leaf in lv]
     with TIMINGS("build.sort"):
         sort_canonical(perm, np.array([s for _, s, _ in all_leaves], np.int64),
-                       np.array([e for _, _, e in all_leaves], np.int64), gkeys, codes, cols.xyz, cols.rest)
+                       np.array([e for _, _, e in all_leaves], np.int64), gbits, codes, cols.xyz, cols.rest)
     check_cancel()
 
     pool = _Pool.over(perm)
@@ -235,7 +233,7 @@ def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: 
     cur = sorted(leaves.get(deepest, []))
     for level in range(deepest - 1, key_level(root_key) - 1, -1):
         with TIMINGS("build.lod"):
-            groups, parents = lod_step(cols, codes, gkeys, pool, cur, internal[level], level)
+            groups, parents = lod_step(cols, codes, gbits, pool, cur, internal[level], level)
         for keys, counts, index in groups:
             emit(keys, counts, cols, index)
         check_cancel()
@@ -251,13 +249,13 @@ def merge_children(parent_key: int, children: List[Tuple[int, Columns]], cube: C
     are final afterwards and go to ``emit``.
     """
     cols = Columns.concat([c for _, c in children], rest_size)
-    codes, gkeys = point_keys(cols, cube)
+    codes, gbits = point_keys(cols, cube)
     pool = _Pool(np.arange(len(cols), dtype=np.int64), 0)
     cur, pos = [], 0
     for key, c in children:
         cur.append((key, pos, pos + len(c)))
         pos += len(c)
-    groups, parents = lod_step(cols, codes, gkeys, pool, cur, [parent_key], key_level(parent_key))
+    groups, parents = lod_step(cols, codes, gbits, pool, cur, [parent_key], key_level(parent_key))
     for keys, counts, index in groups:
         emit(keys, counts, cols, index)
     return _finish_root(cols, pool, parents, parent_key, root_is_final, emit)

@@ -211,7 +211,8 @@ def run_sort(perm, starts, ends, gps, codes, xyz, rest):
     gkeys = np.zeros(len(gps), np.uint64)
     gps_sort_keys(gps, gkeys)
     out = perm.copy()
-    sort_canonical(out, np.asarray(starts, np.int64), np.asarray(ends, np.int64), gkeys, codes, xyz, rest)
+    sort_canonical(out, np.asarray(starts, np.int64), np.asarray(ends, np.int64), gps.view(np.uint64), codes,
+                   xyz, rest)
     return out, gkeys
 
 
@@ -478,6 +479,6 @@ def test_merge_canonical_matches_reference(seed, segments, gps_mode, pool):
         pos += pad
     before = perm.copy()
     merge_canonical(perm, np.array(run_bounds, np.int64), np.array(run_first, np.int64),
-                    gkeys, codes, xyz, rest)
+                    gps.view(np.uint64), codes, xyz, rest)
     check_sorted(before, perm, [s for s, _ in seg_ranges], [e for _, e in seg_ranges],
                  gkeys, codes, xyz, rest)
