@@ -81,6 +81,15 @@ def peak_rss_from_time(err: str) -> int:
     return 0
 
 
+def cpu_seconds_from_time(err: str) -> float:
+    """User + system seconds from /usr/bin/time -v."""
+    total = 0.0
+    for line in err.splitlines():
+        if "User time (seconds)" in line or "System time (seconds)" in line:
+            total += float(line.split(":")[1])
+    return total
+
+
 def make_input(source: Path, copies: int, work: Path) -> Path:
     out = work / f"{source.stem}_x{copies}.laz"
     if not out.exists():
@@ -100,12 +109,14 @@ src, out, temp, budget, threads = sys.argv[1:6]
 kwargs = dict(temp_dir=temp, threads=int(threads) or None)
 if budget != "default":
     kwargs["memory_budget"] = budget
-walls = []
+walls, cpus, steps = [], [], []
 for _ in range(2):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     summary = build_copc([src], out, **kwargs)
     walls.append(time.perf_counter() - t0)
-print(json.dumps(dict(walls=walls, seconds=summary.stats["seconds"])))
+    cpus.append(time.process_time() - c0)
+    steps.append(summary.stats["seconds"])
+print(json.dumps(dict(walls=walls, cpus=cpus, steps=steps)))
 """
 
 
@@ -119,14 +130,14 @@ def cpu_model() -> str:
     return platform.processor() or "?"
 
 
-def builds_in_one_process(src: Path, out: Path, temp: Path, budget: str, threads):
-    """(first, second) wall s of two builds of src in one new process."""
+def builds_in_one_process(src: Path, out: Path, temp: Path, budget: str, threads) -> dict:
+    """Two builds of src in one new process: walls, cpus (process CPU s, less
+    moved by other load on a shared machine) and steps (step timings)."""
     run = subprocess.run([sys.executable, "-c", _TWICE, str(src), str(out), str(temp), budget, str(threads or 0)],
                          capture_output=True, text=True)
     if run.returncode != 0:
         raise SystemExit(f"two builds in one process failed ({run.returncode}):\n{run.stderr[-2000:]}")
-    walls = json.loads(run.stdout.strip().splitlines()[-1])["walls"]
-    return walls[0], walls[1]
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def floor_seconds(path: Path):
@@ -180,13 +191,16 @@ def main() -> None:
                    ratio=wall / floor, rss=rss, temp=peak_temp, out=os.path.getsize(out),
                    valid=valid)
         out.unlink()
-        row["first"], row["second"] = builds_in_one_process(src, out, temp, budget, args.threads)
+        twice = builds_in_one_process(src, out, temp, budget, args.threads)
         out.unlink()
+        (row["first"], row["second"]), (row["first_cpu"], row["second_cpu"]) = twice["walls"], twice["cpus"]
+        row["cpu"] = cpu_seconds_from_time(err)
         rows.append(row)
-        details.append((copies, floor_line, result.get("stats", {})))
+        details.append((copies, floor_line, result.get("stats", {}), twice["steps"]))
         print(f"{points:>12,} pts  budget {budget:>4}  cold {wall:7.1f} s  {points / wall / 1e6:5.2f} Mpts/s  "
               f"floor {floor:6.1f} s  x{wall / floor:4.2f}  in one process: first {row['first']:6.1f} s  "
-              f"second {row['second']:6.1f} s  x{row['first'] / row['second']:4.2f}  RSS {rss / 2**20:7.0f} MiB  "
+              f"second {row['second']:6.1f} s  x{row['first'] / row['second']:4.2f}  (CPU s: cold {row['cpu']:.1f}, "
+              f"first {row['first_cpu']:.1f}, second {row['second_cpu']:.1f})  RSS {rss / 2**20:7.0f} MiB  "
               f"temp {peak_temp / 2**20:7.0f} MiB  out {row['out'] / 1e6:7.1f} MB  {valid}", flush=True)
 
     write_results(args, rows, details)
@@ -206,19 +220,26 @@ def write_results(args, rows, details) -> None:
         "Cold: `copc-builder build` in a new process (interpreter start included).  First, second: two builds "
         "of the same input in one process (the library call's wall).",
         "",
+        "CPU s: user + system seconds of the cold process, and process CPU seconds of each in-process build.",
+        "",
         "| points | memory budget | cold wall s | M points/s | floor s | cold / floor | first build s | "
-        "second build s | first / second | peak RSS MiB (cold) | peak temp MiB | output MB | validate |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "second build s | first / second | CPU s cold / first / second | peak RSS MiB (cold) | peak temp MiB | "
+        "output MB | validate |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(f"| {r['points']:,} | {r['budget']} | {r['wall']:.1f} | {r['pps'] / 1e6:.2f} | {r['floor']:.1f} | "
                      f"{r['ratio']:.2f} | {r['first']:.1f} | {r['second']:.1f} | {r['first'] / r['second']:.2f} | "
+                     f"{r['cpu']:.1f} / {r['first_cpu']:.1f} / {r['second_cpu']:.1f} | "
                      f"{r['rss'] / 2**20:.0f} | {r['temp'] / 2**20:.0f} | {r['out'] / 1e6:.1f} | {r['valid']} |")
-    lines += ["", "Floor lines (laz_limit.py) and the build's own step timings:", ""]
-    for copies, floor_line, stats in details:
+    lines += ["", "Floor lines (laz_limit.py) and the build's own step timings (cold; first and second in one process):",
+              ""]
+    for copies, floor_line, stats, steps in details:
         lines.append(f"- {copies} copies: `{floor_line}`")
         if stats:
-            lines.append(f"  - stats: `{json.dumps(stats)}`")
+            lines.append(f"  - cold: `{json.dumps(stats)}`")
+        for label, seconds in zip(("first", "second"), steps):
+            lines.append(f"  - {label}: `{json.dumps(seconds)}`")
     args.results.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.results}")
 
