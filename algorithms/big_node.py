@@ -35,9 +35,9 @@ def sort_into_runs(store: PointStore, buckets: List[int], cube: Cube, run_points
         nonlocal parts, held
         cols = Columns.concat(parts, store.rest_size)
         parts, held = [], 0
-        codes, gkeys = point_keys(cols, cube)
+        codes, gbits = point_keys(cols, cube)
         perm = np.arange(len(cols), dtype=np.int64)
-        sort_canonical(perm, np.array([0], np.int64), np.array([len(cols)], np.int64), gkeys, codes,
+        sort_canonical(perm, np.array([0], np.int64), np.array([len(cols)], np.int64), gbits, codes,
                        cols.xyz, cols.rest)
         key = run_key(len(runs))
         store.append(key, cols.take(perm))
@@ -68,11 +68,11 @@ def merged(store: PointStore, runs: List[int], cube: Cube) -> Iterator[Columns]:
     out = np.empty(BLOCK, np.int64)
     while True:
         cols = Columns.concat(heads, store.rest_size) if len(heads) > 1 else heads[0]
-        codes, gkeys = point_keys(cols, cube)
+        codes, gbits = point_keys(cols, cube)
         ends = np.cumsum([len(h) for h in heads]).astype(np.int64)
         starts = np.concatenate(([0], ends[:-1])).astype(np.int64)
         begin = starts.copy()
-        n = merge_heads(starts, ends, more, gkeys, codes, cols.xyz, cols.rest, out)
+        n = merge_heads(starts, ends, more, gbits, codes, cols.xyz, cols.rest, out)
         if n:
             yield cols.take(out[:n])
         if n == 0 and not more.any():

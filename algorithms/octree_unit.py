@@ -14,30 +14,33 @@ The unit's own root is returned to the caller unless it is the octree root.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
 from .columns import Columns
 from .cube import FINE_LEVEL, Cube
-from .kernels.octree import (gps_sort_keys, merge_canonical, sample_parents, sort_canonical,
-                             split_big_node, split_nodes, split_promoted)
+from .kernels.octree import (merge_canonical, sample_parents, sort_canonical,
+                             split_big_node, split_nodes, split_promoted, split_root)
 from .format.node_key import key_level
 from .timing import TIMINGS
 
 BIG_NODE = 1 << 20   # points from which a node is split by several threads
+EMIT_POINTS = 1 << 21   # final nodes go to emit in groups of about this many points
 
 # emit(keys, counts, cols, index): final nodes, points cols[index] node after node
 Emit = Callable[[List[int], List[int], Columns, np.ndarray], None]
 
 
 def point_keys(cols: Columns, cube: Cube) -> Tuple[np.ndarray, np.ndarray]:
-    """(fine Morton codes, GPS sort keys) of the points."""
-    n = len(cols)
-    codes = cube.fine_codes(cols.xyz)
-    gkeys = np.empty(n, np.uint64)
-    gps_sort_keys(cols.gps, gkeys)
-    return codes, gkeys
+    """(fine Morton codes, GPS bits) of the points, as the sorting kernels take them."""
+    return cube.fine_codes(cols.xyz), gps_bits(cols)
+
+
+def gps_bits(cols: Columns) -> np.ndarray:
+    """The points' GPS times as uint64 bits, no copy: the sorting kernels make
+    the GPS sort keys from them as they compare (kernels.octree.gps_key)."""
+    return np.ascontiguousarray(cols.gps).view(np.uint64)
 
 
 class _Pool:
@@ -47,6 +50,15 @@ class _Pool:
         self.array = np.empty(len(perm) + max(extra, 1024), np.int64)
         self.array[:len(perm)] = perm
         self.top = len(perm)
+
+    @classmethod
+    def over(cls, perm: np.ndarray) -> "_Pool":
+        """A pool on the array ``perm`` is the head of (see ``partition``), no copy."""
+        pool = cls.__new__(cls)
+        base = perm.base if perm.base is not None else perm
+        assert base.dtype == np.int64 and base.ndim == 1 and base.ctypes.data == perm.ctypes.data
+        pool.array, pool.top = base, len(perm)
+        return pool
 
     def reserve(self, n: int) -> int:
         if self.top + n > len(self.array):
@@ -58,11 +70,54 @@ class _Pool:
         return start
 
 
-def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int):
-    """Split top-down; returns (perm, leaves {level: [(key, start, end)]}, internal {level: [keys]})."""
+class _Splitter:
+    """Splits a level's nodes into their children: perm and keys (the codes
+    in perm's order) move together.  The first split of the whole unit reads
+    the codes where they are (split_root); later big nodes share one
+    scratch, allocated at the first of them."""
+
+    def __init__(self, codes: np.ndarray, perm: np.ndarray):
+        self.codes, self.perm = codes, perm
+        self.keys = np.empty_like(codes)
+        self.filled = False
+        self.scratch = (np.empty(0, np.int64), np.empty(0, codes.dtype))
+
+    def split(self, split: List[Tuple[int, int, int]], shift: int) -> np.ndarray:
+        """counts[j, c]: points of node split[j] in child c, after the split."""
+        counts = np.zeros((len(split), 8), np.int64)
+        n = len(self.codes)
+        if not self.filled:
+            self.filled = True
+            if len(split) == 1 and split[0][1:] == (0, n) and n >= BIG_NODE:
+                split_root(self.codes, shift, self.perm, self.keys, counts[0])
+                return counts
+            self.perm[:] = np.arange(n, dtype=np.int64)
+            self.keys[:] = self.codes
+        # Few big nodes (the top levels): split each one in parallel; many
+        # nodes: one node per thread.
+        small = [j for j, (_, s, e) in enumerate(split) if e - s < BIG_NODE]
+        big = max((e - s for _, s, e in split if e - s >= BIG_NODE), default=0)
+        if big > len(self.scratch[0]):
+            self.scratch = (np.empty(big, np.int64), np.empty(big, self.codes.dtype))
+        for j, (_, s, e) in enumerate(split):
+            if e - s >= BIG_NODE:
+                split_big_node(self.keys, self.perm, s, e, shift, counts[j], *self.scratch)
+        if small:
+            starts = np.array([split[j][1] for j in small], np.int64)
+            ends = np.array([split[j][2] for j in small], np.int64)
+            small_counts = np.zeros((len(small), 8), np.int64)
+            split_nodes(self.keys, self.perm, starts, ends, shift, small_counts)
+            counts[small] = small_counts
+        return counts
+
+
+def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int, extra: int = 0):
+    """Split top-down; returns (perm, leaves {level: [(key, start, end)]}, internal {level: [keys]}).
+
+    perm is the head of an int64 array ``extra`` longer (room for a _Pool)."""
     n = len(codes)
-    perm = np.arange(n, dtype=np.int64)
-    keys = codes.copy()   # codes in perm's order, moved along with it
+    perm = np.empty(n + extra, np.int64)[:n]
+    splitter = _Splitter(codes, perm)
     leaves: Dict[int, List[Tuple[int, int, int]]] = {}
     internal: Dict[int, List[int]] = {}
     level = key_level(root_key)
@@ -76,20 +131,7 @@ def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int)
                 leaves.setdefault(level, []).append((key, s, e))
         if not split:
             break
-        shift = 3 * (FINE_LEVEL - level - 1)
-        counts = np.zeros((len(split), 8), np.int64)
-        # Few big nodes (the top levels): split each one in parallel; many
-        # nodes: one node per thread.
-        small = [j for j, (_, s, e) in enumerate(split) if e - s < BIG_NODE]
-        for j, (_, s, e) in enumerate(split):
-            if e - s >= BIG_NODE:
-                split_big_node(keys, perm, s, e, shift, counts[j])
-        if small:
-            starts = np.array([split[j][1] for j in small], np.int64)
-            ends = np.array([split[j][2] for j in small], np.int64)
-            small_counts = np.zeros((len(small), 8), np.int64)
-            split_nodes(keys, perm, starts, ends, shift, small_counts)
-            counts[small] = small_counts
+        counts = splitter.split(split, 3 * (FINE_LEVEL - level - 1))
         internal[level] = [k for k, _, _ in split]
         work = []
         for j, (key, s, _) in enumerate(split):
@@ -99,15 +141,18 @@ def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int)
                     work.append(((key << 3) | c, pos, pos + counts[j, c]))
                     pos += counts[j, c]
         level += 1
+    if not splitter.filled:   # nothing split: perm is the identity
+        perm[:] = np.arange(n, dtype=np.int64)
     return perm, leaves, internal
 
 
-def lod_step(cols: Columns, codes, gkeys, pool: _Pool, cur, parents: List[int], level: int):
+def lod_step(cols: Columns, codes, gbits, pool: _Pool, cur, parents: List[int], level: int):
     """Sample the parents at ``level`` from their children ``cur``.
 
     cur: sorted [(key, start, end)] of the children (level + 1) in the pool.
-    Returns the children's final points as (keys, counts, index) and the
-    parents as sorted [(key, start, end)], their points in canonical order.
+    Returns the children's final points as groups [(keys, counts, index)]
+    (final_groups) and the parents as sorted [(key, start, end)], their
+    points in canonical order.
     """
     xyz, rest = cols.xyz, cols.rest
     cur_keys = np.array([k for k, _, _ in cur], np.int64)
@@ -135,17 +180,30 @@ def lod_step(cols: Columns, codes, gkeys, pool: _Pool, cur, parents: List[int], 
             run_bounds.append(pos)
         run_first.append(len(run_bounds))
     merge_canonical(pool.array, np.array(run_bounds, np.int64), np.array(run_first, np.int64),
-                    gkeys, codes, xyz, rest)
-    keys, counts, index = [], [], []
+                    gbits, codes, xyz, rest)
+    parents_out = [(int(k), int(s), int(e)) for k, s, e in zip(p_keys, p_starts, p_ends)]
+    return final_groups(cur, keep_end, pool.array), parents_out
+
+
+def final_groups(cur, keep_end, pool: np.ndarray) -> Iterator[Tuple[List[int], List[int], np.ndarray]]:
+    """The children's final points as groups (keys, counts, index) of about
+    EMIT_POINTS points each, nodes in order.  A group's index is a copy made
+    when the group is reached, so only one group's copy is alive at a time
+    (use the groups before the pool changes)."""
+    keys, counts, parts, size = [], [], [], 0
     for j, (key, s, _) in enumerate(cur):
         e = int(keep_end[j])
-        if e > s:
-            keys.append(key)
-            counts.append(e - s)
-            index.append(pool.array[s:e])
-    index = np.concatenate(index) if index else np.empty(0, np.int64)
-    parents_out = [(int(k), int(s), int(e)) for k, s, e in zip(p_keys, p_starts, p_ends)]
-    return keys, counts, index, parents_out
+        if e <= s:
+            continue
+        if keys and size + e - s > EMIT_POINTS:
+            yield keys, counts, np.concatenate(parts)
+            keys, counts, parts, size = [], [], [], 0
+        keys.append(key)
+        counts.append(e - s)
+        parts.append(pool[s:e])
+        size += e - s
+    if keys:
+        yield keys, counts, np.concatenate(parts)
 
 
 def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: Emit,
@@ -157,24 +215,26 @@ def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: 
     returned for the levels above.
     """
     with TIMINGS("build.keys"):
-        codes, gkeys = point_keys(cols, cube)
+        codes = cube.fine_codes(cols.xyz)
     with TIMINGS("build.partition"):
-        perm, leaves, internal = partition(codes, root_key, leaf_limit, cube.max_depth)
+        perm, leaves, internal = partition(codes, root_key, leaf_limit, cube.max_depth, len(codes) // 3 + 1024)
     check_cancel()
+    gbits = gps_bits(cols)
 
     all_leaves = [leaf for lv in leaves.values() for leaf in lv]
     with TIMINGS("build.sort"):
         sort_canonical(perm, np.array([s for _, s, _ in all_leaves], np.int64),
-                       np.array([e for _, _, e in all_leaves], np.int64), gkeys, codes, cols.xyz, cols.rest)
+                       np.array([e for _, _, e in all_leaves], np.int64), gbits, codes, cols.xyz, cols.rest)
     check_cancel()
 
-    pool = _Pool(perm, len(perm) // 3)
+    pool = _Pool.over(perm)
+    del perm
     deepest = max(leaves)
     cur = sorted(leaves.get(deepest, []))
     for level in range(deepest - 1, key_level(root_key) - 1, -1):
         with TIMINGS("build.lod"):
-            keys, counts, index, parents = lod_step(cols, codes, gkeys, pool, cur, internal[level], level)
-        if keys:
+            groups, parents = lod_step(cols, codes, gbits, pool, cur, internal[level], level)
+        for keys, counts, index in groups:
             emit(keys, counts, cols, index)
         check_cancel()
         cur = sorted(parents + leaves.get(level, []))
@@ -189,14 +249,14 @@ def merge_children(parent_key: int, children: List[Tuple[int, Columns]], cube: C
     are final afterwards and go to ``emit``.
     """
     cols = Columns.concat([c for _, c in children], rest_size)
-    codes, gkeys = point_keys(cols, cube)
+    codes, gbits = point_keys(cols, cube)
     pool = _Pool(np.arange(len(cols), dtype=np.int64), 0)
     cur, pos = [], 0
     for key, c in children:
         cur.append((key, pos, pos + len(c)))
         pos += len(c)
-    keys, counts, index, parents = lod_step(cols, codes, gkeys, pool, cur, [parent_key], key_level(parent_key))
-    if keys:
+    groups, parents = lod_step(cols, codes, gbits, pool, cur, [parent_key], key_level(parent_key))
+    for keys, counts, index in groups:
         emit(keys, counts, cols, index)
     return _finish_root(cols, pool, parents, parent_key, root_is_final, emit)
 

@@ -173,8 +173,8 @@ class TreeBuilder:
         cols = Columns.concat(runs, self.store.rest_size)
         bounds = np.cumsum([0] + [len(r) for r in runs]).astype(np.int64)
         perm = np.arange(len(cols), dtype=np.int64)
-        codes, gkeys = point_keys(cols, self.cube)
-        merge_canonical(perm, bounds, np.array([0, len(bounds)], np.int64), gkeys, codes,
+        codes, gbits = point_keys(cols, self.cube)
+        merge_canonical(perm, bounds, np.array([0, len(bounds)], np.int64), gbits, codes,
                         cols.xyz, cols.rest)
         if key == ROOT:
             self.emit([key], [len(perm)], cols, perm)

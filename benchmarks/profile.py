@@ -34,7 +34,7 @@ STAGES = [
     ("read: lazrs decode", ["LasFile.chunks"]),
     ("read: LAS records to columns", ["RecordConverter.convert"]),
     ("read: distribution to the store", ["Build._read"]),
-    ("build: keys", ["point_keys"]),
+    ("build: keys", ["point_keys", "Cube.fine_codes"]),
     ("build: partition", ["partition"]),
     ("build: level-of-detail sampling", ["lod_step"]),
     ("build: the rest of the tree", ["TreeBuilder.run"]),

@@ -59,7 +59,7 @@ def test_merge_heads_matches_reference(seed, sizes, capacity, more_flags, pool):
     expect, expect_starts = ref_merge_heads(starts, ends, more, key, capacity)
     out = np.full(capacity, -1, np.int64)
     got_starts = starts.copy()
-    n_out = merge_heads(got_starts, ends, more, gkeys, codes, xyz, rest, out)
+    n_out = merge_heads(got_starts, ends, more, gps.view(np.uint64), codes, xyz, rest, out)
     assert n_out == len(expect)
     assert [key(i) for i in out[:n_out]] == [key(i) for i in expect]
     assert got_starts.tolist() == expect_starts
@@ -83,7 +83,7 @@ def test_merge_heads_in_blocks_gives_the_full_merge():
     merged = []
     out = np.empty(7, np.int64)
     while True:
-        k = merge_heads(starts, ends, more, gkeys, codes, xyz, rest, out)
+        k = merge_heads(starts, ends, more, gps.view(np.uint64), codes, xyz, rest, out)
         merged += out[:k].tolist()
         if k < len(out):
             break

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from copc_builder.algorithms.kernels.octree import (
     FINE, SPLIT_PARTS, gps_sort_keys, merge_canonical, sample_parents, sort_canonical,
-    split_big_node, split_nodes, split_promoted)
+    split_big_node, split_nodes, split_promoted, split_root)
 from reference import canonical_key
 
 SETTINGS = settings(max_examples=50, deadline=None)
@@ -85,6 +85,28 @@ def test_split_nodes_one_child_and_duplicate_codes():
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, SPLIT_PARTS - 1, SPLIT_PARTS, SPLIT_PARTS + 1, 1000, 20011])
+def test_split_root_equals_the_reference_split_of_the_identity(n, thread_counts):
+    """split_root: the unit's first split, perm still the identity: perm and
+    keys written directly, as ref_split orders the points."""
+    rng = np.random.default_rng(n + 1)
+    level = int(rng.integers(0, 20))
+    shift = 3 * (FINE - level - 1)
+    codes = random_codes(rng, n)
+    if n > 100:   # skewed children: most points in one child, some children empty
+        codes[: n // 2] = (codes[: n // 2] & ~(np.int64(7) << shift)) | (np.int64(3) << shift)
+    expect, expect_counts = ref_split(codes, np.arange(n, dtype=np.int64), 0, n, shift)
+    for threads in thread_counts:
+        numba.set_num_threads(threads)
+        perm = np.full(n, -1, np.int64)
+        keys = np.zeros(n, np.int64)
+        counts = np.full(8, -1, np.int64)
+        split_root(codes, shift, perm, keys, counts)
+        assert perm.tolist() == expect.tolist(), f"{threads} threads"
+        assert keys.tolist() == codes[perm].tolist()
+        assert counts.tolist() == expect_counts.tolist()
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, SPLIT_PARTS - 1, SPLIT_PARTS, SPLIT_PARTS + 1, 1000, 20011])
 def test_split_big_node_equals_split_nodes_at_every_thread_count(n, thread_counts):
     rng = np.random.default_rng(n)
     level = int(rng.integers(0, 20))
@@ -105,7 +127,9 @@ def test_split_big_node_equals_split_nodes_at_every_thread_count(n, thread_count
         perm = perm0.copy()
         counts = np.full(8, -1, np.int64)
         keys = aligned(codes, perm)
-        split_big_node(keys, perm, pad, pad + n, shift, counts)
+        # scratch longer than the node, filled with junk: only its first n are used
+        split_big_node(keys, perm, pad, pad + n, shift, counts,
+                       np.full(n + 5, -7, np.int64), np.full(n + 5, 99, keys.dtype))
         assert perm.tolist() == ref_perm.tolist(), f"{threads} threads"
         assert keys.tolist() == aligned(codes, perm).tolist()
         assert counts.tolist() == ref_counts[0].tolist() == expect_counts.tolist()
@@ -187,7 +211,8 @@ def run_sort(perm, starts, ends, gps, codes, xyz, rest):
     gkeys = np.zeros(len(gps), np.uint64)
     gps_sort_keys(gps, gkeys)
     out = perm.copy()
-    sort_canonical(out, np.asarray(starts, np.int64), np.asarray(ends, np.int64), gkeys, codes, xyz, rest)
+    sort_canonical(out, np.asarray(starts, np.int64), np.asarray(ends, np.int64), gps.view(np.uint64), codes,
+                   xyz, rest)
     return out, gkeys
 
 
@@ -454,6 +479,6 @@ def test_merge_canonical_matches_reference(seed, segments, gps_mode, pool):
         pos += pad
     before = perm.copy()
     merge_canonical(perm, np.array(run_bounds, np.int64), np.array(run_first, np.int64),
-                    gkeys, codes, xyz, rest)
+                    gps.view(np.uint64), codes, xyz, rest)
     check_sorted(before, perm, [s for s, _ in seg_ranges], [e for _, e in seg_ranges],
                  gkeys, codes, xyz, rest)

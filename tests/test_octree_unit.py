@@ -307,3 +307,24 @@ def test_build_unit_same_at_every_thread_count(monkeypatch, big_node):
     expect = {k: [record(cols, i) for i in v] for k, v in expect.items()}
     for nodes in results:
         assert nodes == expect
+
+
+def test_final_groups_bound_each_copy_and_keep_node_order(monkeypatch):
+    """Final nodes go to emit in groups of at most EMIT_POINTS points (a node
+    bigger than that alone), in node order, empty nodes left out, and the
+    groups together hold exactly every kept point."""
+    from copc_builder.algorithms import octree_unit
+
+    monkeypatch.setattr(octree_unit, "EMIT_POINTS", 10)
+    pool = np.arange(100, dtype=np.int64) * 3
+    # (key, start, end) of the children; keep_end: where each child's kept points end
+    cur = [(8, 0, 6), (9, 6, 10), (10, 10, 30), (11, 30, 34), (12, 34, 40), (13, 40, 45)]
+    keep_end = np.array([4, 6, 25, 33, 40, 41], np.int64)   # child 9 kept nothing
+    groups = list(octree_unit.final_groups(cur, keep_end, pool))
+    assert [(keys, counts) for keys, counts, _ in groups] == [
+        ([8], [4]), ([10], [15]), ([11, 12, 13], [3, 6, 1])]
+    for keys, counts, index in groups:
+        assert len(index) == sum(counts) and (len(keys) == 1 or len(index) <= 10)
+    got = np.concatenate([index for _, _, index in groups])
+    expect = np.concatenate([pool[s:e] for (_, s, _), e in zip(cur, keep_end) if e > s])
+    assert got.tolist() == expect.tolist()

@@ -6,7 +6,7 @@ from .octree import canonical_less, first_in_cell, lod_grid
 
 
 @njit(cache=True, nogil=True)
-def merge_heads(starts, ends, more, gkeys, codes, xyz, rest, out):
+def merge_heads(starts, ends, more, gbits, codes, xyz, rest, out):
     """Merge runs [starts[r], ends[r]) of one combined array, each in
     canonical order, writing indices into ``out``.
 
@@ -20,7 +20,7 @@ def merge_heads(starts, ends, more, gkeys, codes, xyz, rest, out):
         best = -1
         for r in range(k):
             if starts[r] < ends[r]:
-                if best < 0 or canonical_less(starts[r], starts[best], gkeys, codes, xyz, rest):
+                if best < 0 or canonical_less(starts[r], starts[best], gbits, codes, xyz, rest):
                     best = r
             elif more[r]:
                 return n

@@ -48,18 +48,10 @@ def split_nodes(keys, perm, starts, ends, shift, counts):
 SPLIT_PARTS = 64   # fixed, so the result never depends on the thread count
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def split_big_node(keys, perm, s, e, shift, counts):
-    """split_nodes for one large node, in parallel: a stable counting sort
-    done part by part (per-part histograms, then each part scatters)."""
-    n = e - s
-    size = (n + SPLIT_PARTS - 1) // SPLIT_PARTS
-    hist = np.zeros((SPLIT_PARTS, 8), np.int64)
-    for p in prange(SPLIT_PARTS):
-        a = s + p * size
-        b = min(a + size, e)
-        for q in range(a, b):
-            hist[p, (keys[q] >> shift) & 7] += 1
+@njit(cache=True, nogil=True)
+def _part_offsets(hist, counts):
+    """Where each part's points of each child start (stable: part by part
+    within a child); counts[k] gets the child's total."""
     pos = np.empty((SPLIT_PARTS, 8), np.int64)
     acc = 0
     for k in range(8):
@@ -68,8 +60,26 @@ def split_big_node(keys, perm, s, e, shift, counts):
             pos[p, k] = acc
             acc += hist[p, k]
             counts[k] += hist[p, k]
-    tmp_p = np.empty(n, np.int64)
-    tmp_k = np.empty(n, np.int64)
+    return pos
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def split_big_node(keys, perm, s, e, shift, counts, tmp_p, tmp_k):
+    """split_nodes for one large node, in parallel: a stable counting sort
+    done part by part (per-part histograms, then each part scatters).
+
+    tmp_p and tmp_k (at least e - s long) are scratch: the caller allocates
+    them once for every big node of a partition, so their pages are touched
+    once rather than at every level."""
+    n = e - s
+    size = (n + SPLIT_PARTS - 1) // SPLIT_PARTS
+    hist = np.zeros((SPLIT_PARTS, 8), np.int64)
+    for p in prange(SPLIT_PARTS):
+        a = s + p * size
+        b = min(a + size, e)
+        for q in range(a, b):
+            hist[p, (keys[q] >> shift) & 7] += 1
+    pos = _part_offsets(hist, counts)
     for p in prange(SPLIT_PARTS):
         a = s + p * size
         b = min(a + size, e)
@@ -85,18 +95,46 @@ def split_big_node(keys, perm, s, e, shift, counts):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def gps_sort_keys(gps, out):
-    """Order-preserving uint64 keys of float64 GPS times, one per bit pattern
-    (IEEE total order: negative NaNs first, positive NaNs last), so equal
-    keys mean equal GPS bytes."""
-    bits = gps.view(np.uint64)
+def split_root(codes, shift, perm, keys, counts):
+    """split_big_node of a whole unit while its perm is still the identity:
+    reads the codes where they are and writes perm and keys (codes in perm's
+    order) directly, so the first and largest split needs no scratch and no
+    copy of the codes."""
+    n = codes.shape[0]
+    size = (n + SPLIT_PARTS - 1) // SPLIT_PARTS
+    hist = np.zeros((SPLIT_PARTS, 8), np.int64)
+    for p in prange(SPLIT_PARTS):
+        for q in range(p * size, min(p * size + size, n)):
+            hist[p, (codes[q] >> shift) & 7] += 1
+    pos = _part_offsets(hist, counts)
+    for p in prange(SPLIT_PARTS):
+        mine = pos[p].copy()
+        for q in range(p * size, min(p * size + size, n)):
+            k = (codes[q] >> shift) & 7
+            perm[mine[k]] = q
+            keys[mine[k]] = codes[q]
+            mine[k] += 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def gps_key(b):
+    """Order-preserving uint64 key of a float64 GPS time's bits ``b``, one
+    per bit pattern (IEEE total order: negative NaNs first, positive NaNs
+    last), so equal keys mean equal GPS bytes."""
     top = np.uint64(1) << np.uint64(63)
+    if b & top:
+        return ~b
+    return b | top
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def gps_sort_keys(gps, out):
+    """gps_key of every GPS time.  The sorting kernels take the GPS bits
+    (``gps.view(np.uint64)``) and make these keys as they compare, so a
+    unit never holds an array of them."""
+    bits = gps.view(np.uint64)
     for i in prange(gps.shape[0]):
-        b = bits[i]
-        if b & top:
-            out[i] = ~b
-        else:
-            out[i] = b | top
+        out[i] = gps_key(bits[i])
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -112,24 +150,25 @@ def _record_less(a, b, xyz, rest):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def canonical_less(a, b, gkeys, codes, xyz, rest):
-    """Point a before point b in canonical order: GPS key, Morton code, then
-    the record's bytes (shared with kernels.merge)."""
-    if gkeys[a] != gkeys[b]:
-        return gkeys[a] < gkeys[b]
+def canonical_less(a, b, gbits, codes, xyz, rest):
+    """Point a before point b in canonical order: GPS key (gps_key of the
+    GPS bits ``gbits``), Morton code, then the record's bytes (shared with
+    kernels.merge)."""
+    if gbits[a] != gbits[b]:
+        return gps_key(gbits[a]) < gps_key(gbits[b])
     if codes[a] != codes[b]:
         return codes[a] < codes[b]
     return _record_less(a, b, xyz, rest)
 
 
 @njit(cache=True, nogil=True)
-def _insertion_sort(run, gkeys, codes, xyz, rest):
+def _insertion_sort(run, gbits, codes, xyz, rest):
     """Stable insertion sort in canonical order; for the short runs of
     points sharing a GPS time (the returns of one pulse)."""
     for q in range(1, run.shape[0]):
         v = run[q]
         p = q - 1
-        while p >= 0 and canonical_less(v, run[p], gkeys, codes, xyz, rest):
+        while p >= 0 and canonical_less(v, run[p], gbits, codes, xyz, rest):
             run[p + 1] = run[p]
             p -= 1
         run[p + 1] = v
@@ -148,7 +187,19 @@ def _sort_run_by(out, start, stop, keys):
 
 
 @njit(cache=True, nogil=True)
-def _sort_segment(seg, gkeys, codes, xyz, rest):
+def _sort_run_by_gps(out, n, gbits):
+    """Order out[:n] stably by the GPS keys of its points."""
+    run = out[:n].copy()
+    c = np.empty(n, np.uint64)
+    for q in range(n):
+        c[q] = gps_key(gbits[run[q]])
+    order = np.argsort(c, kind="mergesort")
+    for q in range(n):
+        out[q] = run[order[q]]
+
+
+@njit(cache=True, nogil=True)
+def _sort_segment(seg, gbits, codes, xyz, rest):
     """Sort indices seg (in place) into canonical order.
 
     Points usually arrive in acquisition order, so GPS times are mostly
@@ -159,22 +210,22 @@ def _sort_segment(seg, gkeys, codes, xyz, rest):
         return
     in_order = True
     for q in range(1, n):
-        if gkeys[seg[q]] < gkeys[seg[q - 1]]:
+        if gps_key(gbits[seg[q]]) < gps_key(gbits[seg[q - 1]]):
             in_order = False
             break
     if not in_order:
-        _sort_run_by(seg, 0, n, gkeys)
+        _sort_run_by_gps(seg, n, gbits)
     # Ties in GPS time (returns of one pulse, or no GPS at all): by code,
     # then, for points in the same fine cell, by the whole record.
     i = 0
     while i < n:
-        gi = gkeys[seg[i]]
+        gi = gbits[seg[i]]
         j = i + 1
-        while j < n and gkeys[seg[j]] == gi:
+        while j < n and gbits[seg[j]] == gi:
             j += 1
         if j - i > 1:
             if j - i <= 32:
-                _insertion_sort(seg[i:j], gkeys, codes, xyz, rest)
+                _insertion_sort(seg[i:j], gbits, codes, xyz, rest)
             else:
                 _sort_run_by(seg, i, j, codes)
                 a = i
@@ -184,14 +235,14 @@ def _sort_segment(seg, gkeys, codes, xyz, rest):
                     while b < j and codes[seg[b]] == ca:
                         b += 1
                     if b - a > 1:   # same GPS time and cell: by the whole record
-                        _merge_runs(seg[a:b], np.arange(b - a + 1, dtype=np.int64), gkeys, codes,
+                        _merge_runs(seg[a:b], np.arange(b - a + 1, dtype=np.int64), gbits, codes,
                                     xyz, rest)
                     a = b
         i = j
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def sort_canonical(perm, starts, ends, gkeys, codes, xyz, rest):
+def sort_canonical(perm, starts, ends, gbits, codes, xyz, rest):
     """Put every segment perm[starts[j]:ends[j]] in canonical order.
 
     Canonical order is GPS time, then Morton code, then the whole record: a
@@ -200,15 +251,15 @@ def sort_canonical(perm, starts, ends, gkeys, codes, xyz, rest):
     out-of-core paths give the same bytes.
     """
     for j in prange(starts.shape[0]):
-        _sort_segment(perm[starts[j]:ends[j]], gkeys, codes, xyz, rest)
+        _sort_segment(perm[starts[j]:ends[j]], gbits, codes, xyz, rest)
 
 
 @njit(cache=True, nogil=True)
-def _merge_pair(src, dst, lo, mid, hi, gkeys, codes, xyz, rest):
+def _merge_pair(src, dst, lo, mid, hi, gbits, codes, xyz, rest):
     """Merge the canonical runs src[lo:mid] and src[mid:hi] into dst[lo:hi], stably."""
     i, j, o = lo, mid, lo
     while i < mid and j < hi:
-        if canonical_less(src[j], src[i], gkeys, codes, xyz, rest):
+        if canonical_less(src[j], src[i], gbits, codes, xyz, rest):
             dst[o] = src[j]
             j += 1
         else:
@@ -226,7 +277,7 @@ def _merge_pair(src, dst, lo, mid, hi, gkeys, codes, xyz, rest):
 
 
 @njit(cache=True, nogil=True)
-def _merge_runs(seg, bounds, gkeys, codes, xyz, rest):
+def _merge_runs(seg, bounds, gbits, codes, xyz, rest):
     """Merge the canonical runs seg[bounds[r]:bounds[r+1]] into one (in place);
     runs of one point each make this a plain merge sort."""
     nruns = bounds.shape[0] - 1
@@ -240,7 +291,7 @@ def _merge_runs(seg, bounds, gkeys, codes, xyz, rest):
         k = 0
         for r in range(0, nruns, 2):
             hi = b[r + 2] if r + 2 <= nruns else b[r + 1]
-            _merge_pair(src, dst, b[r], b[r + 1], hi, gkeys, codes, xyz, rest)
+            _merge_pair(src, dst, b[r], b[r + 1], hi, gbits, codes, xyz, rest)
             nb[k] = b[r]
             k += 1
         nb[k] = b[nruns]
@@ -252,7 +303,7 @@ def _merge_runs(seg, bounds, gkeys, codes, xyz, rest):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def merge_canonical(perm, run_bounds, run_first, gkeys, codes, xyz, rest):
+def merge_canonical(perm, run_bounds, run_first, gbits, codes, xyz, rest):
     """For every segment j, merge its runs into one canonical sequence.
 
     Segment j's run boundaries are run_bounds[run_first[j]:run_first[j+1]]
@@ -261,7 +312,7 @@ def merge_canonical(perm, run_bounds, run_first, gkeys, codes, xyz, rest):
     """
     for j in prange(run_first.shape[0] - 1):
         bounds = run_bounds[run_first[j]:run_first[j + 1]]
-        _merge_runs(perm[bounds[0]:bounds[-1]], bounds, gkeys, codes, xyz, rest)
+        _merge_runs(perm[bounds[0]:bounds[-1]], bounds, gbits, codes, xyz, rest)
 
 
 @njit(cache=True, nogil=True, inline="always")
