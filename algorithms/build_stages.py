@@ -11,8 +11,8 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import List, Tuple
+from dataclasses import dataclass, field
+from typing import Any, List, Tuple
 
 import numpy as np
 
@@ -33,14 +33,14 @@ from .timing import TIMINGS
 from .tree import TreeBuilder
 
 
+@dataclass
 class ScanStage:
     """Open every input and make the plan from what they report."""
 
-    def __init__(self, inputs, options: BuildOptions, progress: Progress, software: str):
-        self.inputs = inputs
-        self.options = options
-        self.progress = progress
-        self.software = software
+    inputs: Any
+    options: BuildOptions
+    progress: Progress
+    software: str
 
     def run(self) -> Tuple[List[PointSource], Plan]:
         sources = open_sources(self.inputs, self.progress, self.options.chunk_points)
@@ -63,17 +63,16 @@ class PointsRead:
     points: int
 
 
+@dataclass
 class ReadStage:
     """Stream every source in chunks through its converter into the
     distributor's buckets, keeping the exact integer bounds."""
 
-    def __init__(self, sources: List[PointSource], plan: Plan, distributor: Distributor,
-                 options: BuildOptions, progress: Progress):
-        self.sources = sources
-        self.plan = plan
-        self.distributor = distributor
-        self.options = options
-        self.progress = progress
+    sources: List[PointSource]
+    plan: Plan
+    distributor: Distributor
+    options: BuildOptions
+    progress: Progress
 
     def run(self) -> PointsRead:
         plan = self.plan
@@ -117,23 +116,21 @@ class ReadStage:
                                   f"not valid; the header counts them as first returns")
 
 
+@dataclass
 class TreeStage:
     """Build the octree from the buckets; every node goes to the writer
     once final.  Returns how it went (units, pages spilled, peaks)."""
 
-    def __init__(self, store: PointStore, distributor: Distributor, writer: CopcWriter,
-                 cube: Cube, unit_points: int, budget: MemoryBudget, options: BuildOptions,
-                 progress: Progress, points: int):
-        self.store = store
-        self.distributor = distributor
-        self.writer = writer
-        self.cube = cube
-        self.unit_points = unit_points
-        self.budget = budget
-        self.options = options
-        self.progress = progress
-        self.points = points
-        self.done = 0
+    store: PointStore
+    distributor: Distributor
+    writer: CopcWriter
+    cube: Cube
+    unit_points: int
+    budget: MemoryBudget
+    options: BuildOptions
+    progress: Progress
+    points: int
+    done: int = field(default=0, init=False)   # points handed to the writer
 
     def run(self) -> dict:
         self.store.set_budget(self.budget.build_store_bytes())
@@ -161,12 +158,12 @@ class TreeStage:
         self.progress.update("build", self.done, self.points)
 
 
+@dataclass
 class FinishStage:
     """Chunk table, hierarchy and header; the file renamed into place."""
 
-    def __init__(self, writer: CopcWriter, progress: Progress):
-        self.writer = writer
-        self.progress = progress
+    writer: CopcWriter
+    progress: Progress
 
     def run(self) -> int:
         self.progress.update("finish", 0, 1, force=True)
