@@ -59,31 +59,6 @@ class BarProgress:
         self.bar.close()
 
 
-class PlainProgress:
-    """A line per stage change and per 10 %, each after ``prefix``."""
-
-    def __init__(self, stream=sys.stderr, prefix: str = ""):
-        self.stream = stream
-        self.prefix = prefix
-        self.stage = None
-        self.decile = -1
-
-    def on_progress(self, event) -> None:
-        decile = int(event.fraction * 10)
-        if event.stage != self.stage or decile != self.decile:
-            self.stage, self.decile = event.stage, decile
-            self.stream.write(f"{self.prefix}{event.fraction * 100:5.1f}% {event.stage} "
-                              f"{event.done}/{event.total}\n")
-            self.stream.flush()
-
-    def on_message(self, level: str, text: str) -> None:
-        self.stream.write(f"{self.prefix}{level}: {text}\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        pass
-
-
 class MessagePrinter:
     """Messages only (warnings, notes), each after ``prefix``; no progress lines."""
 
@@ -97,6 +72,23 @@ class MessagePrinter:
 
     def close(self) -> None:
         pass
+
+
+class PlainProgress(MessagePrinter):
+    """Messages, and a line per stage change and per 10 %, each after ``prefix``."""
+
+    def __init__(self, stream=sys.stderr, prefix: str = ""):
+        super().__init__(stream, prefix)
+        self.stage = None
+        self.decile = -1
+
+    def on_progress(self, event) -> None:
+        decile = int(event.fraction * 10)
+        if event.stage != self.stage or decile != self.decile:
+            self.stage, self.decile = event.stage, decile
+            self.stream.write(f"{self.prefix}{event.fraction * 100:5.1f}% {event.stage} "
+                              f"{event.done}/{event.total}\n")
+            self.stream.flush()
 
 
 class JsonProgress:
