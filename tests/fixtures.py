@@ -115,3 +115,22 @@ def patch(path, offset: int, fmt: str, *values) -> Path:
     struct.pack_into("<" + fmt, data, offset, *values)
     path.write_bytes(bytes(data))
     return path
+
+
+def copy_with_child_page(src, folder):
+    """A writable copy of the COPC ``src`` (one with paged hierarchy) in
+    ``folder``, its independent parse, and the file offset of the root page's
+    first page-pointer entry (point count -1)."""
+    import shutil
+
+    from copc_parse import parse_copc
+
+    path = Path(folder) / Path(src).name
+    shutil.copyfile(src, path)
+    path.chmod(0o644)
+    parsed = parse_copc(path, decode=False)
+    root, size = parsed.info["root_hier_offset"], parsed.info["root_hier_size"]
+    data = path.read_bytes()
+    pointer = next(at for at in range(root, root + size, 32)
+                   if struct.unpack_from("<i", data, at + 28)[0] == -1)   # 28: the entry's point count
+    return path, parsed, pointer

@@ -3,8 +3,6 @@ validator and copc_info share: against the test-side parser on real files,
 and on copies whose pages are broken (the walk says why, and goes on), and
 what validate_copc and copc_info make of those.
 """
-import shutil
-import struct
 
 import pytest
 
@@ -12,6 +10,7 @@ from copc_builder.algorithms.copc_file import CopcFile, HierarchyCounts, PagePro
 from copc_builder.algorithms.info import copc_info
 from copc_builder.algorithms.validate import validate_copc
 from copc_parse import parse_copc
+from fixtures import copy_with_child_page, patch
 
 PAGED = "laspy_simple_with_page.copc.laz"     # a root page and one child page
 INFO_ROOT_SIZE = 429 + 48                     # info VLR data at 429; root_hier_size at +48
@@ -25,21 +24,7 @@ def _walk(path):
 
 
 def _paged_copy(shared_data, tmp_path):
-    path = tmp_path / PAGED
-    shutil.copyfile(shared_data / PAGED, path)
-    path.chmod(0o644)
-    parsed = parse_copc(path, decode=False)
-    root, size = parsed.info["root_hier_offset"], parsed.info["root_hier_size"]
-    data = path.read_bytes()
-    pointer = next(at for at in range(root, root + size, 32)
-                   if struct.unpack_from("<i", data, at + ENTRY_COUNT)[0] == -1)
-    return path, parsed, pointer
-
-
-def _patch(path, offset, fmt, value):
-    data = bytearray(path.read_bytes())
-    struct.pack_into("<" + fmt, data, offset, value)
-    path.write_bytes(bytes(data))
+    return copy_with_child_page(shared_data / PAGED, tmp_path)
 
 
 @pytest.mark.parametrize("name", [PAGED, "copcvalidator_ellipsoid.copc.laz", "pdal_copc_lone-star.copc.laz"])
@@ -77,8 +62,8 @@ def test_counts_of_nothing():
 def test_pointer_back_to_the_root_page_is_a_loop(shared_data, tmp_path):
     path, parsed, pointer = _paged_copy(shared_data, tmp_path)
     root, size = parsed.info["root_hier_offset"], parsed.info["root_hier_size"]
-    _patch(path, pointer + ENTRY_OFFSET, "Q", root)
-    _patch(path, pointer + ENTRY_OFFSET + 8, "i", size)
+    patch(path, pointer + ENTRY_OFFSET, "Q", root)
+    patch(path, pointer + ENTRY_OFFSET + 8, "i", size)
     pages = _walk(path)
     assert [p.problem for p in pages] == [None, PageProblem.REACHED_TWICE]
     assert pages[1].offset == root and pages[1].entries == []
@@ -93,7 +78,7 @@ def test_pointer_back_to_the_root_page_is_a_loop(shared_data, tmp_path):
 def test_child_page_past_the_end(shared_data, tmp_path):
     path, _, pointer = _paged_copy(shared_data, tmp_path)
     end = path.stat().st_size
-    _patch(path, pointer + ENTRY_OFFSET, "Q", end + 1000)
+    patch(path, pointer + ENTRY_OFFSET, "Q", end + 1000)
     pages = _walk(path)
     assert [p.problem for p in pages] == [None, PageProblem.PAST_END]
     assert pages[1].offset == end + 1000 and pages[1].pointer is not None
@@ -106,7 +91,7 @@ def test_child_page_past_the_end(shared_data, tmp_path):
 
 def test_root_page_of_a_bad_size(shared_data, tmp_path):
     path, parsed, _ = _paged_copy(shared_data, tmp_path)
-    _patch(path, INFO_ROOT_SIZE, "Q", 33)
+    patch(path, INFO_ROOT_SIZE, "Q", 33)
     pages = _walk(path)
     assert [(p.problem, p.size, p.entries) for p in pages] == [(PageProblem.BAD_SIZE, 33, [])]
 

@@ -20,6 +20,7 @@ from copc_builder.algorithms.validate import (
     validate_copc,
 )
 from copc_parse import parse_copc
+from fixtures import copy_with_child_page, patch
 
 # Expected findings of every COPC file in shared/data, as (error checks,
 # warning checks).  Files with a point a hair outside its node's cube fail
@@ -200,12 +201,6 @@ def good_copy(shared_data, tmp_path):
     return path, parse_copc(path, decode=False)
 
 
-def _patch(path, offset, fmt, *values):
-    data = bytearray(path.read_bytes())
-    struct.pack_into("<" + fmt, data, offset, *values)
-    path.write_bytes(bytes(data))
-
-
 def _entry_at(parsed, key):
     """File offset of the hierarchy entry for ``key`` (single-page files)."""
     (page_offset, page_size), = parsed.pages
@@ -265,7 +260,7 @@ def test_info_vlr_wrong_size(good_copy):
 
 def test_info_vlr_too_short_stops_copc_checks(good_copy):
     path, _ = good_copy
-    _patch(path, 375 + 20, "H", 100)
+    patch(path, 375 + 20, "H", 100)
     report = validate_copc(path)
     assert "info.size" in _errors(report)
     assert report.decoded_points == 0
@@ -275,7 +270,7 @@ def test_chunk_size_not_variable(good_copy):
     path, parsed = good_copy
     laz = parsed.vlrs[1]
     assert laz["user_id"] == "laszip encoded"
-    _patch(path, laz["offset"] + 12, "I", 50_000)
+    patch(path, laz["offset"] + 12, "I", 50_000)
     report = validate_copc(path)
     assert "laz.chunk_size" in _errors(report)
     assert "50000" in _messages(report, "laz.chunk_size")
@@ -285,7 +280,7 @@ def test_chunk_size_not_variable(good_copy):
 def test_hierarchy_entry_with_wrong_point_count(good_copy, delta):
     path, parsed = good_copy
     node = parsed.node((1, 1, 0, 0))
-    _patch(path, _entry_at(parsed, node.key) + ENTRY_COUNT, "i", node.point_count + delta)
+    patch(path, _entry_at(parsed, node.key) + ENTRY_COUNT, "i", node.point_count + delta)
     report = validate_copc(path)
     assert {"node.count", "chunk_table", "counts.total"} <= _errors(report), format_report(report)
     assert f"node 1-1-0-0: the hierarchy says {node.point_count + delta} points, its LAZ chunk " \
@@ -300,7 +295,7 @@ def test_hierarchy_entry_with_wrong_point_count(good_copy, delta):
 def test_hierarchy_byte_range_past_end(good_copy):
     path, parsed = good_copy
     at = _entry_at(parsed, (1, 0, 1, 0))
-    _patch(path, at + ENTRY_OFFSET, "Q", path.stat().st_size - 100)
+    patch(path, at + ENTRY_OFFSET, "Q", path.stat().st_size - 100)
     report = validate_copc(path)
     assert "hierarchy.byte_range" in _errors(report)
     assert "node 1-0-1-0" in _messages(report, "hierarchy.byte_range")
@@ -310,7 +305,7 @@ def test_hierarchy_byte_range_past_end(good_copy):
 def test_hierarchy_byte_range_outside_point_data(good_copy):
     path, parsed = good_copy
     at = _entry_at(parsed, (1, 0, 1, 0))
-    _patch(path, at + ENTRY_OFFSET, "Q", 500)            # inside the VLRs
+    patch(path, at + ENTRY_OFFSET, "Q", 500)            # inside the VLRs
     report = validate_copc(path)
     assert {"hierarchy.byte_range", "chunk_table"} <= _errors(report)
     assert "outside the point data" in _messages(report, "hierarchy.byte_range")
@@ -319,7 +314,7 @@ def test_hierarchy_byte_range_outside_point_data(good_copy):
 def test_overlapping_chunks(good_copy):
     path, parsed = good_copy
     a, b = parsed.node((1, 0, 0, 0)), parsed.node((1, 1, 0, 0))
-    _patch(path, _entry_at(parsed, b.key) + ENTRY_OFFSET, "Q", a.offset + 16)
+    patch(path, _entry_at(parsed, b.key) + ENTRY_OFFSET, "Q", a.offset + 16)
     report = validate_copc(path)
     assert "hierarchy.overlap" in _errors(report)
     assert "1-0-0-0" in _messages(report, "hierarchy.overlap")
@@ -349,7 +344,7 @@ def test_truncated_to_header(good_copy):
 
 def test_node_key_outside_its_level(good_copy):
     path, parsed = good_copy
-    _patch(path, _entry_at(parsed, (1, 1, 1, 0)) + ENTRY_KEY_X, "i", 2)   # x = 2 >= 2**1
+    patch(path, _entry_at(parsed, (1, 1, 1, 0)) + ENTRY_KEY_X, "i", 2)   # x = 2 >= 2**1
     report = validate_copc(path)
     assert "hierarchy.key" in _errors(report)
     assert "node 1-2-1-0" in _messages(report, "hierarchy.key")
@@ -357,7 +352,7 @@ def test_node_key_outside_its_level(good_copy):
 
 def test_duplicate_key(good_copy):
     path, parsed = good_copy
-    _patch(path, _entry_at(parsed, (1, 1, 1, 0)), "4i", 1, 0, 1, 0)
+    patch(path, _entry_at(parsed, (1, 1, 1, 0)), "4i", 1, 0, 1, 0)
     report = validate_copc(path)
     assert "hierarchy.duplicate" in _errors(report)
     assert "node 1-0-1-0 has two entries" in _messages(report, "hierarchy.duplicate")
@@ -365,7 +360,7 @@ def test_duplicate_key(good_copy):
 
 def test_node_without_parent(good_copy):
     path, parsed = good_copy
-    _patch(path, _entry_at(parsed, (1, 1, 1, 0)), "4i", 2, 3, 3, 1)      # parent 1-1-1-0 absent now
+    patch(path, _entry_at(parsed, (1, 1, 1, 0)), "4i", 2, 3, 3, 1)      # parent 1-1-1-0 absent now
     report = validate_copc(path)
     assert "hierarchy.parent" in _errors(report)
     assert "node 2-3-3-1 has no parent node 1-1-1-0" in _messages(report, "hierarchy.parent")
@@ -373,14 +368,14 @@ def test_node_without_parent(good_copy):
 
 def test_gps_range_wrong(good_copy):
     path, parsed = good_copy
-    _patch(path, INFO + INFO_GPS_MAX, "d", parsed.info["gpstime_maximum"] + 1.0)
+    patch(path, INFO + INFO_GPS_MAX, "d", parsed.info["gpstime_maximum"] + 1.0)
     report = validate_copc(path)
     assert _errors(report) == {"gpstime"}
 
 
 def test_header_bounds_wrong(good_copy):
     path, parsed = good_copy
-    _patch(path, 179, "d", parsed.header["max_x"] + 1.0)                   # max x
+    patch(path, 179, "d", parsed.header["max_x"] + 1.0)                   # max x
     report = validate_copc(path)
     assert _errors(report) == {"bounds"}
     assert "header max x" in _messages(report, "bounds")
@@ -389,13 +384,13 @@ def test_header_bounds_wrong(good_copy):
 def test_header_bounds_unrounded_double_is_accepted(good_copy):
     """A bound a tenth of a scale step off the points' is the same quantized value."""
     path, parsed = good_copy
-    _patch(path, 187, "d", parsed.header["min_x"] - 0.1 * parsed.header["scale"][0])
+    patch(path, 187, "d", parsed.header["min_x"] - 0.1 * parsed.header["scale"][0])
     assert validate_copc(path).findings == []
 
 
 def test_point_outside_its_cube(good_copy):
     path, parsed = good_copy
-    _patch(path, INFO + INFO_HALFSIZE, "d", parsed.info["halfsize"] * 0.9)
+    patch(path, INFO + INFO_HALFSIZE, "d", parsed.info["halfsize"] * 0.9)
     report = validate_copc(path)
     assert _errors(report) == {"points.cube"}
     text = _messages(report, "points.cube")
@@ -407,7 +402,7 @@ def test_many_offending_nodes_are_summed_up(shared_data, tmp_path):
     shutil.copyfile(shared_data / "laspy_simple.copc.laz", path)
     path.chmod(0o644)
     parsed = parse_copc(path, decode=False)
-    _patch(path, INFO + INFO_HALFSIZE, "d", parsed.info["halfsize"] * 0.5)
+    patch(path, INFO + INFO_HALFSIZE, "d", parsed.info["halfsize"] * 0.5)
     report = validate_copc(path)
     cube = [f for f in report.findings if f.check == "points.cube"]
     # 5 nodes in detail, one total, one "... more not shown"; not 65 lines.
@@ -418,13 +413,13 @@ def test_many_offending_nodes_are_summed_up(shared_data, tmp_path):
 
 def test_wkt_bit_cleared(good_copy):
     path, parsed = good_copy
-    _patch(path, 6, "H", parsed.header["global_encoding"] & ~0x10)
+    patch(path, 6, "H", parsed.header["global_encoding"] & ~0x10)
     assert _errors(validate_copc(path)) == {"header.wkt_bit"}
 
 
 def test_laz_bit_cleared(good_copy):
     path, _ = good_copy
-    _patch(path, 104, "B", 7)
+    patch(path, 104, "B", 7)
     report = validate_copc(path)
     assert _errors(report) == {"header.point_format"}
     assert "0x80" in _messages(report, "header.point_format")
@@ -432,21 +427,21 @@ def test_laz_bit_cleared(good_copy):
 
 def test_points_by_return_wrong(good_copy):
     path, parsed = good_copy
-    _patch(path, 255, "Q", parsed.header["points_by_return"][0] + 1)
-    _patch(path, 111, "I", parsed.header["points_by_return"][0] + 1)    # keep legacy consistent
+    patch(path, 255, "Q", parsed.header["points_by_return"][0] + 1)
+    patch(path, 111, "I", parsed.header["points_by_return"][0] + 1)    # keep legacy consistent
     assert _errors(validate_copc(path)) == {"counts.by_return"}
 
 
 def test_legacy_count_wrong(good_copy):
     path, _ = good_copy
-    _patch(path, 107, "I", 12)
+    patch(path, 107, "I", 12)
     assert _errors(validate_copc(path)) == {"header.legacy_counts"}
 
 
 def test_reserved_and_spacing(good_copy):
     path, _ = good_copy
-    _patch(path, INFO + INFO_SPACING, "d", 0.0)
-    _patch(path, INFO + INFO_RESERVED, "Q", 7)
+    patch(path, INFO + INFO_SPACING, "d", 0.0)
+    patch(path, INFO + INFO_RESERVED, "Q", 7)
     assert _errors(validate_copc(path)) == {"info.spacing", "info.reserved"}
 
 
@@ -454,7 +449,7 @@ def test_extra_bytes_vlr_inconsistent(good_copy):
     path, parsed = good_copy
     eb = parsed.vlrs[3]
     assert eb["user_id"] == "LASF_Spec"
-    _patch(path, eb["offset"] + 2, "B", 9)              # f8 -> f4: 4 bytes described, 8 present
+    patch(path, eb["offset"] + 2, "B", 9)              # f8 -> f4: 4 bytes described, 8 present
     report = validate_copc(path)
     assert _errors(report) == {"extra_bytes"}
     assert "describes 4 bytes per point" in _messages(report, "extra_bytes")
@@ -481,22 +476,15 @@ def test_empty_wkt_is_an_error(good_copy):
 
 def test_root_page_size_not_multiple_of_32(good_copy):
     path, _ = good_copy
-    _patch(path, INFO + INFO_ROOT_SIZE, "Q", 33)
+    patch(path, INFO + INFO_ROOT_SIZE, "Q", 33)
     report = validate_copc(path)
     assert "hierarchy.page" in _errors(report)
     assert "not a positive multiple of 32" in _messages(report, "hierarchy.page")
 
 
 def test_child_page_pointer_past_end(shared_data, tmp_path):
-    path = tmp_path / "paged.copc.laz"
-    shutil.copyfile(shared_data / "laspy_simple_with_page.copc.laz", path)
-    path.chmod(0o644)
-    parsed = parse_copc(path, decode=False)
-    root_offset, root_size = parsed.info["root_hier_offset"], parsed.info["root_hier_size"]
-    data = path.read_bytes()
-    pointer = next(at for at in range(root_offset, root_offset + root_size, 32)
-                   if struct.unpack_from("<i", data, at + ENTRY_COUNT)[0] == -1)
-    _patch(path, pointer + ENTRY_OFFSET, "Q", len(data) + 1000)
+    path, _, pointer = copy_with_child_page(shared_data / "laspy_simple_with_page.copc.laz", tmp_path)
+    patch(path, pointer + ENTRY_OFFSET, "Q", path.stat().st_size + 1000)
     report = validate_copc(path)
     assert {"hierarchy.page", "hierarchy.pointer", "chunk_table", "counts.total"} <= _errors(report)
     assert "past the end of the file" in _messages(report, "hierarchy.page")
@@ -526,7 +514,7 @@ def test_random_damage_never_raises(shared_data, tmp_path, name):
 def test_chunk_byte_size_disagrees_with_chunk(good_copy):
     path, parsed = good_copy
     node = parsed.node((1, 1, 1, 0))                  # last chunk: nothing follows it
-    _patch(path, _entry_at(parsed, node.key) + ENTRY_SIZE, "i", node.byte_size - 10)
+    patch(path, _entry_at(parsed, node.key) + ENTRY_SIZE, "i", node.byte_size - 10)
     report = validate_copc(path)
     assert {"node.chunk_size", "chunk_table"} <= _errors(report)
     assert f"its LAZ chunk's layers make {node.byte_size}" in _messages(report, "node.chunk_size")
@@ -534,7 +522,7 @@ def test_chunk_byte_size_disagrees_with_chunk(good_copy):
 
 def test_negative_point_count(good_copy):
     path, parsed = good_copy
-    _patch(path, _entry_at(parsed, (1, 1, 1, 0)) + ENTRY_COUNT, "i", -5)
+    patch(path, _entry_at(parsed, (1, 1, 1, 0)) + ENTRY_COUNT, "i", -5)
     report = validate_copc(path)
     assert {"hierarchy.entry", "counts.total"} <= _errors(report)
     assert "point count -5" in _messages(report, "hierarchy.entry")
@@ -542,14 +530,14 @@ def test_negative_point_count(good_copy):
 
 def test_missing_root(good_copy):
     path, parsed = good_copy
-    _patch(path, _entry_at(parsed, (0, 0, 0, 0)), "4i", -1, 0, 0, 0)     # level -1
+    patch(path, _entry_at(parsed, (0, 0, 0, 0)), "4i", -1, 0, 0, 0)     # level -1
     report = validate_copc(path)
     assert {"hierarchy.key", "hierarchy.root", "hierarchy.parent"} <= _errors(report)
 
 
 def test_root_page_too_short_leaves_hierarchy_bytes_unused(good_copy):
     path, _ = good_copy
-    _patch(path, INFO + INFO_ROOT_SIZE, "Q", 4 * 32)        # the 5th entry is cut off
+    patch(path, INFO + INFO_ROOT_SIZE, "Q", 4 * 32)        # the 5th entry is cut off
     report = validate_copc(path)
     assert report.checks("warning") == {"hierarchy.unused"}
     assert "32 bytes of the hierarchy EVLR" in _messages(report, "hierarchy.unused")
@@ -561,7 +549,7 @@ def test_broken_evlr_chain_is_one_finding(good_copy):
     VLRs, the CRS, the hierarchy and the points) is still checked as if the
     file had no EVLRs, without the same failure showing up again."""
     path, parsed = good_copy
-    _patch(path, 243, "I", 3)                          # number of EVLRs: 1 -> 3
+    patch(path, 243, "I", 3)                          # number of EVLRs: 1 -> 3
     report = validate_copc(path)
     assert _errors(report) == {"evlrs"} and report.warnings == []
     assert "EVLR 2 of 3" in _messages(report, "evlrs")
