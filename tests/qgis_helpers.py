@@ -1,6 +1,7 @@
 """Helpers for the QGIS tests: a feedback that records (and can cancel)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from typing import List, Optional, Sequence
@@ -86,3 +87,21 @@ def input_points(paths: Sequence) -> int:
         with laspy.open(str(p)) as f:
             total += f.header.point_count
     return total
+
+
+@contextlib.contextmanager
+def project_copc_layer(path, name):
+    """A COPC point-cloud layer of ``path`` named ``name`` in the project, and a
+    processing context on that project; the layer is removed afterwards."""
+    from qgis.core import QgsPointCloudLayer, QgsProcessingContext, QgsProject
+
+    layer = QgsPointCloudLayer(str(path), name, "copc")
+    assert layer.isValid()
+    project = QgsProject.instance()
+    project.addMapLayer(layer)
+    context = QgsProcessingContext()
+    context.setProject(project)
+    try:
+        yield layer, context
+    finally:
+        project.removeMapLayer(layer.id())

@@ -15,7 +15,8 @@ from copc_builder.plugin import qgis_build_algorithm
 from copc_builder.plugin.qgis_parameters import layer_file
 from copc_parse import parse_copc
 from hostile_helpers import assert_holds_files
-from qgis_helpers import RecordingFeedback, assert_monotone_0_to_100, input_points, leftovers_beside
+from qgis_helpers import (RecordingFeedback, assert_monotone_0_to_100, input_points, leftovers_beside,
+                          project_copc_layer)
 
 pytestmark = pytest.mark.qgis
 
@@ -266,21 +267,13 @@ def test_input_takes_point_cloud_layers_of_the_project(copc_processing, scenes, 
     """A COPC layer of the project as INPUT (by id, by name, or the layer) is its source file."""
     source = tmp_path / "source.copc.laz"
     run_build({"INPUT": [str(scenes[0])], "OUTPUT": str(source)})
-    layer = QgsPointCloudLayer(str(source), "my source", "copc")
-    assert layer.isValid()
-    project = QgsProject.instance()
-    project.addMapLayer(layer)
-    context = QgsProcessingContext()
-    context.setProject(project)
-    try:
+    with project_copc_layer(source, "my source") as (layer, context):
         for value in (layer.id(), "my source", layer):
             out = tmp_path / "from_layer.copc.laz"
             result = run_build({"INPUT": [value, str(scenes[1])], "OUTPUT": str(out)}, context=context)
             assert result["POINTS"] == input_points(scenes)
             assert_holds_files(out, list(scenes))
             os.remove(out)
-    finally:
-        project.removeMapLayer(layer.id())
 
 
 def test_crs_text_prefers_authority_ids():

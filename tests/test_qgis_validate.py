@@ -6,7 +6,7 @@ import processing
 from copc_builder.algorithms.api import build_copc
 from copc_builder.demo import write_sample_scene
 from copc_parse import parse_copc
-from qgis_helpers import RecordingFeedback, assert_monotone_0_to_100, input_points
+from qgis_helpers import RecordingFeedback, assert_monotone_0_to_100, input_points, project_copc_layer
 
 pytestmark = pytest.mark.qgis
 
@@ -126,8 +126,6 @@ def test_unwritable_report_is_a_clear_error(copc_processing, good_copc, tmp_path
 def test_input_is_a_point_cloud_parameter_that_takes_files_and_layers(copc_processing, good_copc, tmp_path):
     """INPUT takes a point-cloud layer of the project (by id, by name, or the layer itself) or a
     file path, even one QGIS cannot open (the validator says what is wrong with it)."""
-    from qgis.core import QgsPointCloudLayer, QgsProcessingContext, QgsProject
-
     alg = QgsApplication.processingRegistry().algorithmById("copcbuilder:validatecopc")
     param = alg.parameterDefinition("INPUT")
     for p in (param, param.clone()):
@@ -137,17 +135,9 @@ def test_input_is_a_point_cloud_parameter_that_takes_files_and_layers(copc_proce
         assert not p.checkValueIsAcceptable("")
     path, scene = good_copc
     points = input_points([scene])
-    layer = QgsPointCloudLayer(str(path), "built", "copc")
-    assert layer.isValid()
-    project = QgsProject.instance()
-    project.addMapLayer(layer)
-    context = QgsProcessingContext()
-    context.setProject(project)
-    try:
+    with project_copc_layer(path, "built") as (layer, context):
         for value in (layer.id(), "built", layer, str(path)):
             result = processing.run("copcbuilder:validatecopc", {"INPUT": value, "REPORT": str(tmp_path / "r.html")},
                                     context=context, feedback=RecordingFeedback())
             assert result["VALID"] is True and result["POINTS"] == points > 0
             assert str(path) in (tmp_path / "r.html").read_text(encoding="utf-8")
-    finally:
-        project.removeMapLayer(layer.id())
