@@ -10,7 +10,7 @@ import struct
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
-from .node_key import ROOT, NodeKey, key_level, key_xyz
+from .node_key import ROOT, NodeKey, key_level
 from .record_ids import HIERARCHY_ENTRY_SIZE
 
 PAGE_POINTER = -1        # point count of an entry that points to a child page
@@ -124,9 +124,9 @@ def build_pages(entries: Entries, start: int, page_levels: int = 0) -> Tuple[byt
     for root, nodes, pointers in pages:
         for key in nodes:
             offset, size, count = entries[key]
-            out += HierarchyEntry(NodeKey(*key_xyz(key)), offset, size, count).to_bytes()
+            out += HierarchyEntry(NodeKey.from_packed(key), offset, size, count).to_bytes()
         for key in pointers:
             offset, size = offsets[key]
-            out += HierarchyEntry(NodeKey(*key_xyz(key)), offset, size, PAGE_POINTER).to_bytes()
+            out += HierarchyEntry(NodeKey.from_packed(key), offset, size, PAGE_POINTER).to_bytes()
     root_offset, root_size = offsets[ROOT]
     return bytes(out), root_offset, root_size

@@ -265,7 +265,7 @@ def build_temporal_index(samples: Dict[int, np.ndarray], stride: int, data_offse
     for page in order:
         children = dict(page.pointers)
         for key, is_pointer in _in_order(page):
-            nk = NodeKey(*key_xyz(key))
+            nk = NodeKey.from_packed(key)
             if is_pointer:
                 child = children[key]
                 out += TemporalPagePointer(nk, child.offset, child.size, *ranges[key]).to_bytes()
