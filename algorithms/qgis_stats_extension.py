@@ -21,7 +21,7 @@ from .format.qgis_statistics import QGIS_STATISTICS_DESCRIPTION, AttributeStatis
 from .format.record_ids import QGIS_STATISTICS_RECORD, QGIS_USER
 from .kernels import attribute_stats as ks
 from .kernels.point_formats import (CLASS_AT, COLOR_AT, FLAGS_AT, GPS_AT, INTENSITY_AT, RECORD_SIZE, RETURN_AT,
-                                    SCAN_ANGLE_AT, SCAN_ANGLE_UNIT, SOURCE_ID_AT, USER_DATA_AT)
+                                    SCAN_ANGLE_AT, SCAN_ANGLE_UNIT, SOURCE_ID_AT, USER_DATA_AT, XYZ_AT)
 from .writer_extension import EvlrData, NodeEntries
 
 # Attributes QGIS 3.40's statistics calculator counts classes of.
@@ -52,9 +52,9 @@ class Attribute:
 def qgis_attributes(header) -> List[Attribute]:
     """The attributes QGIS shows for a COPC file with this header, in QGIS's order."""
     layout = header.layout
-    (sx, sy, sz), (ox, oy, oz) = header.scales, header.offsets
-    out = [Attribute("X", 0, ks.READ_I32, scale=sx, add=ox), Attribute("Y", 4, ks.READ_I32, scale=sy, add=oy),
-           Attribute("Z", 8, ks.READ_I32, scale=sz, add=oz), Attribute("Intensity", INTENSITY_AT, ks.READ_U16)]
+    out = [Attribute(axis, XYZ_AT + 4 * k, ks.READ_I32, scale=scale, add=offset)
+           for k, (axis, scale, offset) in enumerate(zip("XYZ", header.scales, header.offsets))]
+    out.append(Attribute("Intensity", INTENSITY_AT, ks.READ_U16))
     bits = [("ReturnNumber", RETURN_AT, 0, 15), ("NumberOfReturns", RETURN_AT, 4, 15),
             ("ScanDirectionFlag", FLAGS_AT, 6, 1), ("EdgeOfFlightLine", FLAGS_AT, 7, 1),
             ("Classification", CLASS_AT, 0, 0xFF)]
