@@ -26,6 +26,7 @@ class ExtraRanges:
     """Running min/max of every typed extra dimension of a layout."""
 
     def __init__(self, layout: PointLayout):
+        self.descriptors_given = [dim.struct for dim in layout.extra]
         self.fields: List[ExtraBytesField] = []
         self._columns: List[Optional[Tuple[int, np.dtype, int]]] = []   # record offset, element type, count
         at = RECORD_SIZE[layout.point_format]
@@ -58,13 +59,16 @@ class ExtraRanges:
     def descriptors(self) -> bytes:
         """The Extra Bytes VLR's data: every descriptor as the input gave it, min and max set."""
         out = b""
-        for field, column, lo, hi in zip(self.fields, self._columns, self._lo, self._hi):
-            if column is not None and np.all(np.isfinite(lo[:column[2]])):
-                count = column[2]
-                lo, hi = self._transformed(field, lo[:count], hi[:count])
-                field.min = _doubles.pack(*lo, *[0.0] * (3 - count))
-                field.max = _doubles.pack(*hi, *[0.0] * (3 - count))
-                field.options |= MIN_BIT | MAX_BIT
+        for given, field, column, lo, hi in zip(self.descriptors_given, self.fields, self._columns, self._lo,
+                                                self._hi):
+            if column is None or not np.all(np.isfinite(lo[:column[2]])):
+                out += given          # no range to set: the descriptor exactly as the input gave it
+                continue
+            count = column[2]
+            lo, hi = self._transformed(field, lo[:count], hi[:count])
+            field.min = _doubles.pack(*lo, *[0.0] * (3 - count))
+            field.max = _doubles.pack(*hi, *[0.0] * (3 - count))
+            field.options |= MIN_BIT | MAX_BIT
             out += field.to_bytes()
         return out
 
