@@ -45,7 +45,8 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
                leaf_limit: int = LEAF_LIMIT, chunk_points: int = CHUNK_POINTS,
                page_points: Optional[int] = None, hierarchy_page_levels: int = 0,
                temporal_index: Optional[int] = None, statistics: bool = True,
-               recursive: bool = False) -> BuildSummary:
+               recursive: bool = False, scheduler: Optional[str] = None,
+               workers: int = 0) -> BuildSummary:
     """Build one COPC file from LAS/LAZ files.
 
     inputs      a path or a list of paths (LAS/LAZ 1.0-1.4, any point format; a
@@ -67,13 +68,23 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
     observer    object with on_progress(event) / on_message(level, text)
     cancel      callable polled between units of work; True stops the build
     statistics  add the exact point statistics QGIS reads (an EVLR); False leaves it out
+    scheduler   run on a Dask cluster: its scheduler's address (tcp://host:8786)
+                or scheduler file; needs dask[distributed], a temp_dir every
+                worker sees, and inputs the workers can read at the same paths
+    workers     run on a local Dask cluster of this many worker processes
+                (the output is the same bytes as the in-process build's)
     """
     options = _options(memory_budget=memory_budget, temp_dir=temp_dir, threads=threads, scale=scale,
                        offset=offset, a_srs=a_srs, leaf_limit=leaf_limit, chunk_points=chunk_points,
                        page_points=page_points, hierarchy_page_levels=hierarchy_page_levels,
-                       temporal_index=temporal_index, statistics=statistics, recursive=recursive)
+                       temporal_index=temporal_index, statistics=statistics, recursive=recursive,
+                       scheduler=scheduler, workers=workers)
     progress = Progress(observer, cancel)
     with set_threads(options.threads):
+        if options.on_cluster:
+            from .cluster.cluster_build import ClusterBuild
+
+            return ClusterBuild(inputs, output, options, progress, f"copc_builder {_version()}").run()
         return Build(inputs, output, options, progress, f"copc_builder {_version()}").run()
 
 
@@ -87,12 +98,13 @@ def dry_run(inputs, output=None, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_di
     options = _options(memory_budget=memory_budget, temp_dir=temp_dir, threads=None, scale=scale,
                        offset=offset, a_srs=a_srs, leaf_limit=leaf_limit, chunk_points=chunk_points,
                        page_points=None, hierarchy_page_levels=0, temporal_index=None, statistics=True,
-                       recursive=recursive)
+                       recursive=recursive, scheduler=None, workers=0)
     return plan_dry_run(inputs, options, Progress(observer), f"copc_builder {_version()}", output)
 
 
 def _options(*, memory_budget, temp_dir, threads, scale, offset, a_srs, leaf_limit, chunk_points,
-             page_points, hierarchy_page_levels, temporal_index, statistics, recursive) -> BuildOptions:
+             page_points, hierarchy_page_levels, temporal_index, statistics, recursive, scheduler,
+             workers) -> BuildOptions:
     return BuildOptions(
         memory_budget=parse_size(memory_budget),
         temp_dir=os.fspath(temp_dir) if temp_dir is not None else None,
@@ -107,4 +119,6 @@ def _options(*, memory_budget, temp_dir, threads, scale, offset, a_srs, leaf_lim
         temporal_index=temporal_index,
         statistics=statistics,
         recursive=bool(recursive),
+        scheduler=os.fspath(scheduler) if scheduler else None,
+        workers=int(workers or 0),
     ).checked()

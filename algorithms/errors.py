@@ -40,6 +40,11 @@ class DependencyError(CopcBuilderError):
     """An optional dependency (pdal...) is missing; says what to install."""
 
 
+class ClusterError(CopcBuilderError):
+    """The Dask cluster cannot run the build: no scheduler at the address, a
+    worker that cannot see the work folder or an input, a task that failed."""
+
+
 class BuildCancelled(CopcBuilderError):
     """The build was cancelled by the caller; nothing was left behind."""
 

@@ -55,6 +55,15 @@ class BuildOptions:
     temporal_index: Optional[int] = None   # stride of the COPC temporal index; None: no index
     statistics: bool = True      # exact QGIS statistics EVLR in the output
     recursive: bool = False   # input folders: their subfolders' LAS/LAZ files too
+    # Dask: the address of a running scheduler (tcp://host:8786) or its
+    # scheduler file; or ``workers`` > 0 to start a local cluster of that many
+    # worker processes.  Neither: the in-process build (Dask not imported).
+    scheduler: Optional[str] = None
+    workers: int = 0
+
+    @property
+    def on_cluster(self) -> bool:
+        return bool(self.scheduler) or self.workers > 0
 
     def checked(self) -> "BuildOptions":
         if self.memory_budget <= 0:
@@ -75,6 +84,11 @@ class BuildOptions:
             raise OptionError(f"chunk size must be at least 1 point, got {self.chunk_points}")
         if self.temporal_index is not None and not 1 <= self.temporal_index < 1 << 32:
             raise OptionError(f"temporal index stride must be from 1 to 4294967295, got {self.temporal_index}")
+        if self.workers < 0:
+            raise OptionError(f"workers must be 0 (no local cluster) or more, got {self.workers}")
+        if self.scheduler and self.workers:
+            raise OptionError(f"give a scheduler ({self.scheduler}) or a number of local workers "
+                              f"({self.workers}), not both")
         if self.temp_dir is not None and not os.path.isdir(self.temp_dir):
             what = "is not a folder" if os.path.exists(self.temp_dir) else "does not exist"
             raise OptionError(f"temp folder {self.temp_dir} {what}")
