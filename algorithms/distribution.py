@@ -9,7 +9,7 @@ is known.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -25,9 +25,10 @@ from .store.keys import RAW_KEY
 from .timing import TIMINGS
 
 
-def split_into_buckets(store: PointStore, cols: Columns, codes: np.ndarray, parent_key: int,
-                       levels: int) -> None:
-    """Append cols to the cells ``levels`` below parent_key (all points lie in it)."""
+def bucket_segments(cols: Columns, codes: np.ndarray, parent_key: int,
+                    levels: int) -> Tuple[List[int], np.ndarray, Columns]:
+    """cols sorted by their cell ``levels`` below parent_key (all points lie
+    in it): (the cells' keys, segment bounds, the points in that order)."""
     depth = key_level(parent_key) + levels
     shift = 3 * (FINE_LEVEL - depth)
     mask = (1 << (3 * levels)) - 1
@@ -35,7 +36,13 @@ def split_into_buckets(store: PointStore, cols: Columns, codes: np.ndarray, pare
     nonzero = np.flatnonzero(counts)
     bounds = np.concatenate(([0], np.cumsum(counts[nonzero])))
     keys = (parent_key << (3 * levels)) | nonzero
-    store.append_segments(keys.tolist(), bounds, cols.take(order))
+    return keys.tolist(), bounds, cols.take(order)
+
+
+def split_into_buckets(store: PointStore, cols: Columns, codes: np.ndarray, parent_key: int,
+                       levels: int) -> None:
+    """Append cols to the cells ``levels`` below parent_key (all points lie in it)."""
+    store.append_segments(*bucket_segments(cols, codes, parent_key, levels))
 
 
 class Distributor:

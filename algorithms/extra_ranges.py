@@ -56,6 +56,12 @@ class ExtraRanges:
             self._lo[k][:count] = np.fmin(self._lo[k][:count], lo)
             self._hi[k][:count] = np.fmax(self._hi[k][:count], hi)
 
+    def merge(self, other: "ExtraRanges") -> None:
+        """Take another fold's ranges (of the same layout) into these."""
+        for k in range(len(self.fields)):
+            self._lo[k] = np.fmin(self._lo[k], other._lo[k])
+            self._hi[k] = np.fmax(self._hi[k], other._hi[k])
+
     def descriptors(self) -> bytes:
         """The Extra Bytes VLR's data: every descriptor as the input gave it, min and max set."""
         out = b""

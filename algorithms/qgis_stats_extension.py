@@ -114,6 +114,36 @@ class QgisStatisticsExtension:
             return None
         return EvlrData(QGIS_USER, QGIS_STATISTICS_RECORD, QGIS_STATISTICS_DESCRIPTION, stats.to_bytes())
 
+    def merge(self, other: "QgisStatisticsExtension") -> None:
+        self._hist += other._hist
+        other._drain_wide()
+        self._drain_wide()
+        for mine, theirs in zip(self._wide_totals, other._wide_totals):
+            if theirs[0] is not None:
+                mine[0] = theirs[0] if mine[0] is None else min(mine[0], theirs[0])
+                mine[1] = theirs[1] if mine[1] is None else max(mine[1], theirs[1])
+            mine[2] += theirs[2]
+            mine[3] += theirs[3]
+        twice = self._nodes.keys() & other._nodes.keys()
+        if twice:
+            raise AssertionError(f"statistics of nodes {sorted(twice)[:5]} folded twice")
+        self._nodes.update(other._nodes)
+        self.points += other.points
+
+    def __getstate__(self) -> dict:
+        """Pickled for the cluster build: the histograms sparse (most bins are empty)."""
+        state = dict(self.__dict__)
+        hist = state.pop("_hist")
+        nonzero = np.flatnonzero(hist)
+        state["_hist_sparse"] = (hist.shape, nonzero, hist.ravel()[nonzero])
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        shape, nonzero, values = state.pop("_hist_sparse")
+        self.__dict__.update(state)
+        self._hist = np.zeros(shape, np.int64)
+        self._hist.ravel()[nonzero] = values
+
     def _fold(self, key: int, first: int, records: np.ndarray) -> None:
         done, state = self._nodes.get(key, (0, None))
         if first != done:

@@ -41,6 +41,10 @@ class TemporalIndexExtension:
         last = np.ascontiguousarray(records[n - 1, GPS_AT:GPS_AT + GPS_SIZE]).view("<f8")[0]
         self._parts.setdefault(int(key), []).append((int(first), n, picked.astype(np.float64), float(last)))
 
+    def merge(self, other: "TemporalIndexExtension") -> None:
+        for key, parts in other._parts.items():
+            self._parts.setdefault(key, []).extend(parts)
+
     def node_samples(self, key: int, count: int) -> np.ndarray:
         """The node's samples: the times at 0, S, 2S, ... and count-1."""
         parts = sorted(self._parts.pop(key, ()), key=lambda p: p[0])

@@ -7,6 +7,9 @@
    (octree_unit.build_unit); each unit's root goes back into the store.
 3. Top: the nodes above the units, bottom-up, each sampled from its
    children, which are then final.  The root is final last.
+A builder can also be given the subtree of one node (``top``, a cluster
+task's bucket): the node's own points are then left in the store for the
+levels above, built elsewhere (``build_top``).
 The result does not depend on where the cuts fall: every node's points are
 chosen by the same rule from the same candidates, in canonical order.
 """
@@ -32,8 +35,9 @@ SPLIT_LEVELS = 2   # levels a too-big bucket is split by, at a time
 
 class TreeBuilder:
     def __init__(self, store: PointStore, cube: Cube, leaf_limit: int, unit_points: int,
-                 emit: Emit, check_cancel: Callable[[], None], emit_stream):
+                 emit: Emit, check_cancel: Callable[[], None], emit_stream, top: int = ROOT):
         self.store = store
+        self.top = top
         # emit_stream(key, parts): one node too big for memory, (cols, index) blocks
         self.emit_stream = emit_stream
         self.big = set()   # pending nodes too big for memory (sorted in the store)
@@ -47,11 +51,11 @@ class TreeBuilder:
     def run(self) -> None:
         counts = self._subtree_counts()
         units: List[int] = []
-        self._plan(ROOT, counts, units)
+        self._plan(self.top, counts, units)
         for unit in units:
             self.check_cancel()
             self._build_unit(unit)
-        self._build_top(units)
+        self.build_top(units)
 
     # -- planning ----------------------------------------------------------------
     def _subtree_counts(self) -> Dict[int, int]:
@@ -127,13 +131,16 @@ class TreeBuilder:
         self.units_built += 1
 
     # -- levels above the units ----------------------------------------------------
-    def _build_top(self, units: List[int]) -> None:
-        if units == [ROOT]:
+    def build_top(self, units: List[int]) -> None:
+        """The nodes from the units' parents up to ``top``, from the units'
+        own points in the store (those in ``big`` are read block by block)."""
+        if units == [self.top]:
             return
         above = set()
+        top_level = key_level(self.top)
         for unit in units:
             key = unit >> 3
-            while key:
+            while key and key_level(key) >= top_level:
                 above.add(key)
                 key >>= 3
         for key in sorted(above, key=lambda k: (-key_level(k), k)):

@@ -5,7 +5,9 @@ gives one EVLR when the file is closed.  Nodes arrive in any order (as the
 builder finishes them); a node too big for memory arrives in parts, each
 with the index of its first point in the node.  Whatever an extension
 computes must not depend on that order or on where parts are cut, so the
-output stays the same whatever the thread count or memory budget.
+output stays the same whatever the thread count or memory budget.  The
+cluster build gives each unit task a fresh copy (pickled) and merges the
+copies back (``merge``), so the state must pickle and merge in any order.
 """
 from __future__ import annotations
 
@@ -29,6 +31,9 @@ class EvlrData:
 class WriterExtension(Protocol):
     def node_records(self, key: int, first: int, records: np.ndarray) -> None:
         """``records`` (n x record size, uint8) are the node's points first .. first+n, in file order."""
+
+    def merge(self, other: "WriterExtension") -> None:
+        """Take the state of another copy (that saw other nodes) into this one."""
 
     def evlr(self, nodes: NodeEntries, data_offset: int) -> Optional[EvlrData]:
         """The EVLR to append (its data starts at file offset ``data_offset``), or None."""

@@ -5,12 +5,12 @@ import os
 
 import pytest
 
-from copc_builder.algorithms import copc_writer
-from copc_builder.algorithms.copc_writer import copy_range
+from copc_builder.algorithms import node_spool
+from copc_builder.algorithms.node_spool import copy_range
 
 
 def test_copy_range_in_blocks(tmp_path, monkeypatch):
-    monkeypatch.setattr(copc_writer, "COPY_BLOCK", 1000)   # many blocks, a partial last one
+    monkeypatch.setattr(node_spool, "COPY_BLOCK", 1000)   # many blocks, a partial last one
     data = os.urandom(10_500)
     src = tmp_path / "spool"
     src.write_bytes(data)

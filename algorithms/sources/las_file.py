@@ -8,7 +8,7 @@ the node store's columns.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Iterator, List
+from typing import TYPE_CHECKING, Iterator, List, Optional
 
 import numpy as np
 
@@ -44,18 +44,21 @@ class LasFile:
     def close(self) -> None:
         """Nothing is held open between chunks() calls."""
 
-    def chunks(self, chunk_points: int) -> Iterator[np.ndarray]:
-        """Yield raw records (n, record_length) uint8, every point exactly once."""
+    def chunks(self, chunk_points: int, start: int = 0, stop: Optional[int] = None) -> Iterator[np.ndarray]:
+        """Yield raw records (n, record_length) uint8, every point of
+        ``start`` .. ``stop`` (default: all) exactly once."""
         import laspy
 
         info = self.info
-        expected = self._real_count
-        done = 0
+        expected = self._real_count if stop is None else min(stop, self._real_count)
+        done = start
         backend = (laspy.LazBackend.Lazrs if info.laz_backend == "sequential"
                    else laspy.LazBackend.LazrsParallel)
         try:
             with laspy.open(self.path, laz_backend=backend) as reader:
-                reader.header.point_count = expected   # may exceed the header's claim
+                reader.header.point_count = self._real_count   # may exceed the header's claim
+                if start:
+                    reader.seek(start)
                 while done < expected:
                     want = min(chunk_points, expected - done)
                     try:
@@ -66,7 +69,7 @@ class LasFile:
                         raise InputError(
                             self.path,
                             f"cannot decode points {done:,} to {done + want - 1:,} of the "
-                            f"{expected:,} its header announces ({short_text(exc)}); the file is damaged "
+                            f"{self._real_count:,} its header announces ({short_text(exc)}); the file is damaged "
                             f"or holds fewer points than its header says",
                         ) from None
                     got = len(points)

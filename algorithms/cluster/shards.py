@@ -1,0 +1,91 @@
+"""Shard files: the points of many buckets in one file of the shared work
+folder, as compressed columns (store/codec.py, as the store spills pages),
+with an index of segments that the task returns to the client.
+
+A shard is written under a temporary name and renamed when complete, so a
+task that Dask runs again (its worker died) leaves the same file.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from ..columns import Columns
+from ..errors import ClusterError
+from ..store import codec
+
+# Where one segment's points are: (path, offset, points, (xyz, gps, rest) blob sizes)
+Piece = Tuple[str, int, int, Tuple[int, int, int]]
+
+
+class ShardWriter:
+    """Appends buckets' points to one shard file; ``finish`` renames it into place."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.temp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part"
+        try:
+            self.file = open(self.temp, "wb")
+        except OSError as exc:
+            raise ClusterError(f"cannot write {self.temp} in the shared work folder ({exc.strerror})") from None
+        self.index: Dict[int, List[Piece]] = {}
+        self.offset = 0
+
+    def add(self, key: int, cols: Columns) -> None:
+        if not len(cols):
+            return
+        blobs = (codec.compress(cols.xyz, True), codec.compress(cols.gps, True),
+                 codec.compress(cols.rest, False))
+        self.file.write(b"".join(blobs))
+        sizes = tuple(len(b) for b in blobs)
+        self.index.setdefault(int(key), []).append((self.path, self.offset, len(cols), sizes))
+        self.offset += sum(sizes)
+
+    def add_segments(self, keys: List[int], bounds: np.ndarray, cols: Columns) -> None:
+        for k, key in enumerate(keys):
+            self.add(key, cols.slice(int(bounds[k]), int(bounds[k + 1])))
+
+    def finish(self) -> Dict[int, List[Piece]]:
+        self.file.close()
+        os.replace(self.temp, self.path)
+        return self.index
+
+    def abort(self) -> None:
+        self.file.close()
+        try:
+            os.remove(self.temp)
+        except OSError:
+            pass
+
+
+def load_pieces(pieces: List[Piece], rest_size: int, out: Optional[Columns] = None) -> Columns:
+    """The points of these segments, in the order given, in one set of
+    columns (``out`` when given, as long as the pieces)."""
+    total = sum(p[2] for p in pieces)
+    out = Columns.empty(rest_size, total) if out is None else out
+    at = 0
+    handles: Dict[str, int] = {}
+    try:
+        for path, offset, count, sizes in pieces:
+            fd = handles.get(path)
+            if fd is None:
+                fd = handles[path] = os.open(path, os.O_RDONLY)
+            blob = os.pread(fd, sum(sizes), offset)
+            if len(blob) != sum(sizes):
+                raise ClusterError(f"{path} ends early: a shard of the shared work folder was cut short")
+            a, b = sizes[0], sizes[0] + sizes[1]
+            view = out.slice(at, at + count)
+            codec.decompress_into(blob[:a], view.xyz, True)
+            codec.decompress_into(blob[a:b], view.gps, True)
+            codec.decompress_into(blob[b:], view.rest, False)
+            at += count
+    except OSError as exc:
+        raise ClusterError(f"cannot read a shard of the shared work folder ({exc.filename}: "
+                           f"{exc.strerror})") from None
+    finally:
+        for fd in handles.values():
+            os.close(fd)
+    return out

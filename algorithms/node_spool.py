@@ -1,0 +1,212 @@
+"""Final nodes turned into LAZ chunks in one spool file, with what the
+header and the writer extensions gather from their records.
+
+Nodes arrive in any order, as they become final.  Their points are turned
+into LAS records, compressed in batches (one variable-size LAZ chunk per
+node, the chunks of a batch in parallel by lazrs) and appended to the
+spool.  The in-process build has one spool; the cluster build one per unit
+task.  ``part()`` hands over what ``CopcWriter`` needs to lay the chunks out:
+the spool's path, its node entries, the header figures (``RecordFold``) and
+the extensions' state, all of which merge whatever the order.
+"""
+from __future__ import annotations
+
+import errno
+import io
+import os
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from .columns import Columns
+from .errors import OutputError
+from .extra_ranges import ExtraRanges
+from .kernels.records import assemble_records, record_stats
+from .point_layout import PointLayout
+from .timing import TIMINGS
+from .writer_extension import NodeEntries, WriterExtension
+
+BATCH_BYTES = 48 << 20   # raw record bytes compressed together in parallel
+COPY_BLOCK = 8 << 20
+
+
+def copy_range(src, offset: int, size: int, dst) -> None:
+    """Copy ``size`` bytes of file ``src`` from ``offset`` to the current
+    position of ``dst``, a block at a time; a short source is an error."""
+    fd = src.fileno()
+    while size > 0:
+        block = os.pread(fd, min(size, COPY_BLOCK), offset)
+        if not block:
+            raise OSError(errno.EIO, f"{src.name} ends {size} bytes early")
+        dst.write(block)
+        offset += len(block)
+        size -= len(block)
+
+
+def laz_vlr_for(layout: PointLayout):
+    import lazrs
+
+    return lazrs.LazVlr.new_for_compression(layout.point_format, layout.extra_size, True)
+
+
+class RecordFold:
+    """What the header says of the records written: integer bounds, counts by
+    return, GPS range, extra-bytes ranges.  Folds merge in any order."""
+
+    def __init__(self, layout: PointLayout):
+        self.mins = np.full(3, np.iinfo(np.int64).max, np.int64)
+        self.maxs = np.full(3, np.iinfo(np.int64).min, np.int64)
+        self.by_return = np.zeros(15, np.int64)
+        self.gps = np.array([np.inf, -np.inf])
+        self.extra_ranges = ExtraRanges(layout)
+
+    def fold(self, records: np.ndarray) -> None:
+        record_stats(records, self.mins, self.maxs, self.by_return, self.gps)
+        self.extra_ranges.fold(records)
+
+    def merge(self, other: "RecordFold") -> None:
+        np.minimum(self.mins, other.mins, out=self.mins)
+        np.maximum(self.maxs, other.maxs, out=self.maxs)
+        self.by_return += other.by_return
+        self.gps[:] = (min(self.gps[0], other.gps[0]), max(self.gps[1], other.gps[1]))
+        self.extra_ranges.merge(other.extra_ranges)
+
+
+@dataclass
+class SpoolPart:
+    """A finished spool: where its chunks are and what its records gave."""
+
+    path: str
+    entries: NodeEntries          # key -> (offset in the spool, byte size, point count)
+    fold: RecordFold
+    extensions: Tuple[WriterExtension, ...]
+    points: int
+
+
+class NodeSpool:
+    def __init__(self, layout: PointLayout, path: str, extensions: Sequence[WriterExtension] = ()):
+        self.layout = layout
+        self.record_size = layout.record_size
+        self.extensions = tuple(extensions)
+        self.laz_vlr = laz_vlr_for(layout)
+        self.entries: Dict[int, Tuple[int, int, int]] = {}
+        self.fold = RecordFold(layout)
+        self.points = 0
+        self.path = path
+        try:
+            self.file = open(path, "w+b")
+        except OSError as exc:
+            raise OutputError(os.path.dirname(path),
+                              f"cannot write to the temp folder ({exc.strerror})") from None
+
+    def part(self) -> SpoolPart:
+        """Everything written so far, the spool flushed to its file."""
+        self.file.flush()
+        return SpoolPart(self.path, dict(self.entries), self.fold, self.extensions, self.points)
+
+    def close(self) -> None:
+        try:
+            self.file.close()
+        except OSError:
+            pass
+
+    # -- nodes ---------------------------------------------------------------
+    def add_nodes(self, keys: Sequence[int], counts: Sequence[int], cols: Columns, index: np.ndarray) -> None:
+        """Write nodes whose points are cols[index[...]], node after node."""
+        pos = 0
+        batch_keys: List[int] = []
+        batch_counts: List[int] = []
+        batch_start = 0
+        limit = max(1, BATCH_BYTES // self.record_size)
+        for key, count in zip(keys, counts):
+            if batch_keys and pos + count - batch_start > limit:
+                self._write_batch(batch_keys, batch_counts, cols, index[batch_start:pos])
+                batch_keys, batch_counts, batch_start = [], [], pos
+            batch_keys.append(int(key))
+            batch_counts.append(int(count))
+            pos += count
+        if batch_keys:
+            self._write_batch(batch_keys, batch_counts, cols, index[batch_start:pos])
+
+    def _records(self, cols: Columns, index: np.ndarray) -> np.ndarray:
+        """LAS records of cols[index], folded into the header figures."""
+        t0 = time.perf_counter()
+        index = np.ascontiguousarray(index, dtype=np.int64)
+        records = np.empty((len(index), self.record_size), np.uint8)
+        assemble_records(cols.xyz, cols.gps, cols.rest, index, records)
+        self.fold.fold(records)
+        TIMINGS.add("write.assemble", time.perf_counter() - t0)
+        return records
+
+    def add_node_stream(self, key: int, parts) -> None:
+        """Write one node too big for memory: ``parts`` yields (cols, index)
+        blocks, in order; they become one LAZ chunk, compressed as they come."""
+        import lazrs
+
+        path = os.path.join(os.path.dirname(self.path), f"node-{key}.laz")
+        count = 0
+        try:
+            with open(path, "w+b") as f:
+                compressor = lazrs.LasZipCompressor(f, self.laz_vlr)
+                for cols, index in parts:
+                    records = self._records(cols, index)
+                    for ext in self.extensions:
+                        ext.node_records(int(key), count, records)
+                    t0 = time.perf_counter()
+                    compressor.compress_many(records)
+                    TIMINGS.add("write.compress", time.perf_counter() - t0)
+                    count += len(records)
+                compressor.done()
+                if count == 0:   # every point went to the parent: an empty node
+                    return
+                f.seek(0)
+                ((points, size),) = lazrs.read_chunk_table(f, self.laz_vlr)
+                assert points == count
+                f.flush()
+                offset = self.file.tell()
+                copy_range(f, 8, size, self.file)
+        except OSError as exc:
+            raise OutputError(path, f"cannot write to the temp folder ({exc.strerror})") from None
+        finally:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+        self.entries[int(key)] = (offset, size, count)
+        self.points += count
+
+    def _write_batch(self, keys, counts, cols: Columns, index: np.ndarray) -> None:
+        import lazrs
+
+        records = self._records(cols, index)
+        t1 = time.perf_counter()
+        chunks = []
+        pos = 0
+        for count in counts:
+            chunks.append(records[pos:pos + count])
+            pos += count
+        buffer = io.BytesIO()
+        compressor = lazrs.ParLasZipCompressor(buffer, self.laz_vlr)
+        compressor.compress_chunks(chunks)
+        compressor.done()
+        buffer.seek(0)
+        table = lazrs.read_chunk_table(buffer, self.laz_vlr)
+        TIMINGS.add("write.compress", time.perf_counter() - t1)
+        data = buffer.getbuffer()
+        offset = self.file.tell()
+        try:
+            self.file.write(data[8:8 + sum(size for _, size in table)])
+        except OSError as exc:
+            raise OutputError(self.path, f"cannot write to the temp folder ({exc.strerror})") from None
+        finally:
+            del data
+        pos = 0
+        for key, (count, size) in zip(keys, table):
+            self.entries[key] = (offset, size, count)
+            offset += size
+            for ext in self.extensions:
+                ext.node_records(key, 0, records[pos:pos + count])
+            pos += count
+        self.points += len(records)
