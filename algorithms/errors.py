@@ -18,6 +18,10 @@ class InputError(CopcBuilderError):
         self.problem = problem
         super().__init__(f"{self.source}: {problem}")
 
+    def __reduce__(self):
+        """Pickled as (source, problem): the cluster build sends errors from its workers."""
+        return type(self), (self.source, self.problem)
+
 
 class MalformedCopcError(InputError):
     """A file's bytes do not hold what the LAS/LAZ/COPC specs say they must."""
@@ -30,6 +34,9 @@ class OutputError(CopcBuilderError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+    def __reduce__(self):
+        return type(self), (self.path, self.problem)
 
 
 class OptionError(CopcBuilderError):
