@@ -74,13 +74,13 @@ class ClusterBuild:
             session.check_visible([s.path for s in sources])
             workers = max(session.worker_count, 1)
             threads = opts.threads or (max(1, (os.cpu_count() or 1) // workers) if session.local else None)
-            budget = MemoryBudget(opts.memory_budget)
+            budget = MemoryBudget(task_budget(opts.memory_budget, session.worker_memory()))
             unit_points = budget.unit_points(plan.layout.bytes_per_point)
             cube, level, shards, points = self._read(session, sources, plan, budget, unit_points, workers,
                                                      threads)
             writer = CopcWriter(output, plan.header, cube, session.folder("client"),
                                 opts.hierarchy_page_levels, extensions)
-            built = self._units(session, plan, cube, level, shards, points, unit_points, workers, threads,
+            built = self._units(session, plan, cube, level, shards, points, budget, workers, threads,
                                 extensions)
             for result in built:
                 writer.add_part(result.part)
@@ -160,15 +160,16 @@ class ClusterBuild:
                                       f"the header counts them as first returns")
 
     # -- units -------------------------------------------------------------------------
-    def _units(self, session, plan: Plan, cube: Cube, level: int, shards, points: int, unit_points: int, workers: int,
-               threads: Optional[int], extensions) -> List[UnitsBuilt]:
+    def _units(self, session, plan: Plan, cube: Cube, level: int, shards, points: int, budget: MemoryBudget,
+               workers: int, threads: Optional[int], extensions) -> List[UnitsBuilt]:
+        unit_points = budget.unit_points(plan.layout.bytes_per_point)
         merged: Dict[int, list] = {}
         for per_range in shards:   # in range order: a bucket's points in read order
             for key, pieces in per_range.items():
                 merged.setdefault(key, []).extend(pieces)
         folder = session.folder("units")
         opts = self.options
-        jobs = [UnitsJob(i, group, cube, plan.layout, opts.leaf_limit, unit_points, opts.memory_budget,
+        jobs = [UnitsJob(i, group, cube, plan.layout, opts.leaf_limit, unit_points, budget.total,
                          opts.page_points, tuple(copy.deepcopy(e) for e in extensions),
                          os.path.join(folder, f"units-{i}.laz"), os.path.join(folder, f"roots-{i}.shard"),
                          folder, threads)
@@ -186,6 +187,15 @@ class ClusterBuild:
     def _add_seconds(self, seconds: Dict[str, float]) -> None:
         for label, value in seconds.items():
             self.task_seconds[label] = self.task_seconds.get(label, 0.0) + value
+
+
+def task_budget(memory_budget: int, worker_memory: Optional[int]) -> int:
+    """The memory budget of one task: the build's, or less on workers with
+    less memory (half their limit: Dask pauses a worker at 80 %, and the
+    runtime takes its share)."""
+    if worker_memory is None:
+        return memory_budget
+    return max(min(memory_budget, worker_memory // 2 - MemoryBudget.runtime_bytes), 16 << 20)
 
 
 def _only_files(sources) -> None:

@@ -76,6 +76,12 @@ class ClusterSession:
     def worker_count(self) -> int:
         return len(self.client.scheduler_info().get("workers", {}))
 
+    def worker_memory(self) -> Optional[int]:
+        """The smallest memory limit of the workers (None: none set)."""
+        limits = [w.get("memory_limit") or 0 for w in self.client.scheduler_info().get("workers", {}).values()]
+        limits = [m for m in limits if m > 0]
+        return min(limits) if limits else None
+
     def folder(self, name: str) -> str:
         path = os.path.join(self.job_dir, name)
         os.makedirs(path, exist_ok=True)
