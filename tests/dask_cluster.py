@@ -2,7 +2,7 @@
 
 Import the fixtures into a test module to use them:
 
-    from dask_cluster import dask_scheduler_file, local_cluster  # noqa: F401
+    from dask_cluster import dask_scheduler_file, local_cluster  # noqa: F401,F811
 
 - ``dask_scheduler_file`` (module scope): a ``dask scheduler`` process and two
   ``dask worker`` processes (each a nanny that starts, and restarts, one

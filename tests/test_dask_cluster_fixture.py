@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from dask_cluster import SchedulerFileCluster, dask_scheduler_file, local_cluster  # noqa: F401
+from dask_cluster import SchedulerFileCluster, dask_scheduler_file, local_cluster  # noqa: F401,F811
 
 pytest.importorskip("distributed")
 
