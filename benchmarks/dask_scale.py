@@ -35,6 +35,7 @@ import hashlib
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import threading
@@ -288,7 +289,7 @@ def write_results(args, src: Path, runs, verdict: str) -> None:
     lines = [
         f"# copc-builder on a local Dask cluster, {datetime.date.today()}",
         "",
-        f"Command: `python benchmarks/dask_scale.py {' '.join(sys.argv[1:])}`",
+        f"Command: `{shlex.join(['python', 'benchmarks/dask_scale.py', *sys.argv[1:]])}`",
         f"Machine: {os.cpu_count()} cores ({cpu_model()}), Python {platform.python_version()}; "
         f"input {src.name} ({args.copies} copies of {args.source.name}, mosaic.py --point-format 6).",
         *([args.note] if args.note else []),
