@@ -23,7 +23,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from copc_builder import DEFAULT_MEMORY_BUDGET
 
 from .qgis_support import (BUILD_MODULES, CopcAlgorithm, FeedbackObserver, dependency_help, dependency_problem,
-                           findable)
+                           findable, spawn_python_processes)
 from .qgis_parameters import CopcDestinationParameter, LasFilesParameter, parameter_files
 
 STAGE_TEXTS = {
@@ -180,6 +180,9 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         if not output:
             raise QgsProcessingException(_tr("give an output file name (*.copc.laz)"))
         options = self.build_options(parameters, context)
+        problem = spawn_python_processes() if options["workers"] > 0 else None
+        if problem:
+            raise QgsProcessingException(problem)
 
         if not output.lower().endswith(".copc.laz"):
             feedback.pushWarning(_tr("{}: COPC readers recognise COPC files by the .copc.laz ending")

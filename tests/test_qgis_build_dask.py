@@ -72,3 +72,38 @@ def test_without_dask_the_default_build_works(copc_processing, scene, tmp_path, 
     result = run_build({"INPUT": [str(scene)], "OUTPUT": str(out), "DASK_SCHEDULER": "", "DASK_WORKERS": 0})
     assert result["POINTS"] == input_points([scene]) > 0
     assert out.is_file()
+
+
+@pytest.fixture
+def spawning_qgis():
+    """multiprocessing set to spawn the QGIS binary, as inside QGIS desktop; restored afterwards."""
+    import multiprocessing
+    import multiprocessing.spawn
+
+    before = multiprocessing.spawn.get_executable()
+    multiprocessing.set_executable("/usr/bin/qgis")
+    yield
+    multiprocessing.set_executable(before)
+
+
+def test_local_workers_spawn_qgis_python_not_qgis(copc_processing, scene, tmp_path, no_dask, spawning_qgis):
+    import multiprocessing.spawn
+
+    from copc_builder.plugin.qgis_support import python_executable
+
+    with pytest.raises(QgsProcessingException) as caught:
+        run_build({"INPUT": [str(scene)], "OUTPUT": str(tmp_path / "x.copc.laz"), "DASK_WORKERS": 2})
+    assert "needs the dask[distributed] package" in str(caught.value)     # it got as far as the build
+    assert os.fsdecode(multiprocessing.spawn.get_executable()) == python_executable() is not None
+
+
+def test_local_workers_without_a_python_found(copc_processing, scene, tmp_path, spawning_qgis, monkeypatch):
+    from copc_builder.plugin import qgis_support
+
+    monkeypatch.setattr(qgis_support, "python_executable", lambda: None)
+    with pytest.raises(QgsProcessingException) as caught:
+        run_build({"INPUT": [str(scene)], "OUTPUT": str(tmp_path / "x.copc.laz"), "DASK_WORKERS": 2})
+    assert str(caught.value).startswith("local Dask workers run in new Python processes, and QGIS's Python "
+                                        "interpreter was not found")
+    assert "give a Dask scheduler instead" in str(caught.value)
+    assert os.listdir(tmp_path) == []
