@@ -62,7 +62,7 @@ def cmd_build(args) -> int:
             inputs, args.output, memory_budget=args.memory_budget, temp_dir=args.temp_dir,
             threads=args.threads, scale=args.scale, offset=args.offset, a_srs=args.a_srs,
             temporal_index=args.temporal_index, statistics=args.statistics, recursive=args.recursive,
-            observer=progress,
+            scheduler=args.scheduler, workers=args.workers, observer=progress,
             cancel=cancel.is_set)
     finally:
         progress.close()
@@ -78,6 +78,9 @@ def build_dry_run(args, inputs) -> int:
     from copc_builder.algorithms.api import dry_run
 
     progress = make_progress("json") if args.progress == "json" else MessagePrinter()
+    if args.scheduler or args.workers:   # the plan does not depend on where the build runs
+        print("copc-builder: --dry-run plans from the headers here; --scheduler and --workers are ignored",
+              file=sys.stderr)
     estimate = dry_run(inputs, args.output, memory_budget=args.memory_budget, temp_dir=args.temp_dir,
                        scale=args.scale, offset=args.offset, a_srs=args.a_srs, recursive=args.recursive,
                        observer=progress)
@@ -178,7 +181,9 @@ def add_build_command(sub) -> None:
     b.add_argument("--memory-budget", default=DEFAULT_MEMORY_BUDGET, metavar="SIZE",
                    help=f"memory for points before they spill to the temp folder "
                         f"(default {DEFAULT_MEMORY_BUDGET})")
-    b.add_argument("--temp-dir", metavar="DIR", help="folder for spilled pages (default: system temp)")
+    b.add_argument("--temp-dir", metavar="DIR",
+                   help="folder for spilled pages (default: system temp); on a Dask cluster, the "
+                        "work folder every worker shares")
     b.add_argument("--threads", type=int, metavar="N", help="worker threads (default: all cores)")
     b.add_argument("--scale", metavar="S|SX,SY,SZ", help="output scale (default: the inputs')")
     b.add_argument("--offset", metavar="OX,OY,OZ", help="output offset (default: the inputs')")
@@ -190,7 +195,22 @@ def add_build_command(sub) -> None:
                    help="leave out the exact statistics QGIS reads (the 'qgis' EVLR)")
     b.add_argument("--progress", choices=("bar", "plain", "json"),
                    help="progress display (default: bar on a terminal, else plain)")
+    add_cluster_options(b)
     b.set_defaults(func=cmd_build, build_parser=b)
+
+
+def add_cluster_options(b) -> None:
+    """``--scheduler`` and ``--workers``: the same build on a Dask cluster."""
+    g = b.add_argument_group(
+        "on a Dask cluster (needs dask[distributed]; the output is the same bytes)",
+        "The work folder (--temp-dir) must be visible to every worker at the same path, and so must "
+        "the INPUT files. --dry-run ignores these options.")
+    g.add_argument("--scheduler", metavar="ADDRESS|FILE",
+                   help="run the build on the Dask cluster of this scheduler: its address "
+                        "(tcp://host:8786) or its scheduler JSON file")
+    g.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="run the build on a local Dask cluster of N worker processes "
+                        "(default 0: in this process; not with --scheduler)")
 
 
 def build_parser() -> argparse.ArgumentParser:

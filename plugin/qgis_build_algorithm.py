@@ -23,7 +23,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from copc_builder import DEFAULT_MEMORY_BUDGET
 
 from .qgis_support import (BUILD_MODULES, CopcAlgorithm, FeedbackObserver, dependency_help, dependency_problem,
-                           findable)
+                           findable, spawn_python_processes)
 from .qgis_parameters import CopcDestinationParameter, LasFilesParameter, parameter_files
 
 STAGE_TEXTS = {
@@ -50,6 +50,8 @@ class BuildCopcAlgorithm(CopcAlgorithm):
     CRS = "CRS"
     TEMPORAL_INDEX = "TEMPORAL_INDEX"
     STATISTICS = "STATISTICS"
+    DASK_SCHEDULER = "DASK_SCHEDULER"
+    DASK_WORKERS = "DASK_WORKERS"
     POINTS = "POINTS"
     NODES = "NODES"
 
@@ -103,6 +105,13 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             "<p><b>Exact statistics for QGIS</b> (advanced, on by default): the file carries the "
             "statistics QGIS shows (min, max, mean, classes over every point), so the layer opens styled "
             "without QGIS sampling the file.</p>"
+            "<p><b>Dask scheduler</b> (advanced): run the build on a Dask cluster: its scheduler's "
+            "address (<code>tcp://host:8786</code>) or its scheduler file. <b>Local Dask workers</b> "
+            "(advanced): N starts a cluster of N worker processes on this machine; 0 builds in this "
+            "process. Give one or the other. The temp folder must be visible to every worker at the "
+            "same path, and so must the input files; the output is the same bytes. Needs "
+            "<code>dask[distributed]</code> in QGIS's Python (<code>pip install "
+            "'copc-builder[dask]'</code>).</p>"
             "<h3>Outputs</h3>"
             "<p><b>COPC file</b>, <b>Points</b> (points written) and <b>Nodes</b> (octree nodes).</p>"
         ) + dependency_help(BUILD_MODULES)
@@ -134,6 +143,11 @@ class BuildCopcAlgorithm(CopcAlgorithm):
                                          minValue=0),
             QgsProcessingParameterBoolean(self.STATISTICS, _tr("Exact statistics for QGIS in the file"),
                                           defaultValue=True),
+            QgsProcessingParameterString(self.DASK_SCHEDULER, _tr("Dask scheduler (address or scheduler file)"),
+                                         defaultValue="", optional=True),
+            QgsProcessingParameterNumber(self.DASK_WORKERS, _tr("Local Dask workers (0: build in this process)"),
+                                         type=Qgis.ProcessingNumberParameterType.Integer, defaultValue=0,
+                                         minValue=0),
         ]
         for param in advanced:
             param.setFlags(param.flags() | Qgis.ProcessingParameterFlag.Advanced)
@@ -165,14 +179,10 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if not output:
             raise QgsProcessingException(_tr("give an output file name (*.copc.laz)"))
-        memory_budget = (self.parameterAsString(parameters, self.MEMORY_BUDGET, context) or "").strip() or DEFAULT_MEMORY_BUDGET
-        temp_dir = self.parameterAsFile(parameters, self.TEMP_FOLDER, context) or None
-        threads = self.parameterAsInt(parameters, self.THREADS, context) or None
-        scale = (self.parameterAsString(parameters, self.SCALE, context) or "").strip() or None
-        offset = (self.parameterAsString(parameters, self.OFFSET, context) or "").strip() or None
-        a_srs = crs_text(self.parameterAsCrs(parameters, self.CRS, context))
-        temporal_index = self.parameterAsInt(parameters, self.TEMPORAL_INDEX, context) or None
-        statistics = self.parameterAsBoolean(parameters, self.STATISTICS, context)
+        options = self.build_options(parameters, context)
+        problem = spawn_python_processes() if options["workers"] > 0 else None
+        if problem:
+            raise QgsProcessingException(problem)
 
         if not output.lower().endswith(".copc.laz"):
             feedback.pushWarning(_tr("{}: COPC readers recognise COPC files by the .copc.laz ending")
@@ -186,10 +196,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         try:
             from copc_builder.algorithms.api import build_copc
 
-            summary = build_copc(inputs, output, memory_budget=memory_budget, temp_dir=temp_dir,
-                                 threads=threads, scale=scale, offset=offset, a_srs=a_srs,
-                                 temporal_index=temporal_index, statistics=statistics, observer=observer,
-                                 cancel=feedback.isCanceled)
+            summary = build_copc(inputs, output, observer=observer, cancel=feedback.isCanceled, **options)
         except BuildCancelled:
             raise QgsProcessingException(_tr("Build cancelled; nothing was written")) from None
         except CopcBuilderError as exc:
@@ -200,6 +207,24 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             summary.seconds))
 
         return {self.OUTPUT: summary.output, self.POINTS: summary.points, self.NODES: summary.nodes}
+
+    def build_options(self, parameters, context) -> dict:
+        """build_copc's keyword options from the advanced parameters."""
+        def text(name):
+            return (self.parameterAsString(parameters, name, context) or "").strip() or None
+
+        return dict(
+            memory_budget=text(self.MEMORY_BUDGET) or DEFAULT_MEMORY_BUDGET,
+            temp_dir=self.parameterAsFile(parameters, self.TEMP_FOLDER, context) or None,
+            threads=self.parameterAsInt(parameters, self.THREADS, context) or None,
+            scale=text(self.SCALE),
+            offset=text(self.OFFSET),
+            a_srs=crs_text(self.parameterAsCrs(parameters, self.CRS, context)),
+            temporal_index=self.parameterAsInt(parameters, self.TEMPORAL_INDEX, context) or None,
+            statistics=self.parameterAsBoolean(parameters, self.STATISTICS, context),
+            scheduler=text(self.DASK_SCHEDULER),
+            workers=self.parameterAsInt(parameters, self.DASK_WORKERS, context),
+        )
 
 
 def pdal_installed() -> bool:

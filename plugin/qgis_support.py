@@ -78,6 +78,28 @@ def python_executable() -> Optional[str]:
     return next((path for path in candidates if os.path.isfile(path)), None)
 
 
+def spawn_python_processes() -> Optional[str]:
+    """New processes that ``multiprocessing`` spawns (a local Dask cluster's
+    workers) run QGIS's Python, not QGIS itself.
+
+    Returns None when that holds, else what is wrong: inside QGIS
+    ``sys.executable`` is often the QGIS binary, and a worker started with it
+    would be a second QGIS.
+    """
+    import multiprocessing
+    import multiprocessing.spawn
+
+    current = os.fsdecode(multiprocessing.spawn.get_executable() or "")   # bytes on POSIX
+    if os.path.basename(current).lower().startswith("python"):
+        return None
+    python = python_executable()
+    if python is None:
+        return ("local Dask workers run in new Python processes, and QGIS's Python interpreter was not "
+                f"found beside {sys.exec_prefix}; give a Dask scheduler instead")
+    multiprocessing.set_executable(python)
+    return None
+
+
 def qgis_python() -> str:
     """The Python interpreter QGIS runs on, as a command to type."""
     path = python_executable()

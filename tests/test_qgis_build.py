@@ -58,9 +58,11 @@ def test_algorithm_is_registered_with_its_parameters(copc_processing):
     names = [p.name() for p in alg.parameterDefinitions()]
     pipeline = ["PIPELINE"] if qgis_build_algorithm.pdal_installed() else []
     assert names == ["INPUT"] + pipeline + ["OUTPUT", "MEMORY_BUDGET", "TEMP_FOLDER", "THREADS",
-                                            "SCALE", "OFFSET", "CRS", "TEMPORAL_INDEX", "STATISTICS"]
+                                            "SCALE", "OFFSET", "CRS", "TEMPORAL_INDEX", "STATISTICS",
+                                            "DASK_SCHEDULER", "DASK_WORKERS"]
     advanced = {p.name() for p in alg.parameterDefinitions() if p.flags() & Qgis.ProcessingParameterFlag.Advanced}
-    assert advanced == {"MEMORY_BUDGET", "TEMP_FOLDER", "THREADS", "SCALE", "OFFSET", "CRS", "TEMPORAL_INDEX", "STATISTICS"}
+    assert advanced == {"MEMORY_BUDGET", "TEMP_FOLDER", "THREADS", "SCALE", "OFFSET", "CRS", "TEMPORAL_INDEX", "STATISTICS",
+                        "DASK_SCHEDULER", "DASK_WORKERS"}
     inp = alg.parameterDefinition("INPUT")
     # point-cloud layers of the project, or files (a file dialog showing LAS/LAZ)
     assert inp.type() == "multilayer" and inp.layerType() == Qgis.ProcessingSourceType.PointCloud
@@ -76,7 +78,7 @@ def test_algorithm_is_registered_with_its_parameters(copc_processing):
     assert outputs == {"OUTPUT": "outputPointCloud", "POINTS": "outputNumber", "NODES": "outputNumber"}
     help_text = alg.shortHelpString()
     for word in ("Memory budget", "Temp folder", "Threads", "Scale", "Offset", "CRS", "Temporal index", "statistics",
-                 "pip install"):
+                 "pip install", "Dask scheduler", "Local Dask workers"):
         assert word in help_text
     assert alg.canExecute() == (True, "")
 
