@@ -78,8 +78,11 @@ def stop(process: subprocess.Popen, grace: float = 10.0) -> None:
 class SchedulerFileCluster:
     """A scheduler and its workers, started as separate ``dask`` processes."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, hidden: Optional[Path] = None):
         self.folder = Path(folder)
+        # A folder the workers do not see: each runs in its own mount
+        # namespace with an empty tmpfs over it (needs root; see can_hide).
+        self.hidden = hidden
         self.scheduler_file = self.folder / "scheduler.json"
         self.address: Optional[str] = None
         self.scheduler: Optional[subprocess.Popen] = None
@@ -101,10 +104,14 @@ class SchedulerFileCluster:
         for n in range(workers):
             local = self.folder / f"worker-{n}"
             local.mkdir(exist_ok=True)
-            self.workers.append(self._start(f"worker-{n}", dask_command("worker") + [
+            args = dask_command("worker") + [
                 "--scheduler-file", str(self.scheduler_file), "--nworkers", "1", "--nthreads", "1",
                 *HTTP_ON_LOOPBACK, "--host", LOOPBACK, "--memory-limit", "2GB",
-                "--local-directory", str(local)]))
+                "--local-directory", str(local)]
+            if self.hidden is not None:
+                args = ["unshare", "-m", "sh", "-c", 'mount -t tmpfs none "$0" && exec "$@"',
+                        str(self.hidden)] + args
+            self.workers.append(self._start(f"worker-{n}", args))
         self.client().wait_for_workers(workers, timeout=START_TIMEOUT)
         self.address = json.loads(self.scheduler_file.read_text())["address"]
         return self
@@ -155,6 +162,19 @@ class SchedulerFileCluster:
             stop(process)
         if self.scheduler is not None:
             stop(self.scheduler)
+
+
+def can_hide(folder: Path) -> bool:
+    """Whether a process here can get its own mount namespace with a tmpfs
+    over ``folder`` (root, or a kernel allowing it), as the workers of a
+    cluster with ``hidden`` need."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        done = subprocess.run(["unshare", "-m", "sh", "-c", 'mount -t tmpfs none "$0"', str(folder)],
+                              capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 @pytest.fixture(scope="module")

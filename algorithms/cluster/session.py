@@ -62,7 +62,8 @@ class ClusterSession:
         else:
             self.cluster = self.distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, silence_logs=logging.ERROR)
+                # Its HTTP server (health, dashboard) on loopback too, any free port.
+                dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
             self.client = self.distributed.Client(self.cluster)
         base = temp_dir or tempfile.gettempdir()
         try:
@@ -72,13 +73,20 @@ class ClusterSession:
             raise ClusterError(f"cannot create a work folder in {base} ({exc.strerror})") from None
         self.token = uuid.uuid4().hex
 
+    def _workers(self) -> dict:
+        try:
+            info = self.client.scheduler_info(n_workers=-1)   # some versions list 5 unless asked
+        except TypeError:
+            info = self.client.scheduler_info()
+        return info.get("workers", {})
+
     @property
     def worker_count(self) -> int:
-        return len(self.client.scheduler_info().get("workers", {}))
+        return len(self._workers())
 
     def worker_memory(self) -> Optional[int]:
         """The smallest memory limit of the workers (None: none set)."""
-        limits = [w.get("memory_limit") or 0 for w in self.client.scheduler_info().get("workers", {}).values()]
+        limits = [w.get("memory_limit") or 0 for w in self._workers().values()]
         limits = [m for m in limits if m > 0]
         return min(limits) if limits else None
 
