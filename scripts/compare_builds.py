@@ -66,7 +66,7 @@ def main() -> int:
     ap.add_argument("--points", type=int, default=1_000_000, help="sample-scene points (0: none)")
     ap.add_argument("--budget", default="2G", help="memory budget of every build")
     args = ap.parse_args()
-    inputs = sorted(str(p) for p in Path(args.data).glob("*") if p.suffix.lower() in (".las", ".laz"))
+    inputs = sorted(str(p.resolve()) for p in Path(args.data).glob("*") if p.suffix.lower() in (".las", ".laz"))
     with tempfile.TemporaryDirectory() as tmp:
         base_tree = Path(tmp) / "base"
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "-q", "--detach", str(base_tree), args.base],
