@@ -63,7 +63,8 @@ class ClusterSession:
             self.cluster = self.distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                 # Its HTTP server (health, dashboard) on loopback too, any free port.
-                dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+                dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+                preload=[f"{__package__}.worker_setup"])
             self.client = self.distributed.Client(self.cluster)
         base = temp_dir or tempfile.gettempdir()
         try:
