@@ -16,7 +16,7 @@ pytest.importorskip("distributed")
 from copc_builder.algorithms.api import build_copc  # noqa: E402
 from copc_builder.algorithms.errors import ClusterError  # noqa: E402
 from copc_builder.demo import write_sample_scene  # noqa: E402
-from dask_cluster import SchedulerFileCluster, can_hide, dask_scheduler_file  # noqa: E402,F401
+from dask_cluster import SchedulerFileCluster, can_hide, dask_scheduler_file  # noqa: E402,F401,F811
 
 OPTIONS = dict(memory_budget="16M", chunk_points=50_000)   # many read and unit tasks
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import os
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import numpy as np
 
