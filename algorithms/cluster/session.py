@@ -60,11 +60,7 @@ class ClusterSession:
         if scheduler:
             self.client = _connect(self.distributed, scheduler)
         else:
-            self.cluster = self.distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                # Its HTTP server (health, dashboard) on loopback too, any free port.
-                dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
-                preload=[f"{__package__}.worker_setup"])
+            self.cluster = self._local_cluster(workers)
             self.client = self.distributed.Client(self.cluster)
         base = temp_dir or tempfile.gettempdir()
         try:
@@ -73,6 +69,20 @@ class ClusterSession:
             self.close()
             raise ClusterError(f"cannot create a work folder in {base} ({exc.strerror})") from None
         self.token = uuid.uuid4().hex
+
+    def _local_cluster(self, workers: int):
+        """A cluster of ``workers`` processes on loopback.  They start from a
+        fork server (a clean process that has imported Dask once, forking
+        each worker): seconds faster to start and to close than spawning
+        each, and safe, as the fork server never ran a thread pool."""
+        import dask
+
+        with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+            return self.distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                # Its HTTP server (health, dashboard) on loopback too, any free port.
+                dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+                preload=[f"{__package__}.worker_setup"])
 
     def _workers(self) -> dict:
         try:
