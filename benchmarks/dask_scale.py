@@ -25,7 +25,9 @@ benchmarks/results/dask_scale.md with the command that made it.
 The work folder (--work, default benchmarks/work) holds the mosaic, the
 outputs and the shared temp folder (benchmarks/work/tmp) every worker sees.
 A run that fails (e.g. the cluster build not written yet) is reported as
-failed with its last error line; the other runs go on.
+failed with its last error line; the other runs go on, and the exit status
+is 1.  The HTML performance report needs bokeh (pip install 'bokeh>=3.1');
+without it the report run still sums the task stream.
 """
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from copc_builder.algorithms.cluster.dask_support import DASK_INSTALL
+from dask_cluster import dask_scheduler_file  # noqa: F401,F811
 from fixtures import write_las
 from hostile_helpers import NOISE, listing, run_cli
 
@@ -98,17 +99,26 @@ def test_in_process_build_never_imports_dask(tmp_path, small_input):
     assert (tmp_path / "api.copc.laz").read_bytes() == (tmp_path / "cli.copc.laz").read_bytes()
 
 
-def test_workers_build_same_bytes(tmp_path, small_input):
-    """--workers 2 writes the in-process build's bytes (once the cluster core has landed)."""
-    pytest.importorskip("distributed")
+def cluster_build_same_bytes(tmp_path, small_input, *options):
+    """``build ... *options`` writes the in-process build's bytes (once the cluster core has landed)."""
     here, there = tmp_path / "here.copc.laz", tmp_path / "there.copc.laz"
     work = tmp_path / "work"
     work.mkdir()
     assert run_cli("build", small_input, "-o", here).returncode == 0
-    r = run_cli("build", small_input, "-o", there, "--workers", "2", "--temp-dir", work,
-                "--progress", "plain")
+    r = run_cli("build", small_input, "-o", there, *options, "--temp-dir", work, "--progress", "plain")
     if NOT_YET in r.stderr:
         pytest.skip("the cluster build has not landed yet")
     assert r.returncode == 0, r.stderr
     assert there.read_bytes() == here.read_bytes()
     assert listing(work) == []
+
+
+def test_workers_build_same_bytes(tmp_path, small_input):
+    pytest.importorskip("distributed")
+    cluster_build_same_bytes(tmp_path, small_input, "--workers", "2")
+
+
+@pytest.mark.parametrize("by", ["file", "address"])
+def test_scheduler_build_same_bytes(tmp_path, small_input, dask_scheduler_file, by):
+    scheduler = dask_scheduler_file.scheduler_file if by == "file" else dask_scheduler_file.address
+    cluster_build_same_bytes(tmp_path, small_input, "--scheduler", scheduler)
