@@ -110,19 +110,14 @@ def test_local_workers_without_a_python_found(copc_processing, scene, tmp_path, 
 
 
 def test_local_workers_write_the_in_process_bytes(copc_processing, scene, tmp_path):
-    """DASK_WORKERS through processing.run: the same bytes (once the cluster core has landed)."""
+    """DASK_WORKERS through processing.run: the same bytes."""
     pytest.importorskip("distributed")
     here, there = tmp_path / "here.copc.laz", tmp_path / "there.copc.laz"
     work = tmp_path / "work"
     work.mkdir()
     run_build({"INPUT": [str(scene)], "OUTPUT": str(here)})
-    try:
-        result = run_build({"INPUT": [str(scene)], "OUTPUT": str(there), "DASK_WORKERS": 2,
-                            "TEMP_FOLDER": str(work)})
-    except QgsProcessingException as exc:
-        if "NotImplementedError: the cluster build is being written" in str(exc):
-            pytest.skip("the cluster build has not landed yet")
-        raise
+    result = run_build({"INPUT": [str(scene)], "OUTPUT": str(there), "DASK_WORKERS": 2,
+                        "TEMP_FOLDER": str(work)})
     assert result["POINTS"] == input_points([scene])
     assert there.read_bytes() == here.read_bytes()
     assert os.listdir(work) == []
