@@ -67,15 +67,21 @@ def children_of() -> dict:
     return tree
 
 
-def tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants, now."""
+def tree_rss(root: int, cpu: dict) -> int:
+    """Resident bytes of ``root`` and all its descendants, now; ``cpu`` gets
+    each one's user + system seconds so far (workers started from a fork
+    server are not waited for by the command, so /usr/bin/time misses them)."""
     tree, todo, total = children_of(), [root], 0
+    tick = os.sysconf("SC_CLK_TCK")
     while todo:
         pid = todo.pop()
         todo += tree.get(pid, [])
         try:
             with open(f"/proc/{pid}/statm") as f:
                 total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            cpu[pid] = max(cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / tick)
         except (OSError, IndexError, ValueError):
             pass
     return total
@@ -84,6 +90,7 @@ def tree_rss(root: int) -> int:
 def run_measured(cmd) -> dict:
     """Run cmd (under /usr/bin/time -v); wall, CPU s, peak RSS (largest process and tree), output."""
     peak = [0]
+    cpu = {}
     done = threading.Event()
     t0 = time.perf_counter()
     proc = subprocess.Popen(["/usr/bin/time", "-v", *map(str, cmd)], stdout=subprocess.PIPE,
@@ -91,7 +98,7 @@ def run_measured(cmd) -> dict:
 
     def poll():
         while not done.is_set():
-            peak[0] = max(peak[0], tree_rss(proc.pid))
+            peak[0] = max(peak[0], tree_rss(proc.pid, cpu))
             done.wait(0.1)
 
     poller = threading.Thread(target=poll, daemon=True)
@@ -100,8 +107,10 @@ def run_measured(cmd) -> dict:
     wall = time.perf_counter() - t0
     done.set()
     poller.join()
-    return dict(wall=wall, cpu=cpu_seconds_from_time(err), rss=peak_rss_from_time(err), tree_rss=peak[0],
-                code=proc.returncode, stdout=out, stderr=err)
+    # The command and what it waited for (time -v), or the tree as polled, whichever saw more.
+    polled = sum(seconds for pid, seconds in cpu.items() if pid != proc.pid)
+    return dict(wall=wall, cpu=max(cpu_seconds_from_time(err), polled), rss=peak_rss_from_time(err),
+                tree_rss=peak[0], code=proc.returncode, stdout=out, stderr=err)
 
 
 def last_error(err: str) -> str:
@@ -197,6 +206,47 @@ def projection_lines(kinds: dict, records, points: int, wall: float, worker_thre
     return lines
 
 
+# -- projection to a large cluster ------------------------------------------------------------
+def cluster_projection(kinds: dict, result: dict, args) -> list:
+    """Wall time of a 10 G-point build on 8, 32 and 128 worker threads, from
+    this run's measured per-point task compute and the assumptions given."""
+    points, stats = result["points"], result["stats"]
+    scale = TEN_BILLION / points
+    read_c = kinds.get("read_range", {}).get("compute", 0.0) + kinds.get("rebucket", {}).get("compute", 0.0)
+    unit_c = kinds.get("build_units", {}).get("compute", 0.0)
+    shard, spool, out = stats["shard_bytes"] * scale, stats["spool_bytes"] * scale, result["bytes"] * scale
+    top_s = stats["seconds"].get("build.top", 0.0)
+    unit_points = args.unit_points
+    fs, client_bw = args.fs_gbps * 1e9, args.client_gbps * 1e9
+    lines = ["| worker threads | read h | units h | top levels h | assembly h | scheduler h | total h |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for threads in (8, 32, 128):
+        read = max(read_c * scale / threads, shard / fs)
+        units_wall = max(unit_c * scale / threads, (shard + spool) / fs)
+        units = TEN_BILLION / min(TEN_BILLION / (4 * threads), unit_points)
+        top = top_s * units / max(stats["units"], 1)
+        assembly = 2 * out / client_bw
+        tasks = 4 * threads + units
+        scheduler = tasks * args.task_ms / 1000
+        total = args.startup + read + units_wall + top + assembly + scheduler
+        lines.append(f"| {threads} | {read / 3600:.2f} | {units_wall / 3600:.2f} | {top / 3600:.2f} | "
+                     f"{assembly / 3600:.2f} | {scheduler / 3600:.3f} | {total / 3600:.2f} |")
+    lines += ["", "Measured here (this run, per point, scaled to 10 G points): read_range "
+              f"{read_c / points * 1e6:.2f} s per M points, build_units {unit_c / points * 1e6:.2f} s per M points "
+              f"(task compute, one thread each); shards {stats['shard_bytes'] / points:.1f} B/point, LAZ spools "
+              f"{stats['spool_bytes'] / points:.1f} B/point, output {result['bytes'] / points:.1f} B/point; "
+              f"top levels {top_s:.2f} s for {stats['units']} units on the client.",
+              "Assumptions: task compute per point as measured here (a worker thread of this CPU); a shared "
+              f"file system of {args.fs_gbps:g} GB/s in all (shards written once and read once, spools written "
+              f"once; a stage takes the longer of its compute and its I/O); the client copies the output's "
+              f"chunks at {args.client_gbps:g} GB/s (read and write, serial); the top levels grow with the "
+              f"number of units (units of at most {unit_points / 1e6:g} M points, the 2G budget's, and at least "
+              f"4 unit tasks per thread); the scheduler spends {args.task_ms:g} ms per task, serially; "
+              f"{args.startup:g} s to connect and check the workers; inputs spread evenly (a range of about "
+              f"10 G / (4 x threads) points per read task) and no worker lost."]
+    return lines
+
+
 # -- the runs ---------------------------------------------------------------------------
 def cli_build(src: Path, out: Path, temp: Path, extra) -> dict:
     run = run_measured([sys.executable, "-m", "copc_builder", "build", src, "-o", out, "--temp-dir", temp,
@@ -212,8 +262,11 @@ def report_build(src: Path, out: Path, temp: Path, args) -> dict:
     if run["code"] == 0:
         data = json.loads(run["stdout"].strip().splitlines()[-1])
         run["result"], run["html"] = data["result"], data["html"]
-        run["kinds_lines"] = projection_lines(task_kinds(data["tasks"]), data["tasks"], data["result"]["points"],
+        kinds = task_kinds(data["tasks"])
+        run["kinds_lines"] = projection_lines(kinds, data["tasks"], data["result"]["points"],
                                               data["wall"], 2 * args.threads_per_worker)
+        run["kinds_lines"] += ["", "### Projected wall of a 10 G-point build", "",
+                               *cluster_projection(kinds, data["result"], args)]
     return run
 
 
@@ -265,6 +318,11 @@ def main() -> None:
     ap.add_argument("--threads-per-worker", type=int, default=1, help="for the report run's LocalCluster")
     ap.add_argument("--work", type=Path, default=HERE / "work", help="mosaic, outputs, the shared temp folder")
     ap.add_argument("--results", type=Path, default=HERE / "results" / "dask_scale.md")
+    ap.add_argument("--fs-gbps", type=float, default=1.0, help="projection: shared file system, GB/s in all")
+    ap.add_argument("--client-gbps", type=float, default=0.5, help="projection: the client's copy of the output")
+    ap.add_argument("--task-ms", type=float, default=1.0, help="projection: scheduler time per task")
+    ap.add_argument("--startup", type=float, default=5.0, help="projection: seconds to connect and check")
+    ap.add_argument("--unit-points", type=float, default=12e6, help="projection: points of the largest unit")
     ap.add_argument("--note", default="", help="a line for the results file (e.g. that the machine was shared)")
     args = ap.parse_args()
     names = [n.strip() for n in args.runs.split(",") if n.strip()]

@@ -57,6 +57,7 @@ class ClusterBuild:
         self.inputs, self.output, self.options = inputs, output, options
         self.progress, self.software = progress, software
         self.task_seconds: Dict[str, float] = {}
+        self.read_tasks = 0
 
     def run(self) -> BuildSummary:
         t0 = time.perf_counter()
@@ -96,7 +97,11 @@ class ClusterBuild:
             session.close()
         self.progress.update("finish", 1, 1, force=True)
         stats = dict(units=sum(r.units for r in built), bucket_level=level, workers=workers,
-                     unit_tasks=len(built), seconds=TIMINGS.rounded(),
+                     unit_tasks=len(built), read_tasks=self.read_tasks,
+                     shard_bytes=sum(sum(p[3]) for per_range in shards for pieces in per_range.values()
+                                     for p in pieces),
+                     spool_bytes=sum(e[1] for r in built for e in r.part.entries.values()),
+                     seconds=TIMINGS.rounded(),
                      task_seconds={k: round(v, 3) for k, v in sorted(self.task_seconds.items())})
         return BuildSummary(output=output, points=writer.points, nodes=writer.node_count, depth=writer.depth,
                             seconds=time.perf_counter() - t0, bytes=size, point_format=plan.layout.point_format,
@@ -117,6 +122,8 @@ class ClusterBuild:
                         os.path.join(folder, f"range-{i}.shard"), threads)
                 for i, (s, a, b) in enumerate(ranges)]
         results: List[RangeRead] = []
+        self.read_tasks = len(jobs)
+        self.progress.update("read", 0, plan.total_points)
 
         def done(result: RangeRead) -> None:
             results.append(result)
