@@ -44,7 +44,7 @@ from ..sources.resolve import is_path
 from ..temporal_extension import temporal_extensions
 from ..timing import TIMINGS
 from .cluster_plan import cluster_level, plan_units, read_ranges
-from .cluster_top import build_top
+from .cluster_top import build_top, warm_top_kernels
 from .session import ClusterSession
 from .tasks import (Bucketing, RangeRead, ReadJob, RebucketJob, UnitsBuilt, UnitsJob, build_units, read_range,
                     rebucket)
@@ -77,6 +77,7 @@ class ClusterBuild:
             threads = opts.threads or (max(1, (os.cpu_count() or 1) // workers) if session.local else None)
             budget = MemoryBudget(task_budget(opts.memory_budget, session.worker_memory()))
             unit_points = budget.unit_points(plan.layout.bytes_per_point)
+            warm = warm_top_kernels(plan.layout, _any_cube(plan), extensions, session.folder("warm"))
             cube, level, shards, points = self._read(session, sources, plan, budget, unit_points, workers,
                                                      threads)
             writer = CopcWriter(output, plan.header, cube, session.folder("client"),
@@ -85,6 +86,7 @@ class ClusterBuild:
                                 extensions)
             for result in built:
                 writer.add_part(result.part)
+            warm.join()
             with TIMINGS("build.top"):
                 build_top(writer, cube, built, plan.layout.rest_size, budget, unit_points, opts,
                           session.folder("top"), self.progress)
@@ -203,6 +205,12 @@ def task_budget(memory_budget: int, worker_memory: Optional[int]) -> int:
     if worker_memory is None:
         return memory_budget
     return max(min(memory_budget, worker_memory // 2 - MemoryBudget.runtime_bytes), 16 << 20)
+
+
+def _any_cube(plan: Plan) -> Cube:
+    """A cube in the plan's frame (the headers' bounds, or a unit cube), for the warm-up."""
+    lo, hi = plan.header_bounds if plan.header_bounds is not None else (np.zeros(3, np.int64),) * 2
+    return Cube.enclosing(lo, hi, plan.scales, plan.offsets)
 
 
 def _only_files(sources) -> None:

@@ -3,12 +3,20 @@ by its task in a shard) go into a store, and the tree builder makes the
 nodes from the units' parents up to the root."""
 from __future__ import annotations
 
+import copy
+import os
+import threading
 from typing import List
 
+import numpy as np
+
+from ..columns import Columns
 from ..copc_writer import CopcWriter
 from ..cube import Cube
 from ..format.node_key import ROOT
 from ..memory_budget import MemoryBudget
+from ..node_spool import NodeSpool
+from ..octree_unit import merge_children
 from ..options import BuildOptions
 from ..progress import Progress
 from ..store import PointStore
@@ -33,3 +41,26 @@ def build_top(writer: CopcWriter, cube: Cube, built: List[UnitsBuilt], rest_size
         tree.build_top(sorted(roots))
     finally:
         store.close()
+
+
+def warm_top_kernels(layout, cube: Cube, extensions, folder: str) -> threading.Thread:
+    """Load the kernels the levels above the units and the writer use (from
+    numba's cache: a second or so in a new process) in a thread while the
+    tasks run, so the client is ready when the last one ends.  A node of a
+    few points is sampled and written to a throwaway spool; nothing is kept."""
+    def run() -> None:
+        try:
+            n = 64
+            cols = Columns(np.tile(np.array(cube.imin, np.int32), (n, 1)), np.linspace(0.0, 1.0, n),
+                           np.zeros((n, layout.rest_size), np.uint8))
+            spool = NodeSpool(layout, os.path.join(folder, "warm.laz"), [copy.deepcopy(e) for e in extensions])
+            try:
+                merge_children(ROOT, [(ROOT << 3, cols)], cube, spool.add_nodes, True, layout.rest_size)
+            finally:
+                spool.close()
+        except Exception:   # only a warm-up: the real work reports its own errors
+            pass
+
+    thread = threading.Thread(target=run, name="copc_builder-warm-up", daemon=True)
+    thread.start()
+    return thread
