@@ -213,10 +213,14 @@ def _build_unit(job: UnitsJob, key: int, pieces: List[Piece], spool: NodeSpool, 
                        job.page_points)
     try:
         with TIMINGS("build.load"):
-            # Straight into the unit's own page, which the tree takes without a copy.
             total = sum(p[2] for p in pieces)
-            store.claim_page(key, total)
-            load_pieces(pieces, job.layout.rest_size, store.claim(key, total))
+            if total <= job.unit_points:
+                # Straight into the unit's own page, which the tree takes without a copy.
+                store.claim_page(key, total)
+                load_pieces(pieces, job.layout.rest_size, store.claim(key, total))
+            else:   # more than memory holds (a dense bucket): piece by piece, the store spills
+                for piece in pieces:
+                    store.append(key, load_pieces([piece], job.layout.rest_size))
         store.set_budget(budget.build_store_bytes())
         tree = TreeBuilder(store, job.cube, job.leaf_limit, job.unit_points, spool.add_nodes,
                            lambda: None, spool.add_node_stream, top=key)
