@@ -43,11 +43,17 @@ def gps_bits(cols: Columns) -> np.ndarray:
     return np.ascontiguousarray(cols.gps).view(np.uint64)
 
 
+def index_dtype(size: int):
+    """The dtype of index arrays into ``size`` points: int32 while it can
+    hold every index (half the memory of int64), else int64."""
+    return np.int32 if size <= np.iinfo(np.int32).max else np.int64
+
+
 class _Pool:
     """Index storage: the leaves' points first, then promoted points appended."""
 
     def __init__(self, perm: np.ndarray, extra: int):
-        self.array = np.empty(len(perm) + max(extra, 1024), np.int64)
+        self.array = np.empty(len(perm) + max(extra, 1024), perm.dtype)
         self.array[:len(perm)] = perm
         self.top = len(perm)
 
@@ -56,13 +62,13 @@ class _Pool:
         """A pool on the array ``perm`` is the head of (see ``partition``), no copy."""
         pool = cls.__new__(cls)
         base = perm.base if perm.base is not None else perm
-        assert base.dtype == np.int64 and base.ndim == 1 and base.ctypes.data == perm.ctypes.data
+        assert base.dtype == perm.dtype and base.ndim == 1 and base.ctypes.data == perm.ctypes.data
         pool.array, pool.top = base, len(perm)
         return pool
 
     def reserve(self, n: int) -> int:
         if self.top + n > len(self.array):
-            grown = np.empty(max(len(self.array) * 3 // 2, self.top + n), np.int64)
+            grown = np.empty(max(len(self.array) * 3 // 2, self.top + n), self.array.dtype)
             grown[:self.top] = self.array[:self.top]
             self.array = grown
         start = self.top
@@ -71,16 +77,16 @@ class _Pool:
 
 
 class _Splitter:
-    """Splits a level's nodes into their children: perm and keys (the codes
-    in perm's order) move together.  The first split of the whole unit reads
-    the codes where they are (split_root); later big nodes share one
-    scratch, allocated at the first of them."""
+    """Splits a level's nodes into their children, reordering perm; the
+    kernels read each point's code through perm (no array of the codes in
+    perm's order).  The first split of the whole unit writes perm directly
+    (split_root); later big nodes share one scratch, allocated at the first
+    of them."""
 
     def __init__(self, codes: np.ndarray, perm: np.ndarray):
         self.codes, self.perm = codes, perm
-        self.keys = np.empty_like(codes)
         self.filled = False
-        self.scratch = (np.empty(0, np.int64), np.empty(0, codes.dtype))
+        self.scratch = np.empty(0, perm.dtype)
 
     def split(self, split: List[Tuple[int, int, int]], shift: int) -> np.ndarray:
         """counts[j, c]: points of node split[j] in child c, after the split."""
@@ -89,24 +95,23 @@ class _Splitter:
         if not self.filled:
             self.filled = True
             if len(split) == 1 and split[0][1:] == (0, n) and n >= BIG_NODE:
-                split_root(self.codes, shift, self.perm, self.keys, counts[0])
+                split_root(self.codes, shift, self.perm, counts[0])
                 return counts
-            self.perm[:] = np.arange(n, dtype=np.int64)
-            self.keys[:] = self.codes
+            self.perm[:] = np.arange(n, dtype=self.perm.dtype)
         # Few big nodes (the top levels): split each one in parallel; many
         # nodes: one node per thread.
         small = [j for j, (_, s, e) in enumerate(split) if e - s < BIG_NODE]
         big = max((e - s for _, s, e in split if e - s >= BIG_NODE), default=0)
-        if big > len(self.scratch[0]):
-            self.scratch = (np.empty(big, np.int64), np.empty(big, self.codes.dtype))
+        if big > len(self.scratch):
+            self.scratch = np.empty(big, self.perm.dtype)
         for j, (_, s, e) in enumerate(split):
             if e - s >= BIG_NODE:
-                split_big_node(self.keys, self.perm, s, e, shift, counts[j], *self.scratch)
+                split_big_node(self.codes, self.perm, s, e, shift, counts[j], self.scratch)
         if small:
             starts = np.array([split[j][1] for j in small], np.int64)
             ends = np.array([split[j][2] for j in small], np.int64)
             small_counts = np.zeros((len(small), 8), np.int64)
-            split_nodes(self.keys, self.perm, starts, ends, shift, small_counts)
+            split_nodes(self.codes, self.perm, starts, ends, shift, small_counts)
             counts[small] = small_counts
         return counts
 
@@ -114,9 +119,10 @@ class _Splitter:
 def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int, extra: int = 0):
     """Split top-down; returns (perm, leaves {level: [(key, start, end)]}, internal {level: [keys]}).
 
-    perm is the head of an int64 array ``extra`` longer (room for a _Pool)."""
+    perm (dtype index_dtype(n + extra)) is the head of an array ``extra``
+    longer (room for a _Pool)."""
     n = len(codes)
-    perm = np.empty(n + extra, np.int64)[:n]
+    perm = np.empty(n + extra, index_dtype(n + extra))[:n]
     splitter = _Splitter(codes, perm)
     leaves: Dict[int, List[Tuple[int, int, int]]] = {}
     internal: Dict[int, List[int]] = {}
@@ -142,7 +148,7 @@ def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int,
                     pos += counts[j, c]
         level += 1
     if not splitter.filled:   # nothing split: perm is the identity
-        perm[:] = np.arange(n, dtype=np.int64)
+        perm[:] = np.arange(n, dtype=perm.dtype)
     return perm, leaves, internal
 
 
@@ -250,7 +256,7 @@ def merge_children(parent_key: int, children: List[Tuple[int, Columns]], cube: C
     """
     cols = Columns.concat([c for _, c in children], rest_size)
     codes, gbits = point_keys(cols, cube)
-    pool = _Pool(np.arange(len(cols), dtype=np.int64), 0)
+    pool = _Pool(np.arange(len(cols), dtype=index_dtype(len(cols) + 1024)), 0)
     cur, pos = [], 0
     for key, c in children:
         cur.append((key, pos, pos + len(c)))
