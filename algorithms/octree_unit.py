@@ -23,6 +23,7 @@ from .cube import FINE_LEVEL, Cube
 from .kernels.octree import (merge_canonical, sample_parents, sort_canonical,
                              split_big_node, split_nodes, split_promoted, split_root)
 from .format.node_key import key_level
+from .heap import release_free_memory
 from .timing import TIMINGS
 
 BIG_NODE = 1 << 20   # points from which a node is split by several threads
@@ -224,6 +225,7 @@ def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: 
         codes = cube.fine_codes(cols.xyz)
     with TIMINGS("build.partition"):
         perm, leaves, internal = partition(codes, root_key, leaf_limit, cube.max_depth, len(codes) // 3 + 1024)
+    release_free_memory()
     check_cancel()
     gbits = gps_bits(cols)
 
@@ -242,6 +244,7 @@ def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: 
             groups, parents = lod_step(cols, codes, gbits, pool, cur, internal[level], level)
         for keys, counts, index in groups:
             emit(keys, counts, cols, index)
+            release_free_memory()
         check_cancel()
         cur = sorted(parents + leaves.get(level, []))
     return _finish_root(cols, pool, cur, root_key, root_is_final, emit)
