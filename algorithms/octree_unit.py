@@ -27,7 +27,8 @@ from .heap import release_free_memory
 from .timing import TIMINGS
 
 BIG_NODE = 1 << 20   # points from which a node is split by several threads
-EMIT_POINTS = 1 << 21   # final nodes go to emit in groups of about this many points
+EMIT_POINTS = 1 << 19   # final nodes go to emit in groups of about this many points (the writer
+                        # holds a group's records and index while it compresses them)
 
 # emit(keys, counts, cols, index): final nodes, points cols[index] node after node
 Emit = Callable[[List[int], List[int], Columns, np.ndarray], None]
