@@ -23,10 +23,12 @@ from .cube import FINE_LEVEL, Cube
 from .kernels.octree import (merge_canonical, sample_parents, sort_canonical,
                              split_big_node, split_nodes, split_promoted, split_root)
 from .format.node_key import key_level
+from .heap import release_free_memory
 from .timing import TIMINGS
 
 BIG_NODE = 1 << 20   # points from which a node is split by several threads
-EMIT_POINTS = 1 << 21   # final nodes go to emit in groups of about this many points
+EMIT_POINTS = 1 << 19   # final nodes go to emit in groups of about this many points (the writer
+                        # holds a group's records and index while it compresses them)
 
 # emit(keys, counts, cols, index): final nodes, points cols[index] node after node
 Emit = Callable[[List[int], List[int], Columns, np.ndarray], None]
@@ -43,11 +45,17 @@ def gps_bits(cols: Columns) -> np.ndarray:
     return np.ascontiguousarray(cols.gps).view(np.uint64)
 
 
+def index_dtype(size: int):
+    """The dtype of index arrays into ``size`` points: int32 while it can
+    hold every index (half the memory of int64), else int64."""
+    return np.int32 if size <= np.iinfo(np.int32).max else np.int64
+
+
 class _Pool:
     """Index storage: the leaves' points first, then promoted points appended."""
 
     def __init__(self, perm: np.ndarray, extra: int):
-        self.array = np.empty(len(perm) + max(extra, 1024), np.int64)
+        self.array = np.empty(len(perm) + max(extra, 1024), perm.dtype)
         self.array[:len(perm)] = perm
         self.top = len(perm)
 
@@ -56,13 +64,13 @@ class _Pool:
         """A pool on the array ``perm`` is the head of (see ``partition``), no copy."""
         pool = cls.__new__(cls)
         base = perm.base if perm.base is not None else perm
-        assert base.dtype == np.int64 and base.ndim == 1 and base.ctypes.data == perm.ctypes.data
+        assert base.dtype == perm.dtype and base.ndim == 1 and base.ctypes.data == perm.ctypes.data
         pool.array, pool.top = base, len(perm)
         return pool
 
     def reserve(self, n: int) -> int:
         if self.top + n > len(self.array):
-            grown = np.empty(max(len(self.array) * 3 // 2, self.top + n), np.int64)
+            grown = np.empty(max(len(self.array) * 3 // 2, self.top + n), self.array.dtype)
             grown[:self.top] = self.array[:self.top]
             self.array = grown
         start = self.top
@@ -71,16 +79,16 @@ class _Pool:
 
 
 class _Splitter:
-    """Splits a level's nodes into their children: perm and keys (the codes
-    in perm's order) move together.  The first split of the whole unit reads
-    the codes where they are (split_root); later big nodes share one
-    scratch, allocated at the first of them."""
+    """Splits a level's nodes into their children, reordering perm; the
+    kernels read each point's code through perm (no array of the codes in
+    perm's order).  The first split of the whole unit writes perm directly
+    (split_root); later big nodes share one scratch, allocated at the first
+    of them."""
 
     def __init__(self, codes: np.ndarray, perm: np.ndarray):
         self.codes, self.perm = codes, perm
-        self.keys = np.empty_like(codes)
         self.filled = False
-        self.scratch = (np.empty(0, np.int64), np.empty(0, codes.dtype))
+        self.scratch = np.empty(0, perm.dtype)
 
     def split(self, split: List[Tuple[int, int, int]], shift: int) -> np.ndarray:
         """counts[j, c]: points of node split[j] in child c, after the split."""
@@ -89,24 +97,23 @@ class _Splitter:
         if not self.filled:
             self.filled = True
             if len(split) == 1 and split[0][1:] == (0, n) and n >= BIG_NODE:
-                split_root(self.codes, shift, self.perm, self.keys, counts[0])
+                split_root(self.codes, shift, self.perm, counts[0])
                 return counts
-            self.perm[:] = np.arange(n, dtype=np.int64)
-            self.keys[:] = self.codes
+            self.perm[:] = np.arange(n, dtype=self.perm.dtype)
         # Few big nodes (the top levels): split each one in parallel; many
         # nodes: one node per thread.
         small = [j for j, (_, s, e) in enumerate(split) if e - s < BIG_NODE]
         big = max((e - s for _, s, e in split if e - s >= BIG_NODE), default=0)
-        if big > len(self.scratch[0]):
-            self.scratch = (np.empty(big, np.int64), np.empty(big, self.codes.dtype))
+        if big > len(self.scratch):
+            self.scratch = np.empty(big, self.perm.dtype)
         for j, (_, s, e) in enumerate(split):
             if e - s >= BIG_NODE:
-                split_big_node(self.keys, self.perm, s, e, shift, counts[j], *self.scratch)
+                split_big_node(self.codes, self.perm, s, e, shift, counts[j], self.scratch)
         if small:
             starts = np.array([split[j][1] for j in small], np.int64)
             ends = np.array([split[j][2] for j in small], np.int64)
             small_counts = np.zeros((len(small), 8), np.int64)
-            split_nodes(self.keys, self.perm, starts, ends, shift, small_counts)
+            split_nodes(self.codes, self.perm, starts, ends, shift, small_counts)
             counts[small] = small_counts
         return counts
 
@@ -114,9 +121,10 @@ class _Splitter:
 def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int, extra: int = 0):
     """Split top-down; returns (perm, leaves {level: [(key, start, end)]}, internal {level: [keys]}).
 
-    perm is the head of an int64 array ``extra`` longer (room for a _Pool)."""
+    perm (dtype index_dtype(n + extra)) is the head of an array ``extra``
+    longer (room for a _Pool)."""
     n = len(codes)
-    perm = np.empty(n + extra, np.int64)[:n]
+    perm = np.empty(n + extra, index_dtype(n + extra))[:n]
     splitter = _Splitter(codes, perm)
     leaves: Dict[int, List[Tuple[int, int, int]]] = {}
     internal: Dict[int, List[int]] = {}
@@ -142,7 +150,7 @@ def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int,
                     pos += counts[j, c]
         level += 1
     if not splitter.filled:   # nothing split: perm is the identity
-        perm[:] = np.arange(n, dtype=np.int64)
+        perm[:] = np.arange(n, dtype=perm.dtype)
     return perm, leaves, internal
 
 
@@ -218,6 +226,7 @@ def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: 
         codes = cube.fine_codes(cols.xyz)
     with TIMINGS("build.partition"):
         perm, leaves, internal = partition(codes, root_key, leaf_limit, cube.max_depth, len(codes) // 3 + 1024)
+    release_free_memory()
     check_cancel()
     gbits = gps_bits(cols)
 
@@ -236,6 +245,7 @@ def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: 
             groups, parents = lod_step(cols, codes, gbits, pool, cur, internal[level], level)
         for keys, counts, index in groups:
             emit(keys, counts, cols, index)
+            release_free_memory()
         check_cancel()
         cur = sorted(parents + leaves.get(level, []))
     return _finish_root(cols, pool, cur, root_key, root_is_final, emit)
@@ -250,7 +260,7 @@ def merge_children(parent_key: int, children: List[Tuple[int, Columns]], cube: C
     """
     cols = Columns.concat([c for _, c in children], rest_size)
     codes, gbits = point_keys(cols, cube)
-    pool = _Pool(np.arange(len(cols), dtype=np.int64), 0)
+    pool = _Pool(np.arange(len(cols), dtype=index_dtype(len(cols) + 1024)), 0)
     cur, pos = [], 0
     for key, c in children:
         cur.append((key, pos, pos + len(c)))

@@ -34,11 +34,6 @@ def random_codes(rng, n):
 
 # -- split_nodes / split_big_node ---------------------------------------------------
 
-def aligned(codes, perm):
-    """The kernels' ``keys``: the code of point perm[q] at q (0 for padding)."""
-    return np.where(perm >= 0, codes[np.maximum(perm, 0)], 0).astype(np.int64)
-
-
 def ref_split(codes, perm, s, e, shift):
     seg = perm[s:e]
     child = (codes[seg] >> shift) & 7
@@ -62,9 +57,7 @@ def test_split_nodes_is_stable_counting_sort(seed, sizes, level):
         pos += n + int(gap[k + 1])
     before = perm.copy()
     counts = np.full((len(sizes), 8), -1, np.int64)
-    keys = aligned(codes, perm)
-    split_nodes(keys, perm, np.array(starts, np.int64), np.array(ends, np.int64), shift, counts)
-    assert keys.tolist() == aligned(codes, perm).tolist()   # moved along with perm
+    split_nodes(codes, perm, np.array(starts, np.int64), np.array(ends, np.int64), shift, counts)
     touched = np.zeros(total, bool)
     for j, (s, e) in enumerate(zip(starts, ends)):
         expect, expect_counts = ref_split(codes, before, s, e, shift)
@@ -78,16 +71,17 @@ def test_split_nodes_one_child_and_duplicate_codes():
     codes = np.array([5 << 60, 5 << 60, 5 << 60, 1 << 60], np.int64)  # child (code >> 60) & 7
     perm = np.array([3, 2, 1, 0, 2, 1], np.int64)
     counts = np.zeros((2, 8), np.int64)
-    split_nodes(aligned(codes, perm), perm, np.array([0, 4]), np.array([4, 6]), 60, counts)
+    split_nodes(codes, perm, np.array([0, 4]), np.array([4, 6]), 60, counts)
     assert perm.tolist() == [3, 2, 1, 0, 2, 1]      # child 1 (point 3) first, ties keep order
     assert counts[0].tolist() == [0, 1, 0, 0, 0, 3, 0, 0]
     assert counts[1].tolist() == [0, 0, 0, 0, 0, 2, 0, 0]
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
 @pytest.mark.parametrize("n", [0, 1, 7, SPLIT_PARTS - 1, SPLIT_PARTS, SPLIT_PARTS + 1, 1000, 20011])
-def test_split_root_equals_the_reference_split_of_the_identity(n, thread_counts):
-    """split_root: the unit's first split, perm still the identity: perm and
-    keys written directly, as ref_split orders the points."""
+def test_split_root_equals_the_reference_split_of_the_identity(n, dtype, thread_counts):
+    """split_root: the unit's first split, perm still the identity: perm
+    written directly, as ref_split orders the points."""
     rng = np.random.default_rng(n + 1)
     level = int(rng.integers(0, 20))
     shift = 3 * (FINE - level - 1)
@@ -97,17 +91,16 @@ def test_split_root_equals_the_reference_split_of_the_identity(n, thread_counts)
     expect, expect_counts = ref_split(codes, np.arange(n, dtype=np.int64), 0, n, shift)
     for threads in thread_counts:
         numba.set_num_threads(threads)
-        perm = np.full(n, -1, np.int64)
-        keys = np.zeros(n, np.int64)
+        perm = np.full(n, -1, dtype)
         counts = np.full(8, -1, np.int64)
-        split_root(codes, shift, perm, keys, counts)
+        split_root(codes, shift, perm, counts)
         assert perm.tolist() == expect.tolist(), f"{threads} threads"
-        assert keys.tolist() == codes[perm].tolist()
         assert counts.tolist() == expect_counts.tolist()
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
 @pytest.mark.parametrize("n", [0, 1, 7, SPLIT_PARTS - 1, SPLIT_PARTS, SPLIT_PARTS + 1, 1000, 20011])
-def test_split_big_node_equals_split_nodes_at_every_thread_count(n, thread_counts):
+def test_split_big_node_equals_split_nodes_at_every_thread_count(n, dtype, thread_counts):
     rng = np.random.default_rng(n)
     level = int(rng.integers(0, 20))
     shift = 3 * (FINE - level - 1)
@@ -115,23 +108,19 @@ def test_split_big_node_equals_split_nodes_at_every_thread_count(n, thread_count
     if n > 100:   # skewed children: most points in one child, some children empty
         codes[: n // 2] = (codes[: n // 2] & ~(np.int64(7) << shift)) | (np.int64(3) << shift)
     pad = 5
-    perm0 = np.concatenate([[-1] * pad, rng.permutation(n + 50)[:n], [-2] * pad]).astype(np.int64)
+    perm0 = np.concatenate([[-1] * pad, rng.permutation(n + 50)[:n], [-2] * pad]).astype(dtype)
     expect, expect_counts = ref_split(codes, perm0, pad, pad + n, shift)
     ref_perm = perm0.copy()
     ref_counts = np.zeros((1, 8), np.int64)
-    split_nodes(aligned(codes, ref_perm), ref_perm, np.array([pad]), np.array([pad + n]), shift,
-                ref_counts)
+    split_nodes(codes, ref_perm, np.array([pad]), np.array([pad + n]), shift, ref_counts)
     assert ref_perm[pad:pad + n].tolist() == expect.tolist()
     for threads in thread_counts:
         numba.set_num_threads(threads)
         perm = perm0.copy()
         counts = np.full(8, -1, np.int64)
-        keys = aligned(codes, perm)
         # scratch longer than the node, filled with junk: only its first n are used
-        split_big_node(keys, perm, pad, pad + n, shift, counts,
-                       np.full(n + 5, -7, np.int64), np.full(n + 5, 99, keys.dtype))
+        split_big_node(codes, perm, pad, pad + n, shift, counts, np.full(n + 5, -7, dtype))
         assert perm.tolist() == ref_perm.tolist(), f"{threads} threads"
-        assert keys.tolist() == aligned(codes, perm).tolist()
         assert counts.tolist() == ref_counts[0].tolist() == expect_counts.tolist()
 
 
@@ -146,9 +135,7 @@ def test_split_nodes_reference_result_at_every_thread_count(thread_counts):
         numba.set_num_threads(threads)
         perm = before.copy()
         counts = np.full((len(starts), 8), -1, np.int64)
-        keys = aligned(codes, perm)
-        split_nodes(keys, perm, starts, ends, shift, counts)
-        assert keys.tolist() == aligned(codes, perm).tolist(), f"{threads} threads"
+        split_nodes(codes, perm, starts, ends, shift, counts)
         for j, (s, e) in enumerate(zip(starts, ends)):
             expect, expect_counts = ref_split(codes, before, s, e, shift)
             assert perm[s:e].tolist() == expect.tolist(), f"{threads} threads, segment {j}"

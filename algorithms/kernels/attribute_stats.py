@@ -54,22 +54,6 @@ def _le(records, i, at, size):
 
 
 @njit(cache=True, nogil=True)
-def read_int(records, i, at, kind):
-    """The integer value of a READ_* integer field."""
-    if kind == READ_U8:
-        return np.int64(records[i, at])
-    if kind == READ_I8:
-        return np.int64(np.int8(records[i, at]))
-    if kind == READ_U16:
-        return np.int64(_le(records, i, at, 2))
-    if kind == READ_I16:
-        return np.int64(np.int16(np.uint16(_le(records, i, at, 2))))
-    if kind == READ_U32:
-        return np.int64(_le(records, i, at, 4))
-    return np.int64(np.int32(np.uint32(_le(records, i, at, 4))))
-
-
-@njit(cache=True, nogil=True)
 def read_float(records, i, at, kind):
     """The value of a READ_F32/F64/U64/I64 field as float64."""
     if kind == READ_F64:
@@ -106,25 +90,32 @@ def fold_histograms(records, spec, hist):
 
 
 @njit(cache=True, nogil=True)
+def _fold_wide_field(records, at, signed, start, stop, acc):
+    """Fold the 32-bit field at ``at`` of records[start:stop] into acc (see WIDE_FIELDS)."""
+    low = np.uint64(0xFFFFFFFF)
+    lo, hi, total, sq_hi, sq_lo = acc[0], acc[1], acc[2], acc[3], acc[4]
+    for i in range(start, stop):
+        u = (np.uint32(records[i, at]) | (np.uint32(records[i, at + 1]) << 8)
+             | (np.uint32(records[i, at + 2]) << 16) | (np.uint32(records[i, at + 3]) << 24))
+        v = np.int64(np.int32(u)) if signed else np.int64(u)
+        lo = min(lo, v)
+        hi = max(hi, v)
+        total += v
+        m = np.uint64(abs(v))
+        sq = m * m
+        sq_hi += np.int64(sq >> np.uint64(32))
+        sq_lo += np.int64(sq & low)
+    acc[0], acc[1], acc[2], acc[3], acc[4] = lo, hi, total, sq_hi, sq_lo
+
+
+@njit(cache=True, nogil=True)
 def fold_wide(records, spec, wide):
     """Fold 32-bit integers (spec rows: offset, READ_U32/I32) into wide[a] (see WIDE_FIELDS)."""
-    low = np.uint64(0xFFFFFFFF)
     n = records.shape[0]
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
         for a in range(spec.shape[0]):
-            at, kind = spec[a, 0], spec[a, 1]
-            lo, hi, total, sq_hi, sq_lo = wide[a, 0], wide[a, 1], wide[a, 2], wide[a, 3], wide[a, 4]
-            for i in range(start, stop):
-                v = read_int(records, i, at, kind)
-                lo = min(lo, v)
-                hi = max(hi, v)
-                total += v
-                m = np.uint64(abs(v))
-                sq = m * m
-                sq_hi += np.int64(sq >> np.uint64(32))
-                sq_lo += np.int64(sq & low)
-            wide[a, 0], wide[a, 1], wide[a, 2], wide[a, 3], wide[a, 4] = lo, hi, total, sq_hi, sq_lo
+            _fold_wide_field(records, spec[a, 0], spec[a, 1] == READ_I32, start, stop, wide[a])
 
 
 @njit(cache=True, nogil=True)

@@ -1,7 +1,7 @@
 """Octree kernels: split nodes into children, sort a node's points into their
 canonical order, and sample levels of detail on a 128^3 grid.
 
-All of them work on ``perm``-style int64 index arrays into a unit's columns,
+All of them work on ``perm``-style index arrays (int32 or int64) into a unit's columns,
 and on the points' fine Morton codes (kernels.morton), so they never move the
 point data itself.  Node batches are processed in parallel (prange over
 nodes); inside a node the work is sequential, so results never depend on the
@@ -14,35 +14,32 @@ from .morton import FINE
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def split_nodes(keys, perm, starts, ends, shift, counts):
-    """Stable counting sort of each segment [starts[j], ends[j]) by child index.
+def split_nodes(codes, perm, starts, ends, shift, counts):
+    """Stable counting sort of each segment perm[starts[j]:ends[j]] by child index.
 
-    ``keys`` holds the fine code of point perm[q] at q; both arrays move
-    together, so the codes are read in order rather than gathered.  The child
-    index is ``(key >> shift) & 7``; counts[j, c] gets the number of points
-    of node j in child c.
+    The child index of point i is ``(codes[i] >> shift) & 7``; counts[j, c]
+    gets the number of points of node j in child c.  The splits keep each
+    node's indices ascending (they start as the identity and every split is
+    stable), so the codes are gathered in increasing order.
     """
     for j in prange(starts.shape[0]):
         s = starts[j]
         e = ends[j]
         c = np.zeros(8, np.int64)
         for q in range(s, e):
-            c[(keys[q] >> shift) & 7] += 1
+            c[(codes[perm[q]] >> shift) & 7] += 1
         pos = np.empty(8, np.int64)
         acc = 0
         for k in range(8):
             pos[k] = acc
             acc += c[k]
             counts[j, k] = c[k]
-        tmp_p = np.empty(e - s, np.int64)
-        tmp_k = np.empty(e - s, np.int64)
+        tmp_p = np.empty(e - s, perm.dtype)
         for q in range(s, e):
-            k = (keys[q] >> shift) & 7
+            k = (codes[perm[q]] >> shift) & 7
             tmp_p[pos[k]] = perm[q]
-            tmp_k[pos[k]] = keys[q]
             pos[k] += 1
         perm[s:e] = tmp_p
-        keys[s:e] = tmp_k
 
 
 SPLIT_PARTS = 64   # fixed, so the result never depends on the thread count
@@ -64,13 +61,13 @@ def _part_offsets(hist, counts):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def split_big_node(keys, perm, s, e, shift, counts, tmp_p, tmp_k):
+def split_big_node(codes, perm, s, e, shift, counts, tmp_p):
     """split_nodes for one large node, in parallel: a stable counting sort
     done part by part (per-part histograms, then each part scatters).
 
-    tmp_p and tmp_k (at least e - s long) are scratch: the caller allocates
-    them once for every big node of a partition, so their pages are touched
-    once rather than at every level."""
+    tmp_p (at least e - s long, perm's dtype) is scratch: the caller
+    allocates it once for every big node of a partition, so its pages are
+    touched once rather than at every level."""
     n = e - s
     size = (n + SPLIT_PARTS - 1) // SPLIT_PARTS
     hist = np.zeros((SPLIT_PARTS, 8), np.int64)
@@ -78,28 +75,24 @@ def split_big_node(keys, perm, s, e, shift, counts, tmp_p, tmp_k):
         a = s + p * size
         b = min(a + size, e)
         for q in range(a, b):
-            hist[p, (keys[q] >> shift) & 7] += 1
+            hist[p, (codes[perm[q]] >> shift) & 7] += 1
     pos = _part_offsets(hist, counts)
     for p in prange(SPLIT_PARTS):
         a = s + p * size
         b = min(a + size, e)
         mine = pos[p].copy()
         for q in range(a, b):
-            k = (keys[q] >> shift) & 7
+            k = (codes[perm[q]] >> shift) & 7
             tmp_p[mine[k]] = perm[q]
-            tmp_k[mine[k]] = keys[q]
             mine[k] += 1
     for q in prange(n):
         perm[s + q] = tmp_p[q]
-        keys[s + q] = tmp_k[q]
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def split_root(codes, shift, perm, keys, counts):
+def split_root(codes, shift, perm, counts):
     """split_big_node of a whole unit while its perm is still the identity:
-    reads the codes where they are and writes perm and keys (codes in perm's
-    order) directly, so the first and largest split needs no scratch and no
-    copy of the codes."""
+    writes perm directly, so the first and largest split needs no scratch."""
     n = codes.shape[0]
     size = (n + SPLIT_PARTS - 1) // SPLIT_PARTS
     hist = np.zeros((SPLIT_PARTS, 8), np.int64)
@@ -110,10 +103,8 @@ def split_root(codes, shift, perm, keys, counts):
     for p in prange(SPLIT_PARTS):
         mine = pos[p].copy()
         for q in range(p * size, min(p * size + size, n)):
-            k = (codes[q] >> shift) & 7
-            perm[mine[k]] = q
-            keys[mine[k]] = codes[q]
-            mine[k] += 1
+            perm[mine[(codes[q] >> shift) & 7]] = q
+            mine[(codes[q] >> shift) & 7] += 1
 
 
 @njit(cache=True, nogil=True, inline="always")
