@@ -44,7 +44,9 @@ def read_ranges(sources, total: int, workers: int, chunk_points: int) -> List[Tu
     for s, source in enumerate(sources):
         count = source.point_count
         chunk = _laz_chunk(source)
-        step = max(chunk, target // chunk * chunk)
+        pieces = max(1, round(count / target))
+        step = -(-count // pieces)              # even pieces, rounded up to whole LAZ chunks
+        step = max(chunk, -(-step // chunk) * chunk)
         for start in range(0, max(count, 1), step):
             ranges.append((s, start, min(start + step, count)))
     return ranges
