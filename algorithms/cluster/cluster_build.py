@@ -121,7 +121,7 @@ class ClusterBuild:
         folder = session.folder("read")
         jobs = [ReadJob(i, sources[s], a, b, plan.layout, np.asarray(plan.scales), np.asarray(plan.offsets),
                         Bucketing(provisional, level), self.options.chunk_points,
-                        os.path.join(folder, f"range-{i}.shard"), threads)
+                        os.path.join(folder, f"range-{i}.shard"), threads, packed=not session.local)
                 for i, (s, a, b) in enumerate(ranges)]
         results: List[RangeRead] = []
         self.read_tasks = len(jobs)
@@ -153,7 +153,8 @@ class ClusterBuild:
                   threads: Optional[int]) -> List[RangeRead]:
         folder = session.folder("rebucket")
         jobs = [RebucketJob(r.index, r.shards, plan.layout.rest_size, bucketing,
-                            os.path.join(folder, f"range-{r.index}.shard"), threads) for r in results]
+                            os.path.join(folder, f"range-{r.index}.shard"), threads, packed=not session.local)
+                for r in results]
         again: List[RangeRead] = []
         with TIMINGS("build.redistribute"):
             session.run("rebucket", rebucket, jobs, again.append)
@@ -181,7 +182,7 @@ class ClusterBuild:
         jobs = [UnitsJob(i, group, cube, plan.layout, opts.leaf_limit, unit_points, budget.total,
                          opts.page_points, tuple(copy.deepcopy(e) for e in extensions),
                          os.path.join(folder, f"units-{i}.laz"), os.path.join(folder, f"roots-{i}.shard"),
-                         folder, threads)
+                         folder, threads, packed=not session.local)
                 for i, group in enumerate(plan_units(merged, points, unit_points, opts.leaf_limit, level, workers))]
         built: List[UnitsBuilt] = []
 

@@ -86,13 +86,14 @@ class ReadJob:
     chunk_points: int
     shard_path: str
     threads: Optional[int]
+    packed: bool = True      # shards packed (a shared file system) or raw (one machine)
 
 
 def read_range(job: ReadJob) -> RangeRead:
     TIMINGS.seconds.clear()
     with set_threads(job.threads):
         converter = job.source.converter(job.layout, job.scales, job.offsets)
-        shard = ShardWriter(job.shard_path)
+        shard = ShardWriter(job.shard_path, job.packed)
         out = RangeRead(job.index, 0, np.full(3, np.iinfo(np.int64).max, np.int64),
                         np.full(3, np.iinfo(np.int64).min, np.int64), 0, False, {})
         try:
@@ -124,13 +125,14 @@ class RebucketJob:
     bucketing: Bucketing
     shard_path: str
     threads: Optional[int]
+    packed: bool = True
 
 
 def rebucket(job: RebucketJob) -> RangeRead:
     """A read range's points again, into the final cube's buckets."""
     TIMINGS.seconds.clear()
     with set_threads(job.threads):
-        shard = ShardWriter(job.shard_path)
+        shard = ShardWriter(job.shard_path, job.packed)
         try:
             for key in sorted(job.shards):
                 cols = load_pieces(job.shards[key], job.rest_size)
@@ -176,6 +178,7 @@ class UnitsJob:
     roots_path: str
     work_dir: str
     threads: Optional[int]
+    packed: bool = True
 
 
 def build_units(job: UnitsJob) -> UnitsBuilt:
@@ -183,7 +186,7 @@ def build_units(job: UnitsJob) -> UnitsBuilt:
     with set_threads(job.threads):
         temp_spool = f"{job.spool_path}.{os.getpid()}-{time.monotonic_ns()}.part"
         spool = NodeSpool(job.layout, temp_spool, job.extensions)
-        roots = ShardWriter(job.roots_path)
+        roots = ShardWriter(job.roots_path, job.packed)
         scratch = tempfile.mkdtemp(prefix="store-", dir=job.work_dir)
         try:
             out = UnitsBuilt(job.index, None, {}, [], 0, 0)
