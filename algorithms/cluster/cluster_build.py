@@ -63,6 +63,8 @@ class ClusterBuild:
         t0 = time.perf_counter()
         TIMINGS.seconds.clear()
         opts = self.options
+        if not opts.scheduler:
+            ClusterSession.start_fork_server()
         inputs = expand_inputs(self.inputs, opts.recursive, self.progress.info)
         paths = inputs if isinstance(inputs, (list, tuple)) else [inputs]
         output = check_output_path(self.output, [os.fspath(i) for i in paths if is_path(i)])

@@ -70,6 +70,19 @@ class ClusterSession:
             raise ClusterError(f"cannot create a work folder in {base} ({exc.strerror})") from None
         self.token = uuid.uuid4().hex
 
+    @staticmethod
+    def start_fork_server() -> None:
+        """Start the fork server the local cluster's workers come from, with
+        the build's modules preloaded (worker_warm.py): it warms up on
+        another core while this process goes on.  A server already running
+        (an earlier build in this process) is kept."""
+        import multiprocessing
+        from multiprocessing import forkserver
+
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["distributed", f"{__package__}.worker_warm"])
+        forkserver.ensure_running()
+
     def _local_cluster(self, workers: int):
         """A cluster of ``workers`` processes on loopback.  They start from a
         fork server (a clean process that has imported Dask once, forking
