@@ -17,7 +17,7 @@ from .columns import Columns
 from .cube import Cube
 from .kernels.merge import merge_heads
 from .kernels.octree import sort_canonical
-from .octree_unit import point_keys
+from .octree_unit import index_dtype, point_keys
 from .store import PointStore
 from .store.keys import run_key
 
@@ -36,7 +36,7 @@ def sort_into_runs(store: PointStore, buckets: List[int], cube: Cube, run_points
         cols = Columns.concat(parts, store.rest_size)
         parts, held = [], 0
         codes, gbits = point_keys(cols, cube)
-        perm = np.arange(len(cols), dtype=np.int64)
+        perm = np.arange(len(cols), dtype=index_dtype(len(cols)))
         sort_canonical(perm, np.array([0], np.int64), np.array([len(cols)], np.int64), gbits, codes,
                        cols.xyz, cols.rest)
         key = run_key(len(runs))

@@ -133,7 +133,9 @@ class NodeSpool:
     def _records(self, cols: Columns, index: np.ndarray) -> np.ndarray:
         """LAS records of cols[index], folded into the header figures."""
         t0 = time.perf_counter()
-        index = np.ascontiguousarray(index, dtype=np.int64)
+        if index.dtype not in (np.int32, np.int64):   # the kernel takes either as it comes
+            index = index.astype(np.int64)
+        index = np.ascontiguousarray(index)
         records = np.empty((len(index), self.record_size), np.uint8)
         assemble_records(cols.xyz, cols.gps, cols.rest, index, records)
         self.fold.fold(records)

@@ -26,7 +26,7 @@ from .distribution import split_into_buckets
 from .format.node_key import ROOT, key_level
 from .kernels.merge import sample_stream
 from .kernels.octree import lod_grid, merge_canonical
-from .octree_unit import Emit, build_unit, merge_children, point_keys
+from .octree_unit import Emit, build_unit, index_dtype, merge_children, point_keys
 from .store import PointStore
 from .timing import TIMINGS
 
@@ -179,7 +179,7 @@ class TreeBuilder:
                     self.emit([child], [len(keep)], cols, keep)
         cols = Columns.concat(runs, self.store.rest_size)
         bounds = np.cumsum([0] + [len(r) for r in runs]).astype(np.int64)
-        perm = np.arange(len(cols), dtype=np.int64)
+        perm = np.arange(len(cols), dtype=index_dtype(len(cols)))
         codes, gbits = point_keys(cols, self.cube)
         merge_canonical(perm, bounds, np.array([0, len(bounds)], np.int64), gbits, codes,
                         cols.xyz, cols.rest)
