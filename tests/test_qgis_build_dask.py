@@ -116,8 +116,32 @@ def test_local_workers_write_the_in_process_bytes(copc_processing, scene, tmp_pa
     work = tmp_path / "work"
     work.mkdir()
     run_build({"INPUT": [str(scene)], "OUTPUT": str(here)})
+    feedback = RecordingFeedback()
     result = run_build({"INPUT": [str(scene)], "OUTPUT": str(there), "DASK_WORKERS": 2,
-                        "TEMP_FOLDER": str(work)})
+                        "TEMP_FOLDER": str(work)}, feedback)
+    # The cluster's progress reaches QGIS's bar: rising, through the stages, to the end.
+    assert feedback.percents == sorted(feedback.percents)
+    assert len(set(feedback.percents)) > 3 and max(feedback.percents) == 100.0
     assert result["POINTS"] == input_points([scene])
     assert there.read_bytes() == here.read_bytes()
     assert os.listdir(work) == []
+
+
+def test_cancel_stops_the_cluster_build_and_removes_its_files(copc_processing, tmp_path):
+    """QGIS's Cancel during a --workers build: stopped within seconds, no output, no shared work file."""
+    pytest.importorskip("distributed")
+    import time
+
+    big = write_sample_scene(tmp_path / "big.laz", points=400_000, seed=8)
+    out_dir, work = tmp_path / "out", tmp_path / "work"
+    out_dir.mkdir()
+    work.mkdir()
+    feedback = RecordingFeedback(cancel_at=10.0, watch_folder=str(work))
+    with pytest.raises(QgsProcessingException) as caught:
+        run_build({"INPUT": [str(big)], "OUTPUT": str(out_dir / "out.copc.laz"), "DASK_WORKERS": 2,
+                   "TEMP_FOLDER": str(work), "MEMORY_BUDGET": "16M"}, feedback)
+    stopped = time.monotonic()
+    assert "cancelled" in str(caught.value).lower()
+    assert feedback.cancelled_at is not None and stopped - feedback.cancelled_at < 10.0
+    assert feedback.folder_at_cancel, "no shared work files yet: cancel came too early to test"
+    assert os.listdir(work) == [] and os.listdir(out_dir) == []
