@@ -354,8 +354,8 @@ def write_results(args, src: Path, runs, verdict: str) -> None:
         f"input {src.name} ({args.copies} copies of {args.source.name}, mosaic.py --point-format 6).",
         *([args.note] if args.note else []),
         "",
-        "Each run is a new process.  CPU s: user + system of the process and the worker processes it started "
-        "(/usr/bin/time -v).  RSS largest: the largest single process; tree: client and workers summed "
+        "Each run is a new process.  CPU s: user + system of the whole process tree (the command, a fork "
+        "server, the workers), as polled, or as /usr/bin/time -v counts it, whichever is more.  RSS largest: the largest single process; tree: client and workers summed "
         "(polled every 0.1 s).",
         "",
         "| run | points | wall s | M points/s | CPU s | peak RSS MiB largest / tree | sha256 |",
