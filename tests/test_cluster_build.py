@@ -199,3 +199,16 @@ def test_without_dask_one_message(scene, tmp_path, monkeypatch):
     with pytest.raises(DependencyError, match=r"dask\[distributed\]"):
         build_copc(scene, tmp_path / "out.copc.laz", workers=2)
     assert not (tmp_path / "out.copc.laz").exists()
+
+
+def test_scheduler_without_workers_is_named(scene, tmp_path, monkeypatch):
+    from copc_builder.algorithms.cluster import session
+    from copc_builder.algorithms.errors import ClusterError
+
+    monkeypatch.setattr(session, "WORKER_WAIT_SECONDS", 2)
+    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                  silence_logs=logging.ERROR) as empty:
+        with pytest.raises(ClusterError, match=f"no Dask worker has joined the scheduler at "
+                                               f"{empty.scheduler_address} within 2 s"):
+            build_copc(scene, tmp_path / "out.copc.laz", scheduler=empty.scheduler_address, temp_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -19,6 +19,7 @@ from .dask_support import import_distributed
 
 MARKER = "copc_builder-job"
 POLL_SECONDS = 0.2
+WORKER_WAIT_SECONDS = 60
 
 
 def _connect(distributed, scheduler: str):
@@ -124,7 +125,12 @@ class ClusterSession:
         with open(os.path.join(self.job_dir, MARKER), "w") as f:
             f.write(self.token)
         if self.worker_count == 0:
-            self.client.wait_for_workers(1, timeout=60)
+            try:
+                self.client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+            except (TimeoutError, OSError):
+                raise ClusterError(f"no Dask worker has joined the scheduler at {self.client.scheduler.address} "
+                                   f"within {WORKER_WAIT_SECONDS} s; start workers for it (dask worker "
+                                   f"ADDRESS)") from None
         found = self.client.run(worker_sees, self.job_dir, self.token, list(inputs))
         for worker, problems in sorted(found.items()):
             if problems:
