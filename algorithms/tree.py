@@ -7,8 +7,8 @@
    (octree_unit.build_unit); each unit's root goes back into the store.
 3. Top: the nodes above the units, bottom-up, each sampled from its
    children, which are then final.  The root is final last.
-A builder can also be given the subtree of one node (``top``, a cluster
-task's bucket): the node's own points are then left in the store for the
+A builder can also be given the subtree of one node (``top``: a unit of a
+cluster task): the node's own points are then left in the store for the
 levels above, built elsewhere (``build_top``).
 The result does not depend on where the cuts fall: every node's points are
 chosen by the same rule from the same candidates, in canonical order.
