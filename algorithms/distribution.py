@@ -63,9 +63,7 @@ class Distributor:
         total = plan.total_points
         if total <= unit_points:   # includes streams of unknown size (0)
             return cls(store, None, 0)
-        cube = None
-        if plan.header_bounds is not None:
-            cube = Cube.enclosing(plan.header_bounds[0], plan.header_bounds[1], plan.scales, plan.offsets)
+        cube = plan.header_cube()
         return cls(store, cube, budget.bucket_level(total, unit_points, cube))
 
     # -- points written in place (one bucket) ----------------------------------------

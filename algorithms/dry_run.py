@@ -99,14 +99,6 @@ def _triple(values) -> str:
     return "(" + ", ".join(f"{v:.15g}" for v in values) + ")"
 
 
-def header_cube(plan: Plan) -> Optional[Cube]:
-    """The root cube of the headers' bounds, or None when they are not usable."""
-    if plan.header_bounds is None:
-        return None
-    lo, hi = plan.header_bounds
-    return Cube.enclosing(lo, hi, plan.scales, plan.offsets)
-
-
 def filled_cells(plan: Plan, cube: Cube, level: int) -> int:
     """Cells of ``level`` the headers' bounds cover (the cube's corner sits at their minimum)."""
     lo, hi = plan.header_bounds
@@ -231,7 +223,7 @@ def estimate(sources: List[PointSource], plan: Plan, options: BuildOptions) -> D
     bpp = plan.layout.bytes_per_point
     unit_points = budget.unit_points(bpp)
     total = plan.total_points
-    cube = header_cube(plan)
+    cube = plan.header_cube()
     bucket_level = 0 if total <= unit_points else budget.bucket_level(total, unit_points, cube)
     units, biggest_unit = expected_units(plan, cube, unit_points)
     notes = []

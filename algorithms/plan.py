@@ -46,6 +46,12 @@ class Plan:
     def layout(self) -> PointLayout:
         return self.header.layout
 
+    def header_cube(self) -> Optional[Cube]:
+        """The root cube of the headers' bounds, or None when they are not usable."""
+        if self.header_bounds is None:
+            return None
+        return Cube.enclosing(self.header_bounds[0], self.header_bounds[1], self.scales, self.offsets)
+
     @property
     def scales(self) -> Tuple[float, float, float]:
         return self.header.scales
@@ -279,7 +285,7 @@ def choose_cube(plan: Plan, imin: np.ndarray, imax: np.ndarray) -> Cube:
     if plan.header_bounds is not None:
         lo, hi = plan.header_bounds
         if np.all(lo <= imin) and np.all(hi >= imax):
-            from_header = Cube.enclosing(lo, hi, plan.scales, plan.offsets)
+            from_header = plan.header_cube()
             if from_header.m <= exact.m + 1:
                 return from_header
     return exact

@@ -115,9 +115,7 @@ class ClusterBuild:
     def _read(self, session: ClusterSession, sources: List[LasFile], plan: Plan, budget: MemoryBudget,
               unit_points: int, workers: int, threads: Optional[int]):
         """Read every range into buckets; the final cube, level and shards."""
-        provisional = None
-        if plan.header_bounds is not None:
-            provisional = Cube.enclosing(plan.header_bounds[0], plan.header_bounds[1], plan.scales, plan.offsets)
+        provisional = plan.header_cube()
         level = cluster_level(plan.total_points, unit_points, workers, provisional, budget)
         ranges = read_ranges(sources, plan.total_points, workers, self.options.chunk_points)
         folder = session.folder("read")
@@ -212,8 +210,8 @@ def task_budget(memory_budget: int, worker_memory: Optional[int]) -> int:
 
 def _any_cube(plan: Plan) -> Cube:
     """A cube in the plan's frame (the headers' bounds, or a unit cube), for the warm-up."""
-    lo, hi = plan.header_bounds if plan.header_bounds is not None else (np.zeros(3, np.int64),) * 2
-    return Cube.enclosing(lo, hi, plan.scales, plan.offsets)
+    zero = np.zeros(3, np.int64)
+    return plan.header_cube() or Cube.enclosing(zero, zero, plan.scales, plan.offsets)
 
 
 def _only_files(sources) -> None:
