@@ -16,6 +16,7 @@ from typing import Any, List, Tuple
 
 import numpy as np
 
+from .columns import Columns
 from .copc_writer import CopcWriter
 from .cube import Cube
 from .distribution import Distributor
@@ -93,27 +94,40 @@ class ReadStage:
         return read
 
     def _read_source(self, source: PointSource, converter, direct: bool, read: PointsRead) -> None:
-        lo = np.empty(3, np.int64)
-        hi = np.empty(3, np.int64)
         return_zero = 0
         for raw in source.chunks(self.options.chunk_points):
             with TIMINGS("read.convert"):
                 room = self.distributor.room(len(raw)) if direct else None
                 cols = converter.convert(raw, room) if room is not None else converter.convert(raw)
             with TIMINGS("read.distribute"):
-                lo[:] = np.iinfo(np.int64).max
-                hi[:] = np.iinfo(np.int64).min
-                int_bounds(cols.xyz, lo, hi)
+                lo, hi = chunk_bounds(cols)
                 np.minimum(read.imin, lo, out=read.imin)
                 np.maximum(read.imax, hi, out=read.imax)
                 if room is None:
                     self.distributor.add(cols, lo, hi)
-            return_zero += int(np.count_nonzero((cols.rest[:, REST_RETURN] & 0x0F) == 0))
+            return_zero += return_zero_count(cols)
             read.points += len(cols)
             self.progress.update("read", read.points, self.plan.total_points)
         if return_zero:
-            self.progress.warning(f"{source.path}: {return_zero:,} points have return number 0, which is "
-                                  f"not valid; the header counts them as first returns")
+            self.progress.warning(return_zero_warning(source.path, return_zero))
+
+
+def chunk_bounds(cols: Columns) -> Tuple[np.ndarray, np.ndarray]:
+    """The exact integer bounds (lowest, highest per axis) of a chunk's points."""
+    lo = np.full(3, np.iinfo(np.int64).max, np.int64)
+    hi = np.full(3, np.iinfo(np.int64).min, np.int64)
+    int_bounds(cols.xyz, lo, hi)
+    return lo, hi
+
+
+def return_zero_count(cols: Columns) -> int:
+    """Points with return number 0 (not valid LAS) in a chunk."""
+    return int(np.count_nonzero((cols.rest[:, REST_RETURN] & 0x0F) == 0))
+
+
+def return_zero_warning(path: str, count: int) -> str:
+    return (f"{path}: {count:,} points have return number 0, which is not valid; the header counts them "
+            f"as first returns")
 
 
 @dataclass

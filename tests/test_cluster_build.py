@@ -212,3 +212,19 @@ def test_scheduler_without_workers_is_named(scene, tmp_path, monkeypatch):
                                                f"{empty.scheduler_address} within 2 s"):
             build_copc(scene, tmp_path / "out.copc.laz", scheduler=empty.scheduler_address, temp_dir=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_return_zero_warned_as_in_process(tmp_path, cluster):
+    """Points with return number 0 spread over several read tasks: one warning per input, the same as in-process."""
+    import laspy
+
+    src = write_las(tmp_path / "zero.las", n=60_000, point_format=6, seed=4)
+    las = laspy.read(str(src))
+    las.return_number = np.where(np.arange(len(las.points)) % 3 == 0, 0, las.return_number)
+    las.write(str(src))
+    a, b = both(src, tmp_path, cluster.scheduler_address, chunk_points=10_000)
+    assert_same(tmp_path)
+    warned = [w for w in b.warnings if "return number 0" in w]
+    assert warned == [w for w in a.warnings if "return number 0" in w] == [
+        f"{src}: 20,000 points have return number 0, which is not valid; the header counts them as first returns"]
+    assert b.stats["read_tasks"] > 1

@@ -29,7 +29,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from ..builder import BuildSummary, check_output_path
-from ..build_stages import FinishStage, ScanStage
+from ..build_stages import FinishStage, ScanStage, return_zero_warning
 from ..copc_writer import CopcWriter
 from ..cube import Cube
 from ..errors import InputError, OptionError
@@ -166,8 +166,7 @@ class ClusterBuild:
             counts[s] += result.return_zero
         for source, n in zip(sources, counts):
             if n:
-                self.progress.warning(f"{source.path}: {n:,} points have return number 0, which is not valid; "
-                                      f"the header counts them as first returns")
+                self.progress.warning(return_zero_warning(source.path, n))
 
     # -- units -------------------------------------------------------------------------
     def _units(self, session, plan: Plan, cube: Cube, level: int, shards, points: int, budget: MemoryBudget,

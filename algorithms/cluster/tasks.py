@@ -23,10 +23,9 @@ import numpy as np
 
 from ..columns import Columns
 from ..cube import Cube
+from ..build_stages import chunk_bounds, return_zero_count
 from ..distribution import bucket_segments
 from ..format.node_key import ROOT
-from ..kernels.distribute import int_bounds
-from ..kernels.point_formats import REST_RETURN
 from ..memory_budget import MemoryBudget
 from ..node_spool import NodeSpool, SpoolPart
 from ..point_layout import PointLayout
@@ -97,17 +96,15 @@ def read_range(job: ReadJob) -> RangeRead:
         out = RangeRead(job.index, 0, np.full(3, np.iinfo(np.int64).max, np.int64),
                         np.full(3, np.iinfo(np.int64).min, np.int64), 0, False, {})
         try:
-            lo, hi = np.empty(3, np.int64), np.empty(3, np.int64)
             for raw in job.source.chunks(job.chunk_points, job.start, job.stop):
                 with TIMINGS("read.convert"):
                     cols = converter.convert(raw)
                 with TIMINGS("read.distribute"):
-                    lo[:], hi[:] = np.iinfo(np.int64).max, np.iinfo(np.int64).min
-                    int_bounds(cols.xyz, lo, hi)
+                    lo, hi = chunk_bounds(cols)
                     np.minimum(out.imin, lo, out=out.imin)
                     np.maximum(out.imax, hi, out=out.imax)
                     out.outside |= not job.bucketing.add(shard, cols, lo, hi)
-                out.return_zero += int(np.count_nonzero((cols.rest[:, REST_RETURN] & 0x0F) == 0))
+                out.return_zero += return_zero_count(cols)
                 out.points += len(cols)
             out.shards = shard.finish()
         except BaseException:
@@ -136,7 +133,7 @@ def rebucket(job: RebucketJob) -> RangeRead:
         try:
             for key in sorted(job.shards):
                 cols = load_pieces(job.shards[key], job.rest_size)
-                if not job.bucketing.add(shard, cols, *_bounds(cols)):
+                if not job.bucketing.add(shard, cols, *chunk_bounds(cols)):
                     raise AssertionError(f"a point of bucket {key} lies outside the final cube")
             shards = shard.finish()
         except BaseException:
@@ -144,12 +141,6 @@ def rebucket(job: RebucketJob) -> RangeRead:
             raise
     none = np.zeros(3, np.int64)
     return RangeRead(job.index, 0, none, none, 0, False, shards, dict(TIMINGS.seconds))
-
-
-def _bounds(cols: Columns) -> Tuple[np.ndarray, np.ndarray]:
-    lo, hi = np.full(3, np.iinfo(np.int64).max, np.int64), np.full(3, np.iinfo(np.int64).min, np.int64)
-    int_bounds(cols.xyz, lo, hi)
-    return lo, hi
 
 
 @dataclass
