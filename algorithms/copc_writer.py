@@ -60,10 +60,6 @@ class CopcWriter:
     def add_part(self, part: SpoolPart) -> None:
         """Take the nodes of another spool (a cluster task's): laid out with
         ours at close, its figures and extensions' state merged into ours."""
-        own = self._spool.entries.keys() | set().union(*(p.entries.keys() for p in self._parts))
-        twice = own & part.entries.keys()
-        if twice:
-            raise AssertionError(f"nodes {sorted(twice)[:5]} written twice ({part.path})")
         self._parts.append(part)
         self.fold.merge(part.fold)
         for mine, theirs in zip(self.extensions, part.extensions):
@@ -131,7 +127,11 @@ class CopcWriter:
     def _copy_chunks(self):
         """Every spool's chunks into the file in node-key order: (placed entries, chunk table)."""
         parts = [self._spool.part()] + self._parts
-        where = {key: i for i, part in enumerate(parts) for key in part.entries}
+        where: Dict[int, int] = {}
+        for i, part in enumerate(parts):
+            for key in part.entries:
+                if where.setdefault(key, i) != i:
+                    raise AssertionError(f"node {key} written twice ({parts[where[key]].path}, {part.path})")
         files = [self._spool.file] + [None] * len(self._parts)
         placed, table = {}, []
         try:

@@ -26,3 +26,38 @@ def test_copy_range_short_source_is_an_error(tmp_path):
     with open(src, "rb") as s, open(tmp_path / "out", "wb") as d:
         with pytest.raises(OSError, match="ends 50 bytes early"):
             copy_range(s, 50, 100, d)
+
+
+def test_a_node_in_two_spools_is_refused(tmp_path):
+    """Chunks laid out from several spools (the cluster build's parts): a node
+    written by two of them stops the writer, naming both, and leaves no output."""
+    import numpy as np
+
+    from copc_builder.algorithms.build_stages import ScanStage
+    from copc_builder.algorithms.columns import Columns
+    from copc_builder.algorithms.copc_writer import CopcWriter
+    from copc_builder.algorithms.node_spool import NodeSpool
+    from copc_builder.algorithms.options import BuildOptions
+    from copc_builder.algorithms.progress import Progress
+    from fixtures import write_las
+
+    src = write_las(tmp_path / "in.las", n=100, point_format=6)
+    _, plan = ScanStage(str(src), BuildOptions(), Progress(), "test").run()
+    cols = Columns.empty(plan.layout.rest_size, 10)
+    cols.xyz[:] = plan.header_bounds[0]
+    cols.gps[:] = 0.0
+    cols.rest[:] = 0
+    cube = plan.header_cube()
+    out = tmp_path / "out.copc.laz"
+    writer = CopcWriter(str(out), plan.header, cube, str(tmp_path))
+    other = NodeSpool(plan.layout, str(tmp_path / "other.bin"))
+    writer.add_nodes([9], [10], cols, np.arange(10))
+    other.add_nodes([9], [10], cols, np.arange(10))
+    writer.add_part(other.part())
+    with pytest.raises(AssertionError, match=r"node 9 written twice \(.*chunks.bin, .*other.bin\)"):
+        try:
+            writer.close()
+        except AssertionError:
+            writer.abort()
+            raise
+    assert not out.exists() and not [p for p in os.listdir(tmp_path) if p.endswith(".copc_builder-tmp")]
