@@ -28,13 +28,19 @@ def _bytes(arr: np.ndarray) -> memoryview:
     return memoryview(np.ascontiguousarray(arr)).cast("B")
 
 
+def temporary_name(path: str) -> str:
+    """Where a task writes ``path`` before renaming it: its own name, so a
+    second run of the task (or a worker Dask thought dead) never shares it."""
+    return f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part"
+
+
 class ShardWriter:
     """Appends buckets' points to one shard file; ``finish`` renames it into place."""
 
     def __init__(self, path: str, packed: bool = True):
         self.path = path
         self.packed = packed
-        self.temp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part"
+        self.temp = temporary_name(path)
         try:
             self.file = open(self.temp, "wb")
         except OSError as exc:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -34,7 +33,7 @@ from ..store.keys import RAW_KEY
 from ..threads import set_threads
 from ..timing import TIMINGS
 from ..tree import TreeBuilder
-from .shards import Piece, ShardWriter, load_pieces
+from .shards import Piece, ShardWriter, load_pieces, temporary_name
 
 Shards = Dict[int, List[Piece]]   # bucket key -> its segments, in order
 
@@ -175,7 +174,7 @@ class UnitsJob:
 def build_units(job: UnitsJob) -> UnitsBuilt:
     TIMINGS.seconds.clear()
     with set_threads(job.threads):
-        temp_spool = f"{job.spool_path}.{os.getpid()}-{time.monotonic_ns()}.part"
+        temp_spool = temporary_name(job.spool_path)
         spool = NodeSpool(job.layout, temp_spool, job.extensions)
         roots = ShardWriter(job.roots_path, job.packed)
         scratch = tempfile.mkdtemp(prefix="store-", dir=job.work_dir)
