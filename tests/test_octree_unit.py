@@ -328,3 +328,34 @@ def test_final_groups_bound_each_copy_and_keep_node_order(monkeypatch):
     got = np.concatenate([index for _, _, index in groups])
     expect = np.concatenate([pool[s:e] for (_, s, _), e in zip(cur, keep_end) if e > s])
     assert got.tolist() == expect.tolist()
+
+
+@pytest.mark.parametrize("room", ["default", "none"])
+def test_build_unit_pool_room(monkeypatch, room):
+    """Sampled points are appended to the pool made by partition; it grows
+    exactly when they outrun the room made for them (growing holds two pools
+    at once, so the room is sized for aerial clouds, benchmarks/scale.py),
+    and a grown pool gives the same nodes as the reference build."""
+    from copc_builder.algorithms import octree_unit
+
+    appended, grown = [], []
+    reserve = octree_unit._Pool.reserve
+
+    def counting_reserve(pool, n):
+        appended.append(n)
+        if pool.top + n > len(pool.array):
+            grown.append(n)
+        return reserve(pool, n)
+
+    monkeypatch.setattr(octree_unit._Pool, "reserve", counting_reserve)
+    if room == "none":
+        monkeypatch.setattr(octree_unit, "pool_room", lambda points: 0)
+    cols = make_cloud(5, 60000, "flat", "pulses")
+    cols.xyz[:, :2] = np.random.default_rng(5).integers(0, 3000, (len(cols), 2))
+    out, _, cube = build(cols, 20000)   # promotes 37 % of its points in all
+    assert bool(grown) == (sum(appended) > octree_unit.pool_room(len(cols))) and bool(grown) == (room == "none")
+    codes = cube.fine_codes(cols.xyz)
+    expect = ref_build(cols, codes, ROOT, 20000, cube.max_depth)
+    assert sorted(out.nodes) == sorted(expect)
+    for key, idx in expect.items():
+        assert out.nodes[key] == [record(cols, i) for i in idx], f"node {key}"
