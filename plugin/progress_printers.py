@@ -19,10 +19,10 @@ class BarProgress:
 
     FORMAT = "{desc:<6} {percentage:5.1f}%|{bar}| {elapsed}<{remaining}{postfix}"
 
-    def __init__(self, stream=sys.stderr):
+    def __init__(self, stream=None):
         from tqdm import tqdm
 
-        self.stream = stream
+        self.stream = stream = stream or sys.stderr
         # Follow the terminal's width; a terminal of no size (some
         # pseudo-terminals) or a file gets 100 columns.
         sized = terminal_columns(stream) > 0
@@ -62,8 +62,8 @@ class BarProgress:
 class MessagePrinter:
     """Messages only (warnings, notes), each after ``prefix``; no progress lines."""
 
-    def __init__(self, stream=sys.stderr, prefix: str = ""):
-        self.stream = stream
+    def __init__(self, stream=None, prefix: str = ""):
+        self.stream = stream or sys.stderr   # the stderr of when it is made, not of the import
         self.prefix = prefix
 
     def on_message(self, level: str, text: str) -> None:
@@ -77,7 +77,7 @@ class MessagePrinter:
 class PlainProgress(MessagePrinter):
     """Messages, and a line per stage change and per 10 %, each after ``prefix``."""
 
-    def __init__(self, stream=sys.stderr, prefix: str = ""):
+    def __init__(self, stream=None, prefix: str = ""):
         super().__init__(stream, prefix)
         self.stage = None
         self.decile = -1
