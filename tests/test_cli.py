@@ -82,3 +82,31 @@ def test_usage_errors_exit_2(tmp_path):
     assert run_cli("build", "x.las", "-o", tmp_path / "y.copc.laz", "--threads", "0").returncode == 2
     r = run_cli("build", "x.las", "-o", tmp_path / "y.copc.laz", "--memory-budget", "lots")
     assert r.returncode == 1 and "cannot read 'lots' as a size" in r.stderr
+
+
+@pytest.mark.parametrize("ok", [False, True])
+def test_run_exits_with_mains_code_and_freezes_what_is_left(tmp_path, monkeypatch, capsys, ok):
+    """The command's entry (pyproject's script, ``python -m``) is run(): main's
+    exit code, the objects left frozen so the interpreter's last collection
+    skips them; ``python -m copc_builder`` goes through it."""
+    import gc
+    import sys
+
+    from copc_builder.plugin import cli
+
+    source = write_las(tmp_path / "in.las", n=500) if ok else tmp_path / "missing.las"
+    argv, code = ["build", str(source), "-o", str(tmp_path / "out.copc.laz")], 0 if ok else 1
+    monkeypatch.setattr(sys, "argv", ["copc-builder", *argv])
+    assert gc.get_freeze_count() == 0
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            cli.run()
+        assert exit_.value.code == code and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    text = (Path(cli.__file__).parents[1] / "pyproject.toml").read_text()
+    assert 'copc-builder = "copc_builder.plugin.cli:run"' in text
+    assert (tmp_path / "out.copc.laz").exists() == ok
+    (tmp_path / "out.copc.laz").unlink(missing_ok=True)
+    r = run_cli(*argv)
+    assert r.returncode == code and (tmp_path / "out.copc.laz").exists() == ok
