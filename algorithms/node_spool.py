@@ -14,9 +14,10 @@ from __future__ import annotations
 import errno
 import io
 import os
+import threading
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -183,18 +184,27 @@ class NodeSpool:
         import lazrs
 
         records = self._records(cols, index)
+        # Extensions that fold whole nodes in one GIL-free kernel do it beside
+        # the compression (lazrs holds the GIL, its threads leave a core idle
+        # at times); the others after it, node by node.
+        beside = [ext for ext in self.extensions if hasattr(ext, "nodes_records")]
+        folding = _Beside(lambda: [ext.nodes_records(keys, counts, records) for ext in beside]) if beside else None
         t1 = time.perf_counter()
-        chunks = []
-        pos = 0
-        for count in counts:
-            chunks.append(records[pos:pos + count])
-            pos += count
-        buffer = io.BytesIO()
-        compressor = lazrs.ParLasZipCompressor(buffer, self.laz_vlr)
-        compressor.compress_chunks(chunks)
-        compressor.done()
-        buffer.seek(0)
-        table = lazrs.read_chunk_table(buffer, self.laz_vlr)
+        try:
+            chunks = []
+            pos = 0
+            for count in counts:
+                chunks.append(records[pos:pos + count])
+                pos += count
+            buffer = io.BytesIO()
+            compressor = lazrs.ParLasZipCompressor(buffer, self.laz_vlr)
+            compressor.compress_chunks(chunks)
+            compressor.done()
+            buffer.seek(0)
+            table = lazrs.read_chunk_table(buffer, self.laz_vlr)
+        finally:
+            if folding is not None:
+                folding.finish()
         TIMINGS.add("write.compress", time.perf_counter() - t1)
         data = buffer.getbuffer()
         offset = self.file.tell()
@@ -209,6 +219,31 @@ class NodeSpool:
             self.entries[key] = (offset, size, count)
             offset += size
             for ext in self.extensions:
-                ext.node_records(key, 0, records[pos:pos + count])
+                if ext not in beside:
+                    ext.node_records(key, 0, records[pos:pos + count])
             pos += count
         self.points += len(records)
+
+
+class _Beside:
+    """``work()`` in a thread of its own, started now; ``finish()`` waits for
+    it and raises what it raised.  Thread.start() hands the new thread the
+    GIL, which it keeps until the work enters its GIL-free kernel, so the
+    caller's next call (lazrs, which holds the GIL) runs beside the kernel."""
+
+    def __init__(self, work):
+        self._error: Optional[BaseException] = None
+        self._work = work
+        self._thread = threading.Thread(target=self._run, name="copc-builder-fold", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:   # re-raised in the caller's thread
+            self._error = exc
+
+    def finish(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -107,6 +107,28 @@ class QgisStatisticsExtension:
     def node_records(self, key: int, first: int, records: np.ndarray) -> None:
         for start in range(0, len(records), ks.DRAIN_POINTS):
             self._fold(key, first + start, records[start:start + ks.DRAIN_POINTS])
+
+    def nodes_records(self, keys: Sequence[int], counts: Sequence[int], records: np.ndarray) -> None:
+        """Whole nodes one after another (``counts`` points each, from their
+        first): as node_records for each, folded in one kernel call that holds
+        no GIL, so the writer runs it beside lazrs's compression."""
+        total = len(records)
+        if total > ks.DRAIN_POINTS:   # the writer's batches are a few million points
+            raise ValueError(f"{total} points at once; at most {ks.DRAIN_POINTS}")
+        twice = [key for key in keys if key in self._nodes]
+        if twice or len(set(keys)) != len(keys):
+            raise ValueError(f"node {(twice or list(keys))[0]}: its first point folded twice")
+        if self._wide_points + total > ks.DRAIN_POINTS:
+            self._drain_wide()
+        bounds = np.zeros(len(counts) + 1, np.int64)
+        np.cumsum(counts, out=bounds[1:])
+        states = np.zeros((len(keys), len(self.float_attrs), ks.FLOAT_FIELDS), np.float64)
+        ks.fold_nodes(records, bounds, self._hist_spec, self._hist, self._wide_spec, self._wide,
+                      self._float_spec, states)
+        self._wide_points += total
+        self.points += total
+        for key, count, state in zip(keys, counts, states):
+            self._nodes[int(key)] = (int(count), state)
 
     def evlr(self, nodes: NodeEntries, data_offset: int) -> Optional[EvlrData]:
         stats = self.statistics()

@@ -8,6 +8,12 @@ computes must not depend on that order or on where parts are cut, so the
 output stays the same whatever the thread count or memory budget.  The
 cluster build gives each unit task a fresh copy (pickled) and merges the
 copies back (``merge``), so the state must pickle and merge in any order.
+
+An extension may also have ``nodes_records(keys, counts, records)``: whole
+nodes one after another, as node_records would get them.  The writer then
+calls it instead, from a thread of its own while lazrs compresses the same
+records, so it should spend its time in a kernel that holds no GIL and
+touch nothing but its own state (the QGIS statistics do).
 """
 from __future__ import annotations
 

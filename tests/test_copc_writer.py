@@ -61,3 +61,67 @@ def test_a_node_in_two_spools_is_refused(tmp_path):
             writer.abort()
             raise
     assert not out.exists() and not [p for p in os.listdir(tmp_path) if p.endswith(".copc_builder-tmp")]
+
+
+class _Recorder:
+    """A batch-capable writer extension that notes where and when it ran."""
+
+    def __init__(self, fail: bool = False):
+        import threading
+
+        self.fail, self.seen, self.threads = fail, [], set()
+        self._main = threading.get_ident()
+
+    def nodes_records(self, keys, counts, records):
+        import threading
+
+        self.threads.add(threading.get_ident() != self._main)
+        self.seen.append((list(keys), list(counts), len(records)))
+        if self.fail:
+            raise ValueError("extension failed")
+
+    def node_records(self, key, first, records):
+        raise AssertionError("a batch-capable extension gets whole batches")
+
+
+@pytest.mark.parametrize("failing", ["none", "extension", "compression"])
+def test_batch_extensions_fold_beside_the_compression(tmp_path, monkeypatch, failing):
+    """An extension with nodes_records gets each batch's whole nodes in a
+    thread of its own while lazrs compresses; its error, or the compressor's,
+    reaches the caller, and no thread is left behind either way."""
+    import threading
+
+    import lazrs
+    import numpy as np
+
+    from copc_builder.algorithms.columns import Columns
+    from copc_builder.algorithms.node_spool import NodeSpool
+    from copc_builder.algorithms.point_layout import PointLayout
+
+    layout = PointLayout(6)
+    monkeypatch.setattr(node_spool, "BATCH_BYTES", 30 * 50)   # 50 points a batch
+    if failing == "compression":
+        class Broken:
+            def __init__(self, *args):
+                pass
+
+            def compress_chunks(self, chunks):
+                raise OSError("compression failed")
+        monkeypatch.setattr(lazrs, "ParLasZipCompressor", Broken)
+    ext = _Recorder(fail=failing == "extension")
+    spool = NodeSpool(layout, str(tmp_path / "spool.bin"), [ext])
+    cols = Columns.empty(layout.rest_size, 120)
+    cols.xyz[:] = np.arange(360).reshape(120, 3)
+    cols.gps[:] = np.arange(120.0)
+    cols.rest[:] = 1
+    try:
+        if failing == "none":
+            spool.add_nodes([8, 9, 10], [40, 30, 50], cols, np.arange(120))
+            assert ext.seen == [([8], [40], 40), ([9], [30], 30), ([10], [50], 50)] and ext.threads == {True}
+            assert sorted(spool.entries) == [8, 9, 10]
+        else:
+            with pytest.raises((ValueError, OSError), match=f"{failing} failed"):
+                spool.add_nodes([8, 9], [40, 30], cols, np.arange(70))
+    finally:
+        spool.close()
+    assert not [t for t in threading.enumerate() if t.name == "copc-builder-fold"]

@@ -144,6 +144,31 @@ def test_extension_bytes_do_not_depend_on_node_order_or_parts():
         QgisStatisticsExtension(hd).node_records(5, 3, nodes[1])
 
 
+def test_whole_nodes_at_once_equal_node_by_node():
+    """nodes_records (the writer's batches, one kernel call) gives the same
+    bytes as node_records node after node, mixed with it in any order; a node
+    given twice is refused."""
+    hd = header(8, (ExtraDim("Width", 4, "<f4"), ExtraDim("Big", 4, "<i4")))
+    size = hd.layout.record_size
+    rng = np.random.default_rng(12)
+    nodes = {}
+    for key in (1, 8, 9, 10, 11, 75, 600, 601):
+        rec = random_records(int(rng.integers(1, 3000)), size, seed=key)
+        rec[:, 22:30] = (3e8 + rng.random(len(rec)) * 100).view(np.uint8).reshape(len(rec), 8)
+        nodes[key] = rec
+    keys = sorted(nodes)
+    one = fold_nodes(QgisStatisticsExtension(hd), nodes, keys, {})
+    batched = QgisStatisticsExtension(hd)
+    batched.nodes_records(keys[:5], [len(nodes[k]) for k in keys[:5]], np.concatenate([nodes[k] for k in keys[:5]]))
+    batched.node_records(keys[5], 0, nodes[keys[5]])
+    batched.nodes_records(keys[6:], [len(nodes[k]) for k in keys[6:]], np.concatenate([nodes[k] for k in keys[6:]]))
+    assert batched.statistics().to_bytes() == one
+    with pytest.raises(ValueError, match="node 8: its first point folded twice"):
+        batched.nodes_records([8], [len(nodes[8])], nodes[8])
+    with pytest.raises(ValueError, match="node 3: its first point folded twice"):
+        QgisStatisticsExtension(hd).nodes_records([3, 3], [2, 2], nodes[1][:4])
+
+
 def test_record_round_trip_and_qgis_int_limits():
     stats = QgisStatistics(5_000_000_000, {"Classification": AttributeStatistics(
         1.0, 18.0, 2.5, 0.75, {2: 3_000_000_000, 18: 7}, count=5_000_000_000)})
