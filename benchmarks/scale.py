@@ -2,7 +2,8 @@
 """Throughput and memory of `copc-builder build` beside the LAZ floor.
 
 For each mosaic size (copies of a real tile, made with ../shared/tools/mosaic.py)
-this runs, each as its own process:
+this runs, each as its own process (the first size after one untimed build, so
+numba's kernel cache is warm; --no-warm-up skips it):
   - ../shared/tools/laz_limit.py INPUT   (the floor: lazrs decode + encode)
   - copc-builder build INPUT -o OUT      (the cold build, as the command line and
                                           QGIS run it: a new process; peak RSS
@@ -157,6 +158,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=HERE / "work", help="inputs, outputs, temp")
     ap.add_argument("--results", type=Path, default=HERE / "results" / "scale.md")
     ap.add_argument("--no-validate", action="store_true")
+    ap.add_argument("--no-warm-up", action="store_true",
+                    help="skip the untimed build of the first input that fills numba's cache")
     ap.add_argument("--note", default="", help="a line for the results file (e.g. that the machine was shared)")
     args = ap.parse_args()
 
@@ -178,6 +181,14 @@ def main() -> None:
             cmd += ["--memory-budget", budget]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
+        if not args.no_warm_up and not rows:
+            # numba compiles a kernel the first time it meets its types (some only
+            # for big nodes, over 2**20 points) and caches it in the checkout: on
+            # a fresh checkout the first cold build would time the compiler.
+            warm = subprocess.run(cmd[2:], capture_output=True, text=True)
+            if warm.returncode != 0:
+                raise SystemExit(f"warm-up build failed:\n{warm.stderr[-2000:]}")
+            out.unlink()
         wall, peak_temp, stdout, err = run_measured(cmd, temp)
         result = json.loads(stdout.strip().splitlines()[-1])["result"]
         rss = peak_rss_from_time(err)
@@ -217,8 +228,9 @@ def write_results(args, rows, details) -> None:
         f"source {args.source.name} tiled with mosaic.py --point-format 6.",
         *([args.note] if args.note else []),
         "",
-        "Cold: `copc-builder build` in a new process (interpreter start included).  First, second: two builds "
-        "of the same input in one process (the library call's wall).",
+        "Cold: `copc-builder build` in a new process (interpreter start included), after "
+        + ("no warm-up build" if args.no_warm_up else "one untimed build of the first input (numba's cache filled)")
+        + ".  First, second: two builds of the same input in one process (the library call's wall).",
         "",
         "CPU s: user + system seconds of the cold process, and process CPU seconds of each in-process build.",
         "",
