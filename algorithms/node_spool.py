@@ -184,9 +184,9 @@ class NodeSpool:
         import lazrs
 
         records = self._records(cols, index)
-        # Extensions that fold whole nodes in one GIL-free kernel do it beside
-        # the compression (lazrs holds the GIL, its threads leave a core idle
-        # at times); the others after it, node by node.
+        # Extensions that fold whole nodes in one GIL-free kernel do it while
+        # lazrs compresses (lazrs holds the GIL, the kernel needs none), not
+        # after it on one core; the others after it, node by node.
         beside = [ext for ext in self.extensions if hasattr(ext, "nodes_records")]
         folding = _Beside(lambda: [ext.nodes_records(keys, counts, records) for ext in beside]) if beside else None
         t1 = time.perf_counter()
