@@ -19,7 +19,7 @@ from .errors import OutputError
 from .format import COPC_HIERARCHY_RECORD, COPC_USER, EVLR_HEADER_SIZE, CopcInfo, Vlr, build_pages, key_level
 from .node_spool import NodeSpool, SpoolPart, copy_range
 from .output_header import HeaderTemplate, PointStats, header_bytes
-from .temp_files import remove_stale_temps, temp_name_for
+from .temp_files import remove_quietly, remove_stale_temps, temp_name_for
 from .writer_extension import WriterExtension
 
 
@@ -170,10 +170,7 @@ class CopcWriter:
                     f.close()
             except Exception:
                 pass
-        try:
-            os.remove(self.temp)
-        except OSError:
-            pass
+        remove_quietly(self.temp)
 
     # -- header ----------------------------------------------------------------
     def _write_header(self, count: int, evlr_start: int = 0, evlr_count: int = 0, root=(0, 0)) -> None:

@@ -26,6 +26,7 @@ from .errors import OutputError
 from .extra_ranges import ExtraRanges
 from .kernels.records import assemble_records, record_stats
 from .point_layout import PointLayout
+from .temp_files import remove_quietly
 from .timing import TIMINGS
 from .writer_extension import NodeEntries, WriterExtension
 
@@ -173,10 +174,7 @@ class NodeSpool:
         except OSError as exc:
             raise OutputError(path, f"cannot write to the temp folder ({exc.strerror})") from None
         finally:
-            try:
-                os.remove(path)
-            except OSError:
-                pass
+            remove_quietly(path)
         self.entries[int(key)] = (offset, size, count)
         self.points += count
 

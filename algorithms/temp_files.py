@@ -17,6 +17,15 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def remove_quietly(path: str) -> None:
+    """Remove a work file when cleaning up; one already gone, or that cannot
+    be removed, is no error of its own."""
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
 def temp_name_for(output: str) -> str:
     """The hidden name, beside ``output``, that a build writes before renaming."""
     folder, name = os.path.split(os.path.abspath(output))
@@ -35,7 +44,4 @@ def remove_stale_temps(output: str) -> None:
         if entry.startswith(prefix) and entry.endswith(TEMP_SUFFIX):
             pid = entry[len(prefix):-len(TEMP_SUFFIX)]
             if pid.isdigit() and not pid_alive(int(pid)):
-                try:
-                    os.remove(os.path.join(folder, entry))
-                except OSError:
-                    pass
+                remove_quietly(os.path.join(folder, entry))

@@ -19,6 +19,7 @@ import numpy as np
 from ..columns import Columns
 from ..errors import ClusterError
 from ..store import codec
+from ..temp_files import remove_quietly
 
 # Where one segment's points are: (path, offset, points, (xyz, gps, rest) byte sizes, packed)
 Piece = Tuple[str, int, int, Tuple[int, int, int], bool]
@@ -76,10 +77,7 @@ class ShardWriter:
 
     def abort(self) -> None:
         self.file.close()
-        try:
-            os.remove(self.temp)
-        except OSError:
-            pass
+        remove_quietly(self.temp)
 
 
 def _read_piece(fd: int, piece: Piece, view: Columns) -> None:

@@ -30,6 +30,7 @@ from ..node_spool import NodeSpool, SpoolPart
 from ..point_layout import PointLayout
 from ..store import PointStore
 from ..store.keys import RAW_KEY
+from ..temp_files import remove_quietly
 from ..threads import set_threads
 from ..timing import TIMINGS
 from ..tree import TreeBuilder
@@ -190,7 +191,7 @@ def build_units(job: UnitsJob) -> UnitsBuilt:
         except BaseException:
             spool.close()
             roots.abort()
-            _remove(temp_spool)
+            remove_quietly(temp_spool)
             raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -227,10 +228,3 @@ def _build_unit(job: UnitsJob, key: int, pieces: List[Piece], spool: NodeSpool, 
                 roots.add(key, block)
     finally:
         store.close()
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
