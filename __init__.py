@@ -13,18 +13,18 @@ __version__ = "0.1.0"
 _LAZY = {
     "build_copc": ("copc_builder.algorithms.api", "build_copc"),
     "BuildSummary": ("copc_builder.algorithms.api", "BuildSummary"),
-    "DEFAULT_MEMORY_BUDGET": ("copc_builder.algorithms.options", "DEFAULT_MEMORY_BUDGET"),
+    "DEFAULT_MEMORY_BUDGET": ("copc_builder.algorithms.common.options", "DEFAULT_MEMORY_BUDGET"),
     "PipelineInput": ("copc_builder.algorithms.sources.pdal_pipeline", "PipelineInput"),
     "format_report": ("copc_builder.algorithms.validate", "format_report"),
-    "format_info": ("copc_builder.algorithms.info", "format_info"),
+    "format_info": ("copc_builder.algorithms.inspection.info", "format_info"),
     "validate_copc": ("copc_builder.algorithms.validate", "validate_copc"),
-    "copc_info": ("copc_builder.algorithms.info", "copc_info"),
-    "CopcBuilderError": ("copc_builder.algorithms.errors", "CopcBuilderError"),
-    "InputError": ("copc_builder.algorithms.errors", "InputError"),
-    "OutputError": ("copc_builder.algorithms.errors", "OutputError"),
-    "OptionError": ("copc_builder.algorithms.errors", "OptionError"),
-    "DependencyError": ("copc_builder.algorithms.errors", "DependencyError"),
-    "BuildCancelled": ("copc_builder.algorithms.errors", "BuildCancelled"),
+    "copc_info": ("copc_builder.algorithms.inspection.info", "copc_info"),
+    "CopcBuilderError": ("copc_builder.algorithms.common.errors", "CopcBuilderError"),
+    "InputError": ("copc_builder.algorithms.common.errors", "InputError"),
+    "OutputError": ("copc_builder.algorithms.common.errors", "OutputError"),
+    "OptionError": ("copc_builder.algorithms.common.errors", "OptionError"),
+    "DependencyError": ("copc_builder.algorithms.common.errors", "DependencyError"),
+    "BuildCancelled": ("copc_builder.algorithms.common.errors", "BuildCancelled"),
 }
 
 __all__ = sorted(_LAZY) + ["classFactory", "__version__"]

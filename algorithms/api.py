@@ -8,20 +8,20 @@ from __future__ import annotations
 import os
 from typing import Callable, Optional
 
-from .builder import Build, BuildSummary
-from .errors import (BuildCancelled, CopcBuilderError, DependencyError, InputError, OptionError,
+from .build.builder import Build, BuildSummary
+from .common.errors import (BuildCancelled, CopcBuilderError, DependencyError, InputError, OptionError,
                      OutputError)
-from .dry_run import DryRun, plan_dry_run
-from .info import copc_info, format_info
-from .info_compare import compare_infos, format_compare
-from .info_picture import Picture, draw_info_png
-from .options import (CHUNK_POINTS, DEFAULT_MEMORY_BUDGET, LEAF_LIMIT, BuildOptions, parse_size,
+from .inspection.dry_run import DryRun, plan_dry_run
+from .inspection.info import copc_info, format_info
+from .inspection.info_compare import compare_infos, format_compare
+from .inspection.info_picture import Picture, draw_info_png
+from .common.options import (CHUNK_POINTS, DEFAULT_MEMORY_BUDGET, LEAF_LIMIT, BuildOptions, parse_size,
                       parse_triple)
-from .progress import Progress
+from .common.progress import Progress
+from .common.threads import prepare_threads, set_threads
 from .sources.pdal_pipeline import PipelineInput
 from .sources.pdal_stage_points import stage_source
 from .sources.pdal_support import STAGE_INSTALL, import_pdal, pdal_missing_message
-from .threads import prepare_threads, set_threads
 from .validate import ValidationReport, format_report, validate_copc
 
 __all__ = [

@@ -11,7 +11,7 @@ from typing import Dict
 
 import numpy as np
 
-from ..algorithms.errors import OptionError, OutputError
+from ..algorithms.common.errors import OptionError, OutputError
 from .constants import (
     _GUID_NAMESPACE,
     CREATION_DATE,

@@ -7,13 +7,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from copc_builder.algorithms.columns import Columns
-from copc_builder.algorithms.cube import Cube
-from copc_builder.algorithms.memory_budget import MemoryBudget
+from copc_builder.algorithms.points.columns import Columns
+from copc_builder.algorithms.points.cube import Cube
+from copc_builder.algorithms.build.memory_budget import MemoryBudget
 from copc_builder.algorithms.format.node_key import MAX_LEVEL, ROOT
-from copc_builder.algorithms.options import DEFAULT_BUDGET, DEFAULT_MEMORY_BUDGET, parse_size
-from copc_builder.algorithms.plan import DEFAULT_ARRAY_SCALE, GEOGRAPHIC_SCALE, settle_frame
-from copc_builder.algorithms.point_layout import PointLayout
+from copc_builder.algorithms.common.options import DEFAULT_BUDGET, DEFAULT_MEMORY_BUDGET, parse_size
+from copc_builder.algorithms.build.plan import DEFAULT_ARRAY_SCALE, GEOGRAPHIC_SCALE, settle_frame
+from copc_builder.algorithms.points.point_layout import PointLayout
 from copc_builder.algorithms.sources.las_file import LasFile
 from copc_builder.algorithms.sources.pdal_arrays import ArraySource, schema_info
 from copc_builder.algorithms.sources.resolve import is_source, open_sources

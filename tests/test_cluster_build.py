@@ -18,7 +18,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from copc_builder.algorithms.api import build_copc  # noqa: E402
-from copc_builder.algorithms.errors import (BuildCancelled, DependencyError, InputError,  # noqa: E402
+from copc_builder.algorithms.common.errors import (BuildCancelled, DependencyError, InputError,  # noqa: E402
                                             OptionError)
 from copc_builder.demo import write_sample_scene  # noqa: E402
 from fixtures import patch, write_las, write_rich  # noqa: E402
@@ -188,7 +188,7 @@ def test_scheduler_and_workers_together_is_an_option_error(scene, tmp_path):
 
 
 def test_unreachable_scheduler_is_named(scene, tmp_path):
-    from copc_builder.algorithms.errors import ClusterError
+    from copc_builder.algorithms.common.errors import ClusterError
 
     with pytest.raises(ClusterError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         build_copc(scene, tmp_path / "out.copc.laz", scheduler="tcp://127.0.0.1:9")
@@ -203,7 +203,7 @@ def test_without_dask_one_message(scene, tmp_path, monkeypatch):
 
 def test_scheduler_without_workers_is_named(scene, tmp_path, monkeypatch):
     from copc_builder.algorithms.cluster import session
-    from copc_builder.algorithms.errors import ClusterError
+    from copc_builder.algorithms.common.errors import ClusterError
 
     monkeypatch.setattr(session, "WORKER_WAIT_SECONDS", 2)
     with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address="127.0.0.1:0",

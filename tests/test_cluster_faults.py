@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from copc_builder.algorithms.api import build_copc  # noqa: E402
-from copc_builder.algorithms.errors import ClusterError  # noqa: E402
+from copc_builder.algorithms.common.errors import ClusterError  # noqa: E402
 from copc_builder.demo import write_sample_scene  # noqa: E402
 from dask_cluster import SchedulerFileCluster, can_hide, dask_scheduler_file  # noqa: E402,F401,F811
 

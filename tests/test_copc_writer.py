@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from copc_builder.algorithms import node_spool
-from copc_builder.algorithms.node_spool import copy_range
+from copc_builder.algorithms.writer import node_spool
+from copc_builder.algorithms.writer.node_spool import copy_range
 
 
 def test_copy_range_in_blocks(tmp_path, monkeypatch):
@@ -33,12 +33,12 @@ def test_a_node_in_two_spools_is_refused(tmp_path):
     written by two of them stops the writer, naming both, and leaves no output."""
     import numpy as np
 
-    from copc_builder.algorithms.build_stages import ScanStage
-    from copc_builder.algorithms.columns import Columns
-    from copc_builder.algorithms.copc_writer import CopcWriter
-    from copc_builder.algorithms.node_spool import NodeSpool
-    from copc_builder.algorithms.options import BuildOptions
-    from copc_builder.algorithms.progress import Progress
+    from copc_builder.algorithms.build.build_stages import ScanStage
+    from copc_builder.algorithms.points.columns import Columns
+    from copc_builder.algorithms.writer.copc_writer import CopcWriter
+    from copc_builder.algorithms.writer.node_spool import NodeSpool
+    from copc_builder.algorithms.common.options import BuildOptions
+    from copc_builder.algorithms.common.progress import Progress
     from fixtures import write_las
 
     src = write_las(tmp_path / "in.las", n=100, point_format=6)
@@ -94,9 +94,9 @@ def test_batch_extensions_fold_beside_the_compression(tmp_path, monkeypatch, fai
     import lazrs
     import numpy as np
 
-    from copc_builder.algorithms.columns import Columns
-    from copc_builder.algorithms.node_spool import NodeSpool
-    from copc_builder.algorithms.point_layout import PointLayout
+    from copc_builder.algorithms.points.columns import Columns
+    from copc_builder.algorithms.writer.node_spool import NodeSpool
+    from copc_builder.algorithms.points.point_layout import PointLayout
 
     layout = PointLayout(6)
     monkeypatch.setattr(node_spool, "BATCH_BYTES", 30 * 50)   # 50 points a batch

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from copc_builder import build_copc
-from copc_builder.algorithms.errors import InputError
+from copc_builder.algorithms.common.errors import InputError
 from copc_builder.algorithms.sources.input_paths import expand_inputs, list_folder
 from fixtures import write_las
 from hostile_helpers import run_cli

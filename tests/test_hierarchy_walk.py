@@ -7,7 +7,7 @@ what validate_copc and copc_info make of those.
 import pytest
 
 from copc_builder.algorithms.copc_file import CopcFile, HierarchyCounts, PageProblem, walk_pages
-from copc_builder.algorithms.info import copc_info
+from copc_builder.algorithms.inspection.info import copc_info
 from copc_builder.algorithms.validate import validate_copc
 from copc_parse import parse_copc
 from fixtures import copy_with_child_page, patch

@@ -14,8 +14,8 @@ import numpy as np
 import pyproj
 import pytest
 
-from copc_builder.algorithms.errors import InputError
-from copc_builder.algorithms.info import copc_info, format_info
+from copc_builder.algorithms.common.errors import InputError
+from copc_builder.algorithms.inspection.info import copc_info, format_info
 from copc_parse import parse_copc
 
 # LASzip VLR item types and compressors (laszip.hpp: LASitem::Type, LASZIP_COMPRESSOR_*).

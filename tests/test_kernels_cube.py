@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from copc_builder.algorithms.cube import FINE_LEVEL, Cube, axis_ratios
+from copc_builder.algorithms.points.cube import FINE_LEVEL, Cube, axis_ratios
 
 INT32_MIN = -(2 ** 31)
 INT32_MAX = 2 ** 31 - 1

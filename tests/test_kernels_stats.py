@@ -10,9 +10,9 @@ import pytest
 
 from copc_builder.algorithms.format.qgis_statistics import INT32_MAX, AttributeStatistics, QgisStatistics
 from copc_builder.algorithms.kernels import attribute_stats as ks
-from copc_builder.algorithms.output_header import HeaderTemplate
-from copc_builder.algorithms.point_layout import ExtraDim, PointLayout
-from copc_builder.algorithms.qgis_stats_extension import QgisStatisticsExtension, qgis_attributes
+from copc_builder.algorithms.writer.output_header import HeaderTemplate
+from copc_builder.algorithms.points.point_layout import ExtraDim, PointLayout
+from copc_builder.algorithms.writer.qgis_stats_extension import QgisStatisticsExtension, qgis_attributes
 
 
 def random_records(n: int, width: int = 48, seed: int = 0) -> np.ndarray:

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from copc_builder.algorithms.columns import Columns
-from copc_builder.algorithms.cube import FINE_LEVEL, Cube
+from copc_builder.algorithms.points.columns import Columns
+from copc_builder.algorithms.points.cube import FINE_LEVEL, Cube
 from copc_builder.algorithms.format.node_key import ROOT, key_level
-from copc_builder.algorithms.octree_unit import build_unit, partition
+from copc_builder.algorithms.build.octree_unit import build_unit, partition
 
 SETTINGS = settings(max_examples=50, deadline=None)
 REST = 6
@@ -290,7 +290,7 @@ def test_build_unit_same_at_every_thread_count(monkeypatch, big_node):
     """Same nodes and records at 1 and 2 threads, with big nodes split in
     parallel (BIG_NODE lowered so a small cloud takes that path) or not."""
     import numba
-    from copc_builder.algorithms import octree_unit
+    from copc_builder.algorithms.build import octree_unit
     monkeypatch.setattr(octree_unit, "BIG_NODE", big_node)
     cols = make_cloud(21, 3000, "clusters", "pulses")
     before = numba.get_num_threads()
@@ -313,7 +313,7 @@ def test_final_groups_bound_each_copy_and_keep_node_order(monkeypatch):
     """Final nodes go to emit in groups of at most EMIT_POINTS points (a node
     bigger than that alone), in node order, empty nodes left out, and the
     groups together hold exactly every kept point."""
-    from copc_builder.algorithms import octree_unit
+    from copc_builder.algorithms.build import octree_unit
 
     monkeypatch.setattr(octree_unit, "EMIT_POINTS", 10)
     pool = np.arange(100, dtype=np.int64) * 3
@@ -336,7 +336,7 @@ def test_build_unit_pool_room(monkeypatch, room):
     exactly when they outrun the room made for them (growing holds two pools
     at once, so the room is sized for aerial clouds, benchmarks/scale.py),
     and a grown pool gives the same nodes as the reference build."""
-    from copc_builder.algorithms import octree_unit
+    from copc_builder.algorithms.build import octree_unit
 
     appended, grown = [], []
     reserve = octree_unit._Pool.reserve

@@ -76,7 +76,7 @@ def test_stage_errors_release_nothing_twice(tmp_path):
     function twice (its class loses a reference each time, its traceback is
     freed while in use); the stage fails through PDAL instead."""
     require_python_filter()
-    from copc_builder.algorithms.errors import OptionError, OutputError
+    from copc_builder.algorithms.common.errors import OptionError, OutputError
 
     src = rich_las(tmp_path / "src.las", 6, n=100, extra=False)
     before = sys.getrefcount(OptionError), sys.getrefcount(OutputError)

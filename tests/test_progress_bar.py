@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("tqdm")
 
 from copc_builder import build_copc
-from copc_builder.algorithms.progress import ProgressEvent
+from copc_builder.algorithms.common.progress import ProgressEvent
 from copc_builder.plugin.progress_printers import BarProgress, make_progress
 from fixtures import write_las
 

@@ -8,7 +8,7 @@ from qgis.core import (Qgis, QgsApplication, QgsPointCloudLayer, QgsProcessingCo
                        QgsProcessingOutputLayerDefinition, QgsProcessingUtils, QgsProject)
 
 import processing
-from copc_builder.algorithms.info import copc_info
+from copc_builder.algorithms.inspection.info import copc_info
 from copc_builder.demo import write_sample_scene
 from copc_builder.algorithms.validate import format_report, validate_copc
 from copc_builder.plugin import qgis_build_algorithm

@@ -9,7 +9,7 @@ laspy = pytest.importorskip("laspy")
 pytest.importorskip("lazrs")
 pytest.importorskip("pyproj")
 
-from copc_builder.algorithms.errors import OptionError, OutputError  # noqa: E402
+from copc_builder.algorithms.common.errors import OptionError, OutputError  # noqa: E402
 from copc_builder.demo import ORIGIN, SIZE, write_sample_scene  # noqa: E402
 
 POINTS = 50_000

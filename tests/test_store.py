@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from copc_builder.algorithms.columns import Columns
+from copc_builder.algorithms.points.columns import Columns
 from copc_builder.algorithms.store import PointStore, codec
 from copc_builder.algorithms.store.spill_file import PREFIX, SpillFile, WorkFolder, clean_stale
 

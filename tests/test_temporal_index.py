@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from copc_builder import build_copc, validate_copc
-from copc_builder.algorithms.errors import InputError, OptionError
+from copc_builder.algorithms.common.errors import InputError, OptionError
 from copc_parse import parse_copc
 from temporal_parse import expected_samples, in_subtree, parse_temporal, parse_temporal_data, scan_sequential
 
@@ -274,7 +274,7 @@ def test_validate_accepts_one_big_page_with_a_warning(indexed):
 
 
 def test_info_shows_the_index(indexed):
-    from copc_builder.algorithms.info import copc_info, format_info
+    from copc_builder.algorithms.inspection.info import copc_info, format_info
 
     out, index = indexed
     info = copc_info(out)

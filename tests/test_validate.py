@@ -12,7 +12,7 @@ from collections import Counter
 import laspy
 import pytest
 
-from copc_builder.algorithms.errors import BuildCancelled
+from copc_builder.algorithms.common.errors import BuildCancelled
 from copc_builder.algorithms.validate import (
     MAX_FINDINGS_PER_CHECK,
     ValidationReport,

@@ -28,21 +28,21 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..builder import BuildSummary, check_output_path
-from ..build_stages import FinishStage, ScanStage, return_zero_warning
-from ..copc_writer import CopcWriter
-from ..cube import Cube
-from ..errors import InputError, OptionError
-from ..memory_budget import MemoryBudget
-from ..options import BuildOptions
-from ..plan import Plan, choose_cube
-from ..progress import Progress
-from ..qgis_stats_extension import writer_extensions
+from ..build.build_stages import FinishStage, ScanStage, return_zero_warning
+from ..build.builder import BuildSummary, check_output_path
+from ..build.memory_budget import MemoryBudget
+from ..build.plan import Plan, choose_cube
+from ..common.errors import InputError, OptionError
+from ..common.options import BuildOptions
+from ..common.progress import Progress
+from ..common.timing import TIMINGS
+from ..points.cube import Cube
 from ..sources.input_paths import expand_inputs
 from ..sources.las_file import LasFile
 from ..sources.resolve import is_path
-from ..temporal_extension import temporal_extensions
-from ..timing import TIMINGS
+from ..writer.copc_writer import CopcWriter
+from ..writer.qgis_stats_extension import writer_extensions
+from ..writer.temporal_extension import temporal_extensions
 from .cluster_plan import cluster_level, plan_units, read_ranges
 from .cluster_top import build_top, warm_top_kernels
 from .session import ClusterSession

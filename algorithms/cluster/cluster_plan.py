@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
-from ..cube import Cube
+from ..build.memory_budget import MemoryBudget
 from ..format import LazVlr
 from ..format.node_key import ROOT
-from ..memory_budget import MemoryBudget
+from ..points.cube import Cube
 
 TASKS_PER_WORKER = 4      # read and unit tasks per worker, for balance
 BUCKETS_PER_WORKER = 8    # buckets per worker at least, so groups can be balanced

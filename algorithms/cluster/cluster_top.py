@@ -10,17 +10,17 @@ from typing import List
 
 import numpy as np
 
-from ..columns import Columns
-from ..copc_writer import CopcWriter
-from ..cube import Cube
+from ..build.memory_budget import MemoryBudget
+from ..build.octree_unit import merge_children
+from ..build.tree import TreeBuilder
+from ..common.options import BuildOptions
+from ..common.progress import Progress
 from ..format.node_key import ROOT
-from ..memory_budget import MemoryBudget
-from ..node_spool import NodeSpool
-from ..octree_unit import merge_children
-from ..options import BuildOptions
-from ..progress import Progress
+from ..points.columns import Columns
+from ..points.cube import Cube
 from ..store import PointStore
-from ..tree import TreeBuilder
+from ..writer.copc_writer import CopcWriter
+from ..writer.node_spool import NodeSpool
 from .shards import load_pieces
 from .tasks import UnitsBuilt
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Optional
 
-from ..errors import DependencyError
+from ..common.errors import DependencyError
 
 DASK_INSTALL = "pip install 'dask[distributed]' (or 'pip install copc-builder[dask]')"
 

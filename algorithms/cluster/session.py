@@ -12,8 +12,8 @@ import tempfile
 import uuid
 from typing import Callable, List, Optional, Sequence
 
-from ..errors import ClusterError, CopcBuilderError
-from ..progress import Progress
+from ..common.errors import ClusterError, CopcBuilderError
+from ..common.progress import Progress
 from ..sources.native_errors import short_text
 from .dask_support import import_distributed
 

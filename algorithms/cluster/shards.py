@@ -16,10 +16,10 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..columns import Columns
-from ..errors import ClusterError
+from ..common.errors import ClusterError
+from ..common.temp_files import remove_quietly
+from ..points.columns import Columns
 from ..store import codec
-from ..temp_files import remove_quietly
 
 # Where one segment's points are: (path, offset, points, (xyz, gps, rest) byte sizes, packed)
 Piece = Tuple[str, int, int, Tuple[int, int, int], bool]

@@ -20,20 +20,20 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..columns import Columns
-from ..cube import Cube
-from ..build_stages import chunk_bounds, return_zero_count
-from ..distribution import bucket_segments
+from ..build.build_stages import chunk_bounds, return_zero_count
+from ..build.distribution import bucket_segments
+from ..build.memory_budget import MemoryBudget
+from ..build.tree import TreeBuilder
+from ..common.temp_files import remove_quietly
+from ..common.threads import set_threads
+from ..common.timing import TIMINGS
 from ..format.node_key import ROOT
-from ..memory_budget import MemoryBudget
-from ..node_spool import NodeSpool, SpoolPart
-from ..point_layout import PointLayout
+from ..points.columns import Columns
+from ..points.cube import Cube
+from ..points.point_layout import PointLayout
 from ..store import PointStore
 from ..store.keys import RAW_KEY
-from ..temp_files import remove_quietly
-from ..threads import set_threads
-from ..timing import TIMINGS
-from ..tree import TreeBuilder
+from ..writer.node_spool import NodeSpool, SpoolPart
 from .shards import Piece, ShardWriter, load_pieces, temporary_name
 
 Shards = Dict[int, List[Piece]]   # bucket key -> its segments, in order

@@ -16,7 +16,7 @@ memory to use (the validator decodes one node at a time).
 """
 from __future__ import annotations
 
-from ..errors import MalformedCopcError
+from ..common.errors import MalformedCopcError
 from .hierarchy_walk import HierarchyCounts, HierarchyPage, PageProblem, walk_pages
 from .reader import CopcFile, is_copc
 

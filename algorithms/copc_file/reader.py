@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import List, Optional
 
-from ..errors import InputError, MalformedCopcError
+from ..common.errors import InputError, MalformedCopcError
 from ..format import (COPC_INFO_RECORD, COPC_INFO_SIZE, COPC_USER, EXTRA_BYTES_RECORD, LAS12_HEADER_SIZE,
                       LAS14_HEADER_SIZE, LAZ_RECORD, LAZ_USER, PROJECTION_USER, SPEC_USER, VLR_HEADER_SIZE,
                       WKT_RECORD, CopcInfo, ExtraBytesField, LasHeader, LazVlr, Vlr, parse_descriptors)

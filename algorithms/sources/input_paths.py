@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
-from ..errors import InputError
+from ..common.errors import InputError
 
 LAS_SUFFIXES = (".las", ".laz")
 LIST_PREFIX = "@"

@@ -9,8 +9,8 @@ import os
 import struct
 from typing import List, Optional
 
+from ..common.errors import InputError
 from ..format import LAZ_LAYERED_COMPRESSOR, LazVlr
-from ..errors import InputError
 from .native_errors import quiet_stderr, reraise_fatal, short_text
 from .source_info import SourceInfo
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Iterator, List, Optional
 
 import numpy as np
 
-from ..errors import InputError
-from ..timing import TIMINGS
+from ..common.errors import InputError
+from ..common.timing import TIMINGS
 from .las_count import count_points
 from .las_header import read_header
 from .native_errors import quiet_stderr, reraise_fatal, short_text

@@ -13,9 +13,9 @@ import numpy as np
 
 from ..format import (COMPRESSOR_LAYERED_CHUNKED, COMPRESSOR_POINTWISE, COMPRESSOR_POINTWISE_CHUNKED,
                       LAS12_HEADER_SIZE, LAZ_RECORD, LAZ_USER, RECORD_SIZE, VLR_HEADER_SIZE, LasHeader, LazVlr)
-from ..errors import InputError
-from ..point_layout import ExtraDim
+from ..common.errors import InputError
 from ..kernels.point_formats import WAVEFORM_FORMATS
+from ..points.point_layout import ExtraDim
 from .native_errors import reraise_fatal, short_text
 from .source_info import SourceInfo
 
@@ -197,7 +197,7 @@ def _crs_of(header) -> Tuple[Optional[str], Optional[str]]:
             err = "no EPSG code in its GeoTIFF keys"
         if crs is None:
             return None, f"its GeoTIFF keys could not be read as a CRS ({err})"
-        from ..crs import wkt_of
+        from ..points.crs import wkt_of
 
         return wkt_of(crs) or None, "converted from GeoTIFF keys"
     return None, "it has no CRS VLR"

@@ -12,12 +12,12 @@ from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
-from ..columns import Columns
-from ..errors import InputError
-from ..point_layout import (REST_CLASS, REST_FLAGS, REST_INTENSITY, REST_RETURN,
+from ..common.errors import InputError
+from ..points.columns import Columns
+from ..points.point_layout import (REST_CLASS, REST_FLAGS, REST_INTENSITY, REST_RETURN,
                             REST_RGB, REST_SCAN_ANGLE, REST_SOURCE_ID, REST_USER, ExtraDim,
                             PointLayout)
-from ..quantize import quantize
+from ..points.quantize import quantize
 from .source_info import SourceInfo
 
 # PDAL dimension name -> its type in PDAL (what the LAS readers produce).

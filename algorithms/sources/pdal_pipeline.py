@@ -33,13 +33,13 @@ from typing import Iterator, List, Optional
 
 import numpy as np
 
-from ..errors import DependencyError, InputError
-from ..point_layout import PointLayout
+from ..common.errors import DependencyError, InputError
+from ..points.point_layout import PointLayout
 from .las_header import read_header
-from .source_info import SourceInfo
 from .pdal_arrays import ArrayPacker, array_bounds, require_xyz, schema_info
 from .pdal_stages import describe, local_las_readers, moves_points
 from .pdal_support import import_pdal, pdal_problem, stdout_kept
+from .source_info import SourceInfo
 
 DEFAULT_CHUNK = 1_000_000
 
@@ -163,7 +163,7 @@ class PipelineSource:
         and no stage moves points."""
         crs_wkt = _pipeline_crs(metadata, stages) or self._srswkt2()
         if trusted_headers and crs_wkt and trusted_headers[0].crs_wkt:
-            from ..crs import same_crs
+            from ..points.crs import same_crs
 
             if same_crs(crs_wkt, trusted_headers[0].crs_wkt):
                 crs_wkt = trusted_headers[0].crs_wkt   # the file's own text, as a LAS input keeps it

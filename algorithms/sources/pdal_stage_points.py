@@ -4,7 +4,7 @@ the frame of the pipeline's LAS readers (when no stage moved points and they
 agree) and the CRS PDAL gives the points."""
 from __future__ import annotations
 
-from ..errors import InputError
+from ..common.errors import InputError
 from .pdal_arrays import ArraySource
 from .pdal_pipeline import srs_of
 from .pdal_stages import LAS_READERS, las_metadata_frame, stage_types_move_points

@@ -12,7 +12,7 @@ import re
 import sys
 from typing import Optional
 
-from ..errors import DependencyError
+from ..common.errors import DependencyError
 
 PDAL_INSTALL = ("install the pdal Python package together with PDAL itself (libpdal), e.g. "
                 "'conda install -c conda-forge pdal python-pdal', or 'pip install pdal' where "

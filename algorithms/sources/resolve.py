@@ -6,7 +6,7 @@ from typing import Any, List
 
 import numpy as np
 
-from ..errors import InputError
+from ..common.errors import InputError
 from .las_file import LasFile
 from .pdal_arrays import ArraySource
 from .pdal_pipeline import DEFAULT_CHUNK, PipelineSource, is_pipeline_spec

@@ -2,7 +2,7 @@
 
 A source reports facts (``info``: format, frame, bounds, CRS as its headers
 or points tell them) and streams its points in chunks; the plan decides
-everything from those facts (plan.py).  ``converter`` turns the source's
+everything from those facts (build/plan.py).  ``converter`` turns the source's
 chunks into the node store's columns in the plan's layout and frame.
 
 Implemented by ``LasFile`` (las_file.py), ``ArraySource`` (pdal_arrays.py)
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Optional, Protocol, Sequence, runtime_checkable
 
-from ..columns import Columns
-from ..point_layout import PointLayout
+from ..points.columns import Columns
+from ..points.point_layout import PointLayout
 from .source_info import SourceInfo
 
 

@@ -6,7 +6,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ..point_layout import ExtraDim
+from ..points.point_layout import ExtraDim
 
 
 @dataclass

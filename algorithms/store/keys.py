@@ -1,11 +1,11 @@
 """The node store's keys: one integer space holding three kinds of key.
 
     raw    RAW_KEY (0): points read before the root cube is known
-           (distribution.py re-buckets them once it is)
+           (build/distribution.py re-buckets them once it is)
     node   an octree node's key (node_key.py): 1 << 3*level | morton,
            below 1 << (3 * MAX_LEVEL + 1)
     run    RUN_KEY_BASE + i: sorted run i of a node too big for memory
-           (big_node.py)
+           (build/big_node.py)
 
 The kinds never overlap, so the store needs no tag beside the key.
 """

@@ -5,8 +5,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ..columns import Columns
 from ..kernels.point_formats import STORE_FIXED_SIZE
+from ..points.columns import Columns
 
 
 class Page:

@@ -16,8 +16,8 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from ..columns import Columns
 from . import codec
+from ..points.columns import Columns
 from .page import Page
 from .spill_file import SpillFile
 

@@ -6,8 +6,8 @@ import shutil
 import tempfile
 from typing import List, Optional, Tuple
 
-from ..errors import OutputError
-from ..temp_files import pid_alive
+from ..common.errors import OutputError
+from ..common.temp_files import pid_alive
 
 PREFIX = "copc_builder-"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..common.errors import CopcBuilderError
 from ..format import ChunkTable
-from ..errors import CopcBuilderError
 from .context import ValidationContext
 
 

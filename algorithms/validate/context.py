@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional
 
+from ..common.progress import Progress
 from ..copc_file import CopcFile
 from ..format import ChunkTable, CopcInfo, HierarchyEntry, LasHeader, LazVlr, Vlr
-from ..progress import Progress
 from .report import FindingSink, ValidationReport
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 from typing import List, Optional
 
+from ..common.errors import CopcBuilderError
 from ..format import COPC_INFO_RECORD, COPC_INFO_SIZE, COPC_USER, CopcInfo, LAS14_HEADER_SIZE
-from ..errors import CopcBuilderError
 from .context import ValidationContext
 from .report import num, xyz
 

@@ -6,7 +6,7 @@ from typing import Optional
 
 from ..format import (COPC_FORMATS, LAZ_ITEM_BYTE14, LAZ_ITEM_POINT14, LAZ_ITEM_RGB14, LAZ_ITEM_RGBNIR14,
                       LAZ_LAYERED_COMPRESSOR, LAZ_RECORD, LAZ_USER, LazVlr, RECORD_SIZE, VARIABLE_CHUNK_SIZE)
-from ..errors import CopcBuilderError
+from ..common.errors import CopcBuilderError
 from .context import ValidationContext
 
 

@@ -10,8 +10,8 @@ from typing import Optional
 
 import numpy as np
 
+from ..common.errors import CopcBuilderError
 from ..format import CopcInfo, HierarchyEntry, layered_chunk_header, layered_chunk_size
-from ..errors import CopcBuilderError
 from .context import ValidationContext
 from .info_checks import cube_problems
 from .report import ERROR, MAX_FINDINGS_PER_CHECK, num, xyz

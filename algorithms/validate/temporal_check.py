@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
-from ..errors import CopcBuilderError
+from ..common.errors import CopcBuilderError
 from ..format import (ROOT_PAGE_BUDGET, TEMPORAL_RECORD, TEMPORAL_USER, TEMPORAL_VERSION, HierarchyEntry, NodeKey,
                       TemporalHeader, TemporalNodeEntry, TemporalPagePointer, sample_indices, walk_temporal_pages)
 

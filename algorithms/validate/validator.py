@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from ..errors import CopcBuilderError
-from ..progress import Progress
+from ..common.errors import CopcBuilderError
+from ..common.progress import Progress
 from .chunk_table_checks import check_chunk_table, check_chunk_table_offset, check_chunks_match
 from .context import ValidatedFile, ValidationContext
 from .header_checks import check_header

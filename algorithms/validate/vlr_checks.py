@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..common.errors import CopcBuilderError
 from ..format import GEOTIFF_RECORD, PROJECTION_USER, RECORD_SIZE, WKT_RECORD
-from ..errors import CopcBuilderError
 from .context import ValidationContext
 
 

@@ -19,16 +19,16 @@ from typing import Callable, Dict, List
 
 import numpy as np
 
+from ..common.timing import TIMINGS
+from ..format.node_key import ROOT, key_level
+from ..kernels.merge import sample_stream
+from ..kernels.octree import lod_grid, merge_canonical
+from ..points.columns import Columns
+from ..points.cube import Cube
+from ..store import PointStore
 from .big_node import merged, sort_into_runs
-from .columns import Columns
-from .cube import Cube
 from .distribution import split_into_buckets
-from .format.node_key import ROOT, key_level
-from .kernels.merge import sample_stream
-from .kernels.octree import lod_grid, merge_canonical
 from .octree_unit import Emit, build_unit, index_dtype, merge_children, point_keys
-from .store import PointStore
-from .timing import TIMINGS
 
 SPLIT_LEVELS = 2   # levels a too-big bucket is split by, at a time
 

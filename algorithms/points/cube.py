@@ -18,8 +18,8 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .kernels.morton import FINE, fine_codes, fine_codes_float
-from .format.node_key import MAX_LEVEL
+from ..format.node_key import MAX_LEVEL
+from ..kernels.morton import FINE, fine_codes, fine_codes_float
 
 FINE_LEVEL = FINE   # the kernels' fine Morton level
 

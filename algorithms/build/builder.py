@@ -17,21 +17,21 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Sequence
 
-from .copc_writer import CopcWriter
-from .distribution import Distributor
-from .errors import OutputError
-from .memory_budget import MemoryBudget
-from .options import BuildOptions
-from .progress import Progress
-from .sources.input_paths import expand_inputs
-from .sources.resolve import is_path
+from ..common.errors import OutputError
+from ..common.options import BuildOptions
+from ..common.progress import Progress
+from ..common.temp_files import temp_name_for
+from ..common.timing import TIMINGS
+from ..sources.input_paths import expand_inputs
+from ..sources.resolve import is_path
+from ..store import PointStore
+from ..store.spill_file import WorkFolder
+from ..writer.copc_writer import CopcWriter
+from ..writer.qgis_stats_extension import writer_extensions
+from ..writer.temporal_extension import temporal_extensions
 from .build_stages import FinishStage, ReadStage, ScanStage, TreeStage, place_buckets
-from .qgis_stats_extension import writer_extensions
-from .store import PointStore
-from .store.spill_file import WorkFolder
-from .temp_files import temp_name_for
-from .temporal_extension import temporal_extensions
-from .timing import TIMINGS
+from .distribution import Distributor
+from .memory_budget import MemoryBudget
 
 
 @dataclass

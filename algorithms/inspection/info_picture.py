@@ -14,8 +14,8 @@ from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
-from .copc_file import CopcFile, walk_pages
-from .errors import DependencyError, InputError
+from ..common.errors import DependencyError, InputError
+from ..copc_file import CopcFile, walk_pages
 
 # Points drawn at most: the coarse levels whose sum stays below this (the root always).
 MAX_POINTS = 2_000_000

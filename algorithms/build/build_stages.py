@@ -16,21 +16,21 @@ from typing import Any, List, Tuple
 
 import numpy as np
 
-from .columns import Columns
-from .copc_writer import CopcWriter
-from .cube import Cube
+from ..common.errors import InputError
+from ..common.options import BuildOptions
+from ..common.progress import Progress
+from ..common.timing import TIMINGS
+from ..kernels.distribute import int_bounds
+from ..kernels.point_formats import REST_RETURN
+from ..points.columns import Columns
+from ..points.cube import Cube
+from ..sources.resolve import open_sources
+from ..sources.source import PointSource
+from ..store import PointStore
+from ..writer.copc_writer import CopcWriter
 from .distribution import Distributor
-from .errors import InputError
-from .kernels.distribute import int_bounds
-from .kernels.point_formats import REST_RETURN
 from .memory_budget import MemoryBudget
-from .options import BuildOptions
 from .plan import Plan, choose_cube, make_plan
-from .progress import Progress
-from .sources.resolve import open_sources
-from .sources.source import PointSource
-from .store import PointStore
-from .timing import TIMINGS
 from .tree import TreeBuilder
 
 

@@ -15,9 +15,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import InputError
-from .format import TEMPORAL_RECORD, TEMPORAL_USER, build_temporal_index
-from .kernels.point_formats import GPS_AT, GPS_OFFSET, GPS_SIZE
+from ..common.errors import InputError
+from ..format import TEMPORAL_RECORD, TEMPORAL_USER, build_temporal_index
+from ..kernels.point_formats import GPS_AT, GPS_OFFSET, GPS_SIZE
 from .writer_extension import EvlrData, NodeEntries
 
 # (first index, n points, samples at the multiples of the stride, time of the last point)

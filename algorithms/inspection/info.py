@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
 
-from .copc_file import CopcFile, HierarchyCounts, PageProblem, walk_pages
-from .format import (CopcInfo, GEOTIFF_RECORD, HIERARCHY_ENTRY_SIZE, HierarchyEntry, LAZ_RECORD, LAZ_USER,
+from ..copc_file import CopcFile, HierarchyCounts, PageProblem, walk_pages
+from ..format import (CopcInfo, GEOTIFF_RECORD, HIERARCHY_ENTRY_SIZE, HierarchyEntry, LAZ_RECORD, LAZ_USER,
                      LazVlr, PROJECTION_USER)
-from .errors import CopcBuilderError
-from .format import TEMPORAL_RECORD, TEMPORAL_USER, TemporalHeader, TemporalNodeEntry, walk_temporal_pages
+from ..common.errors import CopcBuilderError
+from ..format import TEMPORAL_RECORD, TEMPORAL_USER, TemporalHeader, TemporalNodeEntry, walk_temporal_pages
 
 
 

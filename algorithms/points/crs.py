@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-from .errors import OptionError
+from ..common.errors import OptionError
 
 
 def crs_to_wkt(user_input: str) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
+from ..common.errors import InputError
 
 INT32_MIN = -(2 ** 31)
 INT32_MAX = 2 ** 31 - 1

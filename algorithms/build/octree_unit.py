@@ -18,13 +18,13 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from .columns import Columns
-from .cube import FINE_LEVEL, Cube
-from .kernels.octree import (merge_canonical, sample_parents, sort_canonical,
+from ..points.columns import Columns
+from ..points.cube import FINE_LEVEL, Cube
+from ..kernels.octree import (merge_canonical, sample_parents, sort_canonical,
                              split_big_node, split_nodes, split_promoted, split_root)
-from .format.node_key import key_level
+from ..common.timing import TIMINGS
+from ..format.node_key import key_level
 from .heap import release_free_memory
-from .timing import TIMINGS
 
 BIG_NODE = 1 << 20   # points from which a node is split by several threads
 EMIT_POINTS = 1 << 19   # final nodes go to emit in groups of about this many points (the writer

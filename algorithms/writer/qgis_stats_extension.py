@@ -17,10 +17,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .format.qgis_statistics import QGIS_STATISTICS_DESCRIPTION, AttributeStatistics, QgisStatistics
-from .format.record_ids import QGIS_STATISTICS_RECORD, QGIS_USER
-from .kernels import attribute_stats as ks
-from .kernels.point_formats import (CLASS_AT, COLOR_AT, FLAGS_AT, GPS_AT, INTENSITY_AT, RECORD_SIZE, RETURN_AT,
+from ..format.qgis_statistics import QGIS_STATISTICS_DESCRIPTION, AttributeStatistics, QgisStatistics
+from ..format.record_ids import QGIS_STATISTICS_RECORD, QGIS_USER
+from ..kernels import attribute_stats as ks
+from ..kernels.point_formats import (CLASS_AT, COLOR_AT, FLAGS_AT, GPS_AT, INTENSITY_AT, RECORD_SIZE, RETURN_AT,
                                     SCAN_ANGLE_AT, SCAN_ANGLE_UNIT, SOURCE_ID_AT, USER_DATA_AT, XYZ_AT)
 from .writer_extension import EvlrData, NodeEntries
 

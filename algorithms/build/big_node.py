@@ -13,13 +13,13 @@ from typing import Callable, Iterator, List
 
 import numpy as np
 
-from .columns import Columns
-from .cube import Cube
-from .kernels.merge import merge_heads
-from .kernels.octree import sort_canonical
+from ..kernels.merge import merge_heads
+from ..kernels.octree import sort_canonical
+from ..points.columns import Columns
+from ..points.cube import Cube
+from ..store import PointStore
+from ..store.keys import run_key
 from .octree_unit import index_dtype, point_keys
-from .store import PointStore
-from .store.keys import run_key
 
 BLOCK = 1 << 16        # points per merged block
 

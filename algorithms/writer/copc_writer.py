@@ -14,12 +14,12 @@ from __future__ import annotations
 import os
 from typing import Dict, List, Sequence, Tuple
 
-from .cube import Cube
-from .errors import OutputError
-from .format import COPC_HIERARCHY_RECORD, COPC_USER, EVLR_HEADER_SIZE, CopcInfo, Vlr, build_pages, key_level
+from ..common.errors import OutputError
+from ..common.temp_files import remove_quietly, remove_stale_temps, temp_name_for
+from ..format import COPC_HIERARCHY_RECORD, COPC_USER, EVLR_HEADER_SIZE, CopcInfo, Vlr, build_pages, key_level
+from ..points.cube import Cube
 from .node_spool import NodeSpool, SpoolPart, copy_range
 from .output_header import HeaderTemplate, PointStats, header_bytes
-from .temp_files import remove_quietly, remove_stale_temps, temp_name_for
 from .writer_extension import WriterExtension
 
 

@@ -13,16 +13,16 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from .columns import Columns
-from .cube import FINE_LEVEL, Cube
-from .kernels.distribute import bucket_order
+from ..common.progress import Progress
+from ..common.timing import TIMINGS
+from ..format.node_key import ROOT, key_level
+from ..kernels.distribute import bucket_order
+from ..points.columns import Columns
+from ..points.cube import FINE_LEVEL, Cube
+from ..store import PointStore
+from ..store.keys import RAW_KEY
 from .memory_budget import MemoryBudget
-from .format.node_key import ROOT, key_level
 from .plan import Plan
-from .progress import Progress
-from .store import PointStore
-from .store.keys import RAW_KEY
-from .timing import TIMINGS
 
 
 def bucket_segments(cols: Columns, codes: np.ndarray, parent_key: int,

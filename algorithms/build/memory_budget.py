@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from .cube import Cube
+from ..points.cube import Cube
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .columns import Columns
-from .errors import OutputError
+from ..common.errors import OutputError
+from ..common.temp_files import remove_quietly
+from ..common.timing import TIMINGS
+from ..kernels.records import assemble_records, record_stats
+from ..points.columns import Columns
+from ..points.point_layout import PointLayout
 from .extra_ranges import ExtraRanges
-from .kernels.records import assemble_records, record_stats
-from .point_layout import PointLayout
-from .temp_files import remove_quietly
-from .timing import TIMINGS
 from .writer_extension import NodeEntries, WriterExtension
 
 BATCH_BYTES = 48 << 20   # raw record bytes compressed together in parallel

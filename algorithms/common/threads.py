@@ -17,7 +17,7 @@ def prepare_threads(threads: Optional[int]) -> None:
 def set_threads(threads: Optional[int]) -> Iterator[None]:
     """Use ``threads`` numba threads inside the block (all cores when None)."""
     prepare_threads(threads)
-    from . import kernels  # noqa: F401  (chooses numba's cache folder first)
+    from .. import kernels  # noqa: F401  (chooses numba's cache folder first)
     import numba
 
     previous = numba.get_num_threads()

@@ -16,15 +16,15 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .output_header import HeaderTemplate
-from .cube import Cube
-from .errors import InputError, OptionError
-from .options import BuildOptions
-from .point_layout import ExtraDim, PointLayout, choose_point_format
-from .progress import Progress
-from .quantize import INT32_MAX, INT32_MIN
-from .kernels.point_formats import NIR_OFFSET, RGB_OFFSET, WAVEFORM_FORMATS
-from .sources.source_info import SourceInfo
+from ..common.errors import InputError, OptionError
+from ..common.options import BuildOptions
+from ..common.progress import Progress
+from ..kernels.point_formats import NIR_OFFSET, RGB_OFFSET, WAVEFORM_FORMATS
+from ..points.cube import Cube
+from ..points.point_layout import ExtraDim, PointLayout, choose_point_format
+from ..points.quantize import INT32_MAX, INT32_MIN
+from ..sources.source_info import SourceInfo
+from ..writer.output_header import HeaderTemplate
 
 # Scale for inputs with no integer grid of their own (numpy arrays of floats).
 DEFAULT_ARRAY_SCALE = 0.001
@@ -215,7 +215,7 @@ def _new_frame(infos, framed, options, mins, maxs, bounds_ok, progress):
 
 
 def choose_crs(infos: Sequence[SourceInfo], options: BuildOptions, progress: Progress) -> Optional[str]:
-    from .crs import crs_to_wkt, same_crs
+    from ..points.crs import crs_to_wkt, same_crs
 
     if options.a_srs:
         return _written(crs_to_wkt(options.a_srs), options.a_srs, progress)
@@ -238,7 +238,7 @@ def choose_crs(infos: Sequence[SourceInfo], options: BuildOptions, progress: Pro
 
 def _written(wkt: str, where: str, progress: Progress) -> str:
     """The WKT readers accept (see crs.writable_wkt), with a warning when a vertical CRS is left out."""
-    from .crs import writable_wkt
+    from ..points.crs import writable_wkt
 
     text, dropped = writable_wkt(wkt)
     if dropped:

@@ -14,9 +14,9 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from .format import ExtraBytesField
-from .kernels.point_formats import RECORD_SIZE
-from .point_layout import PointLayout
+from ..format import ExtraBytesField
+from ..kernels.point_formats import RECORD_SIZE
+from ..points.point_layout import PointLayout
 
 MIN_BIT, MAX_BIT, SCALE_BIT, OFFSET_BIT = 0x02, 0x04, 0x08, 0x10
 _doubles = struct.Struct("<3d")

@@ -27,14 +27,14 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional, Tuple
 
-from .build_stages import ScanStage
-from .cube import Cube
-from .memory_budget import MemoryBudget
-from .options import BuildOptions
-from .plan import Plan
-from .progress import Progress
-from .sources.input_paths import expand_inputs
-from .sources.source import PointSource
+from ..build.build_stages import ScanStage
+from ..build.memory_budget import MemoryBudget
+from ..build.plan import Plan
+from ..common.options import BuildOptions
+from ..common.progress import Progress
+from ..points.cube import Cube
+from ..sources.input_paths import expand_inputs
+from ..sources.source import PointSource
 
 # Densest cell over the mean, for depth and units (measured on airborne tiles).
 UNEVEN = 2.0
