@@ -1,5 +1,9 @@
 """The layering the README's map describes, held against the code by an ast walk.
 
+- algorithms/ holds folders, one per layer, and only the public API
+  (api.py) and the package's __init__.py beside them;
+- a layer imports only its own folder and the layers under it (LAYERS,
+  bottom first; folders of one rank do not import each other);
 - kernels/ imports nothing of ours outside kernels/;
 - format/ imports only format/, kernels/ and numpy (plus the standard library);
 - the hosts (plugin/, the root __init__.py) import only the public API:
@@ -23,6 +27,17 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "copc_builder"
 PUBLIC_API = {PACKAGE, f"{PACKAGE}.algorithms.api", f"{PACKAGE}.demo"}
 MAX_FUNCTION_LINES = 60
+# The core's folders, bottom first: each may import its own folder and the
+# ranks before its own; the public API (api.py) sits on top of them all.
+LAYERS = [
+    ("kernels",),
+    ("format", "common"),
+    ("points",),
+    ("sources", "store", "writer", "copc_file"),
+    ("build", "validate"),
+    ("cluster", "inspection"),
+]
+RANK = {folder: rank for rank, folders in enumerate(LAYERS) for folder in folders}
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
 
@@ -91,6 +106,34 @@ def violations(files, allowed, root: Path = ROOT) -> List[str]:
     return found
 
 
+def layer_of(module: str):
+    """The core folder a module of ours lives in (None outside algorithms/'s folders)."""
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[1] == "algorithms" and parts[2] in RANK else None
+
+
+def test_algorithms_holds_layer_folders_and_the_public_api_only():
+    loose = sorted(p.name for p in (ROOT / "algorithms").glob("*.py"))
+    assert loose == ["__init__.py", "api.py"]
+    folders = sorted(p.name for p in (ROOT / "algorithms").iterdir() if (p / "__init__.py").is_file())
+    assert folders == sorted(RANK)
+
+
+def layer_violations(root: Path = ROOT) -> List[str]:
+    found = []
+    for folder, rank in RANK.items():
+        for path in sorted((root / "algorithms" / folder).rglob("*.py")):
+            for target, _, line in imports(path, root=root):
+                other = layer_of(target)
+                if ours(target) and not (other == folder or (other is not None and RANK[other] < rank)):
+                    found.append(f"{path.relative_to(root)}:{line} ({folder}, rank {rank}) imports {target}")
+    return found
+
+
+def test_each_layer_imports_only_the_layers_under_it():
+    assert layer_violations() == []
+
+
 def test_kernels_import_nothing_of_ours():
     files = sorted((ROOT / "algorithms" / "kernels").rglob("*.py"))
     assert violations(files, lambda t: under(t, "algorithms.kernels")) == []
@@ -141,7 +184,7 @@ def test_no_function_over_60_lines():
 
 @pytest.mark.parametrize("snippet, caught", [
     ("from ..builder import Build\n", True),
-    ("from copc_builder.algorithms.plan import Plan\n", True),
+    ("from copc_builder.algorithms.build.plan import Plan\n", True),
     ("import copc_builder.algorithms.store\n", True),
     ("from . import morton\n", False),
     ("from .point_formats import GPS_AT\n", False),
@@ -154,3 +197,20 @@ def test_the_walk_sees_relative_and_absolute_imports(tmp_path, snippet, caught):
     path.write_text(snippet)
     found = violations([path], lambda t: under(t, "algorithms.kernels"), root=tmp_path)
     assert bool(found) == caught, found
+
+
+@pytest.mark.parametrize("folder, snippet, caught", [
+    ("points", "from ..build.plan import Plan\n", True),          # upwards
+    ("sources", "from ..store import PointStore\n", True),         # a folder of the same rank
+    ("writer", "from copc_builder.algorithms.inspection.info import copc_info\n", True),
+    ("writer", "from copc_builder.algorithms.api import build_copc\n", True),   # the API is above all
+    ("build", "from ..writer.copc_writer import CopcWriter\n", False),
+    ("points", "from ..common.errors import InputError\n", False),
+    ("store", "from .page import Page\n", False),
+])
+def test_the_layer_check_sees_the_direction(tmp_path, folder, snippet, caught):
+    """An import against the layering is found, relative or absolute; one along it is not."""
+    for name in RANK:
+        (tmp_path / "algorithms" / name).mkdir(parents=True)
+    (tmp_path / "algorithms" / folder / "module_under_test.py").write_text(snippet)
+    assert bool(layer_violations(root=tmp_path)) == caught
