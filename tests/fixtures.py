@@ -134,3 +134,67 @@ def copy_with_child_page(src, folder):
     pointer = next(at for at in range(root, root + size, 32)
                    if struct.unpack_from("<i", data, at + 28)[0] == -1)   # 28: the entry's point count
     return path, parsed, pointer
+
+
+# Extra dimensions of every kind write_typed_extra writes: (name, numpy type, laspy params).
+TYPED_EXTRA = [("u1v", "u1", {}), ("u2v", "u2", {"no_data": [0]}), ("u4v", "u4", {}), ("u8v", "u8", {}),
+               ("i1v", "i1", {}), ("i2v", "i2", {}), ("i4v", "i4", {}), ("i8v", "i8", {}),
+               ("scaled", "i4", {"scales": [0.01], "offsets": [100.0]}),
+               ("f4v", "f4", {"no_data": [-9999.5]}), ("f8v", "f8", {}),
+               ("pair", "2f8", {}), ("triple", "3u2", {"no_data": [1, 2, 3]})]
+# Bytes the spec says must be zero, set here to see them pass through: the
+# descriptor's "unused" field and the deprecated tails of min and max.
+UNUSUAL_BYTES = {36: b"\x01\x02\x03\x04", 72: b"\x05" * 16, 96: b"\x06" * 16}
+
+
+def write_typed_extra(path, n: int = 4_000, seed: int = 0, shift: int = 0) -> Path:
+    """A LAS 1.4 format-6 file with an extra dimension of every kind
+    (TYPED_EXTRA): unsigned and signed 8 to 64 bits with values reaching both
+    ends of the 64-bit types, a scaled one, floats with NaNs, no_data values
+    the points hold, and the deprecated array types 20 (2 doubles) and 23
+    (3 uint16).  ``shift`` (small, nonzero) puts the integers in the middle
+    half of their type moved by ``shift`` and the floats around ``shift``:
+    another range, for a merge.
+    Scalar descriptors get the UNUSUAL_BYTES."""
+    rng = np.random.default_rng(seed)
+    header = laspy.LasHeader(point_format=6, version="1.4")
+    header.scales = np.array([0.01] * 3)
+    header.offsets = np.array([500_000.0, 4_000_000.0, 0.0])
+    header.add_extra_dims([laspy.ExtraBytesParams(name, t, **params) for name, t, params in TYPED_EXTRA])
+    import pyproj
+
+    header.add_crs(pyproj.CRS.from_epsg(32631))
+    las = laspy.LasData(header)
+    las.return_number = np.ones(n, np.uint8)
+    las.number_of_returns = np.ones(n, np.uint8)
+    las.x = 500_000.0 + rng.uniform(0, 300, n)
+    las.y = 4_000_000.0 + rng.uniform(0, 300, n)
+    las.z = rng.uniform(0, 30, n)
+    las.gps_time = rng.uniform(3e8, 3e8 + 100, n)
+    for name, t, _ in TYPED_EXTRA:
+        dt = np.dtype(t)
+        shape = (n,) + dt.shape
+        if dt.base.kind == "f":
+            values = rng.normal(shift, 1000, shape).astype(dt.base)
+            values[rng.random(shape) < 0.1] = np.nan
+        else:
+            info = np.iinfo(dt.base)
+            mid, span = (int(info.min) + int(info.max)) // 2, (int(info.max) - int(info.min)) // 4
+            lo, hi = (info.min, info.max) if shift == 0 else (mid - span + shift, mid + span + shift)
+            values = rng.integers(lo, hi, shape, dtype=dt.base, endpoint=True)
+        if dt.base.kind != "f" and shift == 0 and dt.base.itemsize == 8:
+            values[:2] = [np.iinfo(dt.base).min, np.iinfo(dt.base).max]    # both ends of the 64-bit type
+        las.points.array[name] = values
+    las.points.array["u2v"][:5] = 0                   # its no_data: no part of the range
+    las.points.array["f4v"][5:10] = -9999.5
+    las.points.array["triple"][10:12] = [1, 2, 3]
+    las.write(str(path))
+    data = bytearray(Path(path).read_bytes())
+    eb = data.find(b"LASF_Spec\0\0\0\0\0\0\0\x04\x00") - 2 + 54    # the VLR header starts 2 bytes before its user id
+    for k, (_, t, _) in enumerate(TYPED_EXTRA):
+        if np.dtype(t).shape == ():
+            for at, raw in UNUSUAL_BYTES.items():
+                data[eb + 192 * k + at:eb + 192 * k + at + len(raw)] = raw
+    Path(path).write_bytes(bytes(data))
+    return Path(path)
+

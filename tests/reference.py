@@ -7,7 +7,8 @@ with the builder's converter.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import laspy
 import numpy as np
@@ -46,6 +47,49 @@ def expected_layout(paths: Sequence) -> Tuple[int, List[Tuple[str, int]]]:
                 if d.name not in [n for n, _ in extra]:
                     extra.append((d.name, int(d.num_bits // 8)))
     return output_format_for(formats), extra
+
+
+# numpy type of each Extra Bytes data type 1-10 (LAS 1.4 table "Values for
+# data_type"); 11-20 and 21-30 are 2 and 3 of type t-10 and t-20 (R13, deprecated).
+_EB_TYPES = {1: "u1", 2: "i1", 3: "<u2", 4: "<i2", 5: "<u4", 6: "<i4", 7: "<u8", 8: "<i8", 9: "<f4", 10: "<f8"}
+
+
+def descriptor_types(d: bytes) -> Tuple[int, Optional[np.dtype], int, Optional[np.dtype]]:
+    """(bytes per point, element type, elements, storage type of no_data/min/max)
+    of a 192-byte descriptor; the types are None for undocumented bytes (type 0).
+    Storage as LAS 1.4 R15 says: uint64, int64 or double."""
+    data_type, options = d[2], d[3]
+    if data_type == 0:
+        return options, None, options, None
+    element = np.dtype(_EB_TYPES[(data_type - 1) % 10 + 1])
+    count = 1 + (data_type - 1) // 10
+    return element.itemsize * count, element, count, np.dtype({"u": "<u8", "i": "<i8", "f": "<f8"}[element.kind])
+
+
+def extra_descriptors(path) -> List[bytes]:
+    """The 192-byte descriptors of every Extra Bytes VLR of a LAS file, in
+    file order, cut from the VLRs' raw bytes (laspy types only the first VLR)."""
+    with laspy.open(str(path)) as r:
+        raws = [v.record_data_bytes() for v in r.header.vlrs
+                if v.user_id == "LASF_Spec" and v.record_id == 4]
+    return [raw[at:at + 192] for raw in raws for at in range(0, len(raw), 192)]
+
+
+def input_extra_dims(path) -> List[Tuple[str, int, int]]:
+    """[(name, byte size, offset in the record)] of a LAS file's extra bytes:
+    every descriptor of every Extra Bytes VLR, then the bytes none describes
+    as "ExtraBytes" (laspy's name)."""
+    with laspy.open(str(path)) as r:
+        pf = r.header.point_format
+        record, at = pf.size, pf.size - sum(int(d.num_bits // 8) for d in pf.extra_dimensions)
+    dims = []
+    for d in extra_descriptors(path):
+        size = descriptor_types(d)[0]
+        dims.append((d[4:36].split(b"\0", 1)[0].decode("ascii", "replace"), size, at))
+        at += size
+    if at < record:
+        dims.append(("ExtraBytes", record - at, at))
+    return dims
 
 
 def finest_scales(paths: Sequence) -> np.ndarray:
@@ -209,28 +253,93 @@ def wkt_written(path) -> str:
     return ""
 
 
-def extra_ranges_written(path) -> Dict[str, Tuple[list, list, np.ndarray]]:
-    """{name: (min, max, values)} of each extra dimension whose descriptor sets
-    min and max (options bits 1 and 2): the descriptor's doubles (LAS 1.4 R15,
-    read from the 192 bytes as the spec lays them out) and the values laspy
-    decodes (scaled where the descriptor says so), n x elements."""
-    import struct
-
+def extra_ranges_written(path) -> Dict[str, Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]]:
+    """{name: (min, max, values, no_data)} of each typed extra dimension of a COPC whose
+    descriptor sets min and max (options bits 1 and 2), read from the bytes as
+    LAS 1.4 R15 lays them out: min and max upcast to uint64 (unsigned types),
+    int64 (signed) or double (float), one per element for the array types
+    11-30; values: the raw stored values (no scale, no offset), n x elements,
+    cut from the records laspy's CopcReader decodes; no_data as stored, None
+    when its bit is not set."""
     out = {}
-    las = laspy.read(str(path))
-    for vlr in las.header.vlrs:
-        if vlr.user_id != "LASF_Spec" or vlr.record_id != 4:
+    base = _BASE[parse_copc(path, decode=False).header["point_format"]]
+    records = copc_records(str(path))
+    for d in copc_descriptors(path):
+        size, element, count, storage = descriptor_types(d)
+        if element is not None and d[3] & 0b110 == 0b110:
+            values = np.ascontiguousarray(records[:, base:base + size]).view(element).reshape(-1, count)
+            no_data = np.frombuffer(d, storage, count, 40) if d[3] & 1 else None
+            out[d[4:36].split(b"\0", 1)[0].decode()] = (np.frombuffer(d, storage, count, 64),
+                                                          np.frombuffer(d, storage, count, 88), values, no_data)
+        base += size
+    return out
+
+
+def raw_range(values: np.ndarray, no_data: Optional[np.ndarray] = None
+              ) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """(min, max) per element (column) of raw extra-bytes values, upcast as
+    the LAS spec says (uint64, int64, double), NaN and values equal to
+    ``no_data`` (stored upcast) left out; None when an element has no other
+    value.  numpy's own reductions, never through float64 for integers."""
+    storage = {"u": np.uint64, "i": np.int64, "f": np.float64}[values.dtype.kind]
+    lo, hi = [], []
+    for e in range(values.shape[1]):
+        v = values[:, e]
+        if values.dtype.kind == "f":
+            v = v[~np.isnan(v)]
+            if no_data is not None:
+                v = v[v != no_data[e].astype(values.dtype)]
+        elif no_data is not None:
+            v = v[v.astype(storage) != no_data[e]]
+        if not len(v):
+            return None
+        lo.append(v.min().astype(storage))
+        hi.append(v.max().astype(storage))
+    return np.array(lo, storage), np.array(hi, storage)
+
+
+def copc_descriptors(path) -> List[bytes]:
+    """The 192-byte descriptors of every Extra Bytes (E)VLR of a COPC file, in
+    file order, cut from its bytes where the test-side parser finds them."""
+    copc = parse_copc(path, decode=False)
+    data = Path(path).read_bytes()
+    return [data[at:at + 192] for r in copc.vlrs + copc.evlrs if (r["user_id"], r["record_id"]) == ("LASF_Spec", 4)
+            for at in range(r["offset"], r["offset"] + r["size"], 192)]
+
+
+def las_records(path) -> np.ndarray:
+    """A LAS/LAZ file's records as stored (n x record length, uint8), read with laspy."""
+    array = np.ascontiguousarray(laspy.read(str(path)).points.array)
+    return array.view(np.uint8).reshape(len(array), -1)
+
+
+def assert_extra_ranges(output, inputs) -> Dict[str, bytes]:
+    """The COPC's Extra Bytes descriptors against its inputs' stored bytes:
+    min and max (options bits 1 and 2 set) are the range over every input's
+    raw values (LAS 1.4 R15: upcast to uint64, int64 or double, one per
+    element for the types 11-30; NaN and no_data left out); every other byte
+    as the first input holding the dimension gave it.  Returns them by name."""
+    out = {d[4:36].split(b"\0", 1)[0].decode(): d for d in copc_descriptors(output)}
+    given, values = {}, {}
+    for path in inputs:
+        records = las_records(path)
+        for d, (name, size, at) in zip(extra_descriptors(path), input_extra_dims(path)):
+            given.setdefault(name, d)
+            values.setdefault(name, []).append(records[:, at:at + size])
+    for name, d_in in given.items():
+        d_out = out[name]
+        _, element, count, storage = descriptor_types(d_in)
+        if element is None:
+            assert d_out == d_in, name
             continue
-        raw = vlr.record_data_bytes()
-        for at in range(0, len(raw), 192):
-            d = raw[at:at + 192]
-            data_type, options = d[2], d[3]
-            if data_type == 0 or options & 0b110 != 0b110:
-                continue
-            name = d[4:36].split(b"\0", 1)[0].decode()
-            count = 3 if data_type > 20 else 2 if data_type > 10 else 1
-            lo = list(struct.unpack_from("<3d", d, 64))[:count]
-            hi = list(struct.unpack_from("<3d", d, 88))[:count]
-            values = np.asarray(las.points[name], dtype=np.float64).reshape(len(las.points), count)
-            out[name] = (lo, hi, values)
+        stored = np.ascontiguousarray(np.concatenate(values[name])).view(element).reshape(-1, count)
+        want = raw_range(stored, np.frombuffer(d_in, storage, count, 40) if d_in[3] & 1 else None)
+        if want is None:
+            assert d_out == d_in, name
+            continue
+        assert np.frombuffer(d_out, storage, count, 64).tobytes() == want[0].tobytes(), (name, "min")
+        assert np.frombuffer(d_out, storage, count, 88).tobytes() == want[1].tobytes(), (name, "max")
+        assert d_out[3] == d_in[3] | 0b110, name
+        rest = [(0, 3), (4, 64), (64 + 8 * count, 88), (88 + 8 * count, 192)]
+        assert [d_out[a:b] for a, b in rest] == [d_in[a:b] for a, b in rest], name
     return out

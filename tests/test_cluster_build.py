@@ -21,7 +21,7 @@ from copc_builder.algorithms.api import build_copc  # noqa: E402
 from copc_builder.algorithms.common.errors import (BuildCancelled, DependencyError, InputError,  # noqa: E402
                                             OptionError)
 from copc_builder.demo import write_sample_scene  # noqa: E402
-from fixtures import patch, write_las, write_rich  # noqa: E402
+from fixtures import patch, write_las, write_rich, write_typed_extra  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +71,19 @@ def test_extensions_and_paged_hierarchy_same_bytes(tmp_path, cluster):
     both(src, tmp_path, cluster.scheduler_address, temporal_index=7, hierarchy_page_levels=1,
          memory_budget="8M", leaf_limit=5_000)
     assert_same(tmp_path)
+
+
+def test_extra_bytes_ranges_merged_over_tasks(tmp_path, cluster):
+    """Each unit task folds its own extra-bytes ranges; merged, they are the
+    range over both inputs (raw values, upcast: tests/reference.py)."""
+    from reference import assert_extra_ranges
+
+    paths = [write_typed_extra(tmp_path / "a.las", n=30_000, seed=1, shift=-40),
+             write_typed_extra(tmp_path / "b.las", n=30_000, seed=2, shift=40)]
+    a, b = both(paths, tmp_path, cluster.scheduler_address, memory_budget="4M", leaf_limit=2_000)
+    assert b.stats["unit_tasks"] > 1
+    assert_same(tmp_path)
+    assert_extra_ranges(tmp_path / "cluster.copc.laz", paths)
 
 
 def test_several_inputs_same_bytes(tmp_path, cluster):

@@ -239,3 +239,40 @@ def test_is_copc_sniffs_the_first_vlr(shared_data, tmp_path):
     assert not is_copc(shared_data / "copcvalidator_ellipsoid-1.4.laz")     # LAZ 1.4, not COPC
     assert not is_copc(shared_data / "copcvalidator_bad-ellipsoid.copc.laz")
     assert not is_copc(tmp_path / "missing.copc.laz")
+
+
+def test_extra_dims_ranges_typed_by_data_type(tmp_path):
+    """min, max and no_data read as their data type says (uint64, int64,
+    double; one per element for array types), scale and offset where set,
+    checked against the descriptor bytes cut by the test-side parser."""
+    from copc_builder import build_copc
+    from fixtures import TYPED_EXTRA, write_typed_extra
+
+    src = write_typed_extra(tmp_path / "typed.las", n=2_000, seed=6)
+    out = tmp_path / "typed.copc.laz"
+    build_copc([str(src)], str(out))
+    eb = next(r for r in parse_copc(out, decode=False).vlrs if (r["user_id"], r["record_id"]) == ("LASF_Spec", 4))
+    data = out.read_bytes()
+    info = copc_info(out)
+    text = format_info(info)
+    for k, ((name, t, params), dim) in enumerate(zip(TYPED_EXTRA, info["extra_dims"])):
+        d = data[eb["offset"] + 192 * k:eb["offset"] + 192 * (k + 1)]
+        dt = np.dtype(t)
+        count = dt.shape[0] if dt.shape else 1
+        storage = {"u": "<u8", "i": "<i8", "f": "<f8"}[dt.base.kind]
+        lo, hi = (np.frombuffer(d, storage, count, at).tolist() for at in (64, 88))
+        plain = (lambda v: v[0] if count == 1 else v)
+        assert (dim["name"], dim["min"], dim["max"]) == (name, plain(lo), plain(hi)), name
+        nd = params.get("no_data")
+        assert dim["no_data"] == (None if nd is None else plain(np.array(nd, storage).tolist()))
+        assert dim["scale"] == params.get("scales") and dim["offset"] == params.get("offsets")
+        assert f"  {name}:" in text and f"range {_shown(lo)} .. {_shown(hi)} (raw)" in text, name
+    assert "u8v" in text and f"range 0 .. {2**64 - 1} (raw)" in text
+    assert f"range {-2**63} .. {2**63 - 1} (raw)" in text
+    assert "scale 0.01, offset 100" in text and "no data -9999.5" in text and "no data [1, 2, 3]" in text
+
+
+def _shown(values) -> str:
+    """How format_info shows values: ints in full, floats to 15 digits, arrays in brackets."""
+    shown = [str(v) if isinstance(v, int) else f"{v:.15g}" for v in values]
+    return shown[0] if len(shown) == 1 else "[" + ", ".join(shown) + "]"

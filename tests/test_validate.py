@@ -554,3 +554,45 @@ def test_broken_evlr_chain_is_one_finding(good_copy):
     assert _errors(report) == {"evlrs"} and report.warnings == []
     assert "EVLR 2 of 3" in _messages(report, "evlrs")
     assert report.decoded_points == report.points == parsed.header["point_count"]
+
+
+# --------------------------------------------------------------------------
+# Extra Bytes ranges (generated file: runs without ../shared)
+
+@pytest.fixture
+def typed_copc(tmp_path):
+    """A COPC built from fixtures.write_typed_extra, with the offset of each
+    extra dimension's descriptor (test-side parse)."""
+    from copc_builder import build_copc
+    from fixtures import TYPED_EXTRA, write_typed_extra
+
+    src = write_typed_extra(tmp_path / "typed.las", n=3_000, seed=5)
+    out = tmp_path / "typed.copc.laz"
+    build_copc([str(src)], str(out))
+    eb = next(r for r in parse_copc(out, decode=False).vlrs if (r["user_id"], r["record_id"]) == ("LASF_Spec", 4))
+    return out, {name: eb["offset"] + 192 * k for k, (name, _, _) in enumerate(TYPED_EXTRA)}
+
+
+def test_extra_bytes_values_outside_declared_range(typed_copc):
+    path, at = typed_copc
+    assert validate_copc(path).ok
+    real_max = struct.unpack_from("<Q", path.read_bytes(), at["u1v"] + 88)[0]
+    real_min = struct.unpack_from("<q", path.read_bytes(), at["i8v"] + 64)[0]
+    patch(path, at["u1v"] + 88, "Q", real_max - 1)            # max below the points' max
+    patch(path, at["i8v"] + 64, "q", real_min + 1)            # min above the points' min
+    report = validate_copc(path)
+    assert _errors(report) == {"extra_bytes.range"}
+    text = _messages(report, "extra_bytes.range")
+    assert "'u1v': the points' raw values run from" in text and f"to {real_max}, outside" in text
+    assert f"max {real_max - 1}" in text
+    assert f"from {real_min} to" in text and f"min {real_min + 1} " in text
+
+
+def test_extra_bytes_wider_range_and_no_data_are_valid(typed_copc):
+    path, at = typed_copc
+    patch(path, at["u4v"] + 64, "Q", 0)                       # a wider declared range
+    patch(path, at["u4v"] + 88, "Q", 2**32 - 1)
+    patch(path, at["u2v"] + 64, "Q", 1)                       # points at 0 hold no_data (0)
+    assert struct.unpack_from("<Q", path.read_bytes(), at["u2v"] + 40)[0] == 0
+    report = validate_copc(path)
+    assert report.ok and not report.checks(), format_report(report)

@@ -1,4 +1,14 @@
-"""The Extra Bytes VLR (LASF_Spec, 4): one 192-byte descriptor per extra dimension."""
+"""The Extra Bytes VLR (LASF_Spec, 4): one 192-byte descriptor per extra dimension.
+
+``no_data``, ``min`` and ``max`` are typed by ``data_type``.  LAS 1.4 R15
+(and R16), section "Extra Bytes": "If the selected data_type is less than 8
+bytes, the no_data, min, and max fields should be upcast into 8-byte storage.
+For any float these 8 bytes would be upcast to a double, for any uint8_t,
+uint16_t, or uint32_t they would be upcast to a uint64_t and for any int8_t,
+int16_t, or int32_t, they would be upcast to a int64_t."  The deprecated
+array types 11-30 (R13) hold one such 8-byte value per element, in the
+field's 24 bytes.
+"""
 from __future__ import annotations
 
 import struct
@@ -11,7 +21,13 @@ from .record_ids import padded, text_field
 
 # data_type -> numpy base type; types 11-30 (deprecated in 1.4 R14) are 2- and 3-element arrays of these.
 _BASE_TYPES = {1: "u1", 2: "i1", 3: "u2", 4: "i2", 5: "u4", 6: "i4", 7: "u8", 8: "i8", 9: "f4", 10: "f8"}
+# The 8-byte type no_data, min and max are stored in, by the base type's kind.
+_STORAGE_TYPES = {"u": np.dtype("<u8"), "i": np.dtype("<i8"), "f": np.dtype("<f8")}
 DESCRIPTOR_SIZE = 192
+# The options bits (LAS 1.4, "Encoding of options Bit Field").
+NO_DATA_BIT, MIN_BIT, MAX_BIT, SCALE_BIT, OFFSET_BIT = 0x01, 0x02, 0x04, 0x08, 0x10
+# Where the 24-byte no_data, min and max fields lie in a descriptor.
+NO_DATA_AT, MIN_AT, MAX_AT = 40, 64, 88
 
 
 @dataclass
@@ -69,6 +85,22 @@ class ExtraBytesField:
             return self.options
         base = self.base_type
         return None if base is None else np.dtype(base).itemsize * self.count
+
+    @property
+    def storage_type(self) -> Optional[np.dtype]:
+        """The 8-byte type of no_data, min and max (uint64, int64 or double);
+        None for opaque (type 0) or unknown types."""
+        base = self.base_type
+        return None if base is None else _STORAGE_TYPES[np.dtype(base).kind]
+
+    def typed(self, which: str) -> Optional[np.ndarray]:
+        """``no_data``, ``min`` or ``max`` as ``count`` values of the storage
+        type, or None when its options bit is not set or the type has none."""
+        bit = {"no_data": NO_DATA_BIT, "min": MIN_BIT, "max": MAX_BIT}[which]
+        storage = self.storage_type
+        if storage is None or not self.options & bit:
+            return None
+        return np.frombuffer(getattr(self, which), storage, self.count).copy()
 
 
 def parse_descriptors(raw: bytes) -> List[ExtraBytesField]:

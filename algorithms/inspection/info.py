@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
 
+from ..common.errors import CopcBuilderError
 from ..copc_file import CopcFile, HierarchyCounts, PageProblem, walk_pages
 from ..format import (CopcInfo, GEOTIFF_RECORD, HIERARCHY_ENTRY_SIZE, HierarchyEntry, LAZ_RECORD, LAZ_USER,
-                     LazVlr, PROJECTION_USER)
-from ..common.errors import CopcBuilderError
+                      LazVlr, OFFSET_BIT, PROJECTION_USER, SCALE_BIT)
 from ..format import TEMPORAL_RECORD, TEMPORAL_USER, TemporalHeader, TemporalNodeEntry, walk_temporal_pages
 
 
@@ -115,13 +115,27 @@ def _parse_crs(make, crs: Dict[str, Any]):
 
 
 def _add_extra_dims(f: CopcFile, info: Dict[str, Any]) -> None:
+    """Every Extra Bytes VLR's descriptors; no_data, min and max typed by
+    data_type (raw values, LAS 1.4 R15), scale and offset where set."""
     for fld in f.read_extra_bytes():
         if fld.base_type is None:
             type_name = f"bytes[{fld.size}]" if fld.data_type == 0 else f"unknown type {fld.data_type}"
         else:
             type_name = fld.base_type + (f"[{fld.count}]" if fld.count > 1 else "")
+        scale = list(fld.scale[:fld.count]) if fld.options & SCALE_BIT and fld.base_type else None
+        offset = list(fld.offset[:fld.count]) if fld.options & OFFSET_BIT and fld.base_type else None
         info["extra_dims"].append({"name": fld.name, "type": type_name, "size": fld.size,
-                                   "data_type": fld.data_type, "description": fld.description})
+                                   "data_type": fld.data_type, "description": fld.description,
+                                   "no_data": _plain(fld.typed("no_data")), "min": _plain(fld.typed("min")),
+                                   "max": _plain(fld.typed("max")), "scale": scale, "offset": offset})
+
+
+def _plain(values):
+    """count values -> one Python number, a list of them (array types), or None."""
+    if values is None:
+        return None
+    items = values.tolist()
+    return items[0] if len(items) == 1 else items
 
 
 def _add_laz(f: CopcFile, info: Dict[str, Any]) -> None:
@@ -223,6 +237,28 @@ def _xyz(values) -> str:
     return "(" + ", ".join(_g(v) for v in values) + ")"
 
 
+def _number(value) -> str:
+    """An int in full (uint64 values too), a float as _g; arrays in brackets."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_number(v) for v in value) + "]"
+    return str(value) if isinstance(value, int) else _g(value)
+
+
+def _extra_dim_row(d: Dict[str, Any], add) -> None:
+    """"  name: range 3 .. 90 (raw), scale 0.01, no data 0" for a dimension with any of them."""
+    parts = []
+    if d.get("min") is not None or d.get("max") is not None:
+        lo, hi = (_number(d[k]) if d.get(k) is not None else "?" for k in ("min", "max"))
+        parts.append(f"range {lo} .. {hi} (raw)")
+    for key in ("scale", "offset"):
+        if d.get(key) is not None:
+            parts.append(f"{key} {_number(d[key] if len(d[key]) > 1 else d[key][0])}")
+    if d.get("no_data") is not None:
+        parts.append(f"no data {_number(d['no_data'])}")
+    if parts:
+        add(f"  {d['name']}", ", ".join(parts))
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -274,6 +310,8 @@ def format_info(info: Dict[str, Any]) -> str:
         add("CRS", "none")
     if info["extra_dims"]:
         add("Extra dims", ", ".join(f"{d['name']} ({d['type']})" for d in info["extra_dims"]))
+        for d in info["extra_dims"]:
+            _extra_dim_row(d, add)
     software = " ".join(s for s in (info["generating_software"], info["system_identifier"]) if s)
     created = info["creation"]
     add("Written by", (software or "unknown") +

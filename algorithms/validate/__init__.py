@@ -25,6 +25,8 @@ Every finding names its check (a dotted name, stable for tests and scripts):
     returns               return numbers 0 or above the number of returns
     crs.*                 missing, wkt, geotiff
     extra_bytes           extra-bytes VLR vs the record length
+    extra_bytes.range     points' extra-bytes values outside the min/max their
+                          descriptor declares (raw values, typed by data_type)
 
 Points are decoded one node at a time (memory is bounded by the largest
 node) and checked with numpy; validation costs about one decode of the file.
@@ -35,7 +37,8 @@ header_checks.py, vlr_checks.py (vlrs, evlrs, crs, extra_bytes),
 info_checks.py (info, gpstime of the info VLR), laz_checks.py,
 chunk_table_checks.py, hierarchy_checks.py (hierarchy, counts.total; the
 pages are walked by copc_file.walk_pages, as ``info`` does), point_checks.py
-(node, points, counts.by_return, bounds, gpstime, returns); validator.py
+(node, points, counts.by_return, bounds, gpstime, returns; extra_bytes.range
+in extra_range_check.py); validator.py
 runs them in order, report.py holds what they find.
 """
 from __future__ import annotations

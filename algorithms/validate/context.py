@@ -10,7 +10,7 @@ from typing import List, Optional
 
 from ..common.progress import Progress
 from ..copc_file import CopcFile
-from ..format import ChunkTable, CopcInfo, HierarchyEntry, LasHeader, LazVlr, Vlr
+from ..format import ChunkTable, CopcInfo, ExtraBytesField, HierarchyEntry, LasHeader, LazVlr, Vlr
 from .report import FindingSink, ValidationReport
 
 
@@ -42,6 +42,7 @@ class ValidationContext:
     table_offset: Optional[int] = None             # check_chunk_table_offset; None when not sane
     entries: Optional[List[HierarchyEntry]] = None  # check_hierarchy: the node entries with valid keys
     table: Optional[ChunkTable] = None             # check_chunk_table
+    extra_fields: Optional[List[ExtraBytesField]] = None  # check_extra_bytes; None unless they describe the record
 
     @property
     def header(self) -> LasHeader:

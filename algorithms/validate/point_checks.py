@@ -13,6 +13,7 @@ import numpy as np
 from ..common.errors import CopcBuilderError
 from ..format import CopcInfo, HierarchyEntry, layered_chunk_header, layered_chunk_size
 from .context import ValidationContext
+from .extra_range_check import check_extra_ranges, extra_ranges_to_check
 from .info_checks import cube_problems
 from .report import ERROR, MAX_FINDINGS_PER_CHECK, num, xyz
 
@@ -44,6 +45,7 @@ def check_points(ctx: ValidationContext) -> None:
                    and e.offset + e.byte_size <= f.size), key=lambda e: e.offset)
     total = sum(e.point_count for e in todo)
     ctx.progress.update("finish", 0, total)
+    extra_ranges = extra_ranges_to_check(ctx)
     done = 0
     for entry in todo:
         points = _decode_node(ctx, entry, dtype)
@@ -51,10 +53,14 @@ def check_points(ctx: ValidationContext) -> None:
             continue
         if len(points):
             _check_node_points(ctx, entry, points, cube_info, stats)
+            if extra_ranges is not None:
+                extra_ranges.fold(np.ascontiguousarray(points).view(np.uint8).reshape(len(points), -1))
         done += entry.point_count
         ctx.progress.update("finish", done, total)
     ctx.report.decoded_points = stats.count
     _check_totals(ctx, stats)
+    if extra_ranges is not None:
+        check_extra_ranges(ctx, extra_ranges)
 
 
 def _decode_node(ctx: ValidationContext, entry: HierarchyEntry, dtype) -> Optional[np.ndarray]:

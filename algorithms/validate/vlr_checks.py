@@ -83,6 +83,8 @@ def check_extra_bytes(ctx: ValidationContext) -> None:
         ctx.error("extra_bytes", f"the extra-bytes VLR describes {sum(sizes)} bytes per point "
                   f"({', '.join(f'{fl.name}: {s}' for fl, s in zip(fields, sizes))}), but the "
                   f"record has {extra} extra bytes ({h.point_record_length} - {base})")
+        return
+    ctx.extra_fields = fields
 
 
 def wkt_problem(wkt: str) -> Optional[str]:

@@ -1,91 +1,126 @@
 """The real minimum and maximum of each extra-bytes dimension, as written.
 
 The Extra Bytes VLR's ``min`` and ``max`` are set from the values the output
-holds (merged over every input), in the convention of LAS 1.4 R15: doubles,
-"fully transformed with any applicable scale or offset".  NaNs of float
-dimensions are skipped; undocumented bytes (type 0) get no range.  Min and
-max do not depend on the order points arrive in, so the bytes stay the same
-whatever the thread count or memory budget.
+holds (merged over every input), as LAS 1.4 R15 (section "Extra Bytes")
+says: "If used, the min and max fields reflect the actual minimum and
+maximum values of the attribute in the LAS file, in its raw form, without
+any scale or offset values applied." (R16: "as computed from the raw value
+stored in the LAS point record, without any scale or offset values
+applied").  They are stored upcast by type: "for any uint8_t, uint16_t, or
+uint32_t they would be upcast to a uint64_t and for any int8_t, int16_t, or
+int32_t, they would be upcast to a int64_t", floats to a double
+(``ExtraBytesField.storage_type``).  Integers stay integers all the way, so
+64-bit values keep every digit; the deprecated array types 11-30 get one
+value per element.  NaNs of float dimensions are skipped; undocumented bytes
+(type 0) get no range.  Every other byte of a descriptor stays as the input
+gave it.  Values equal to a set ``no_data`` are no part of the range (they
+mean "no value"; laspy's writer leaves them out too).  Min and max do not
+depend on the order points arrive in, so the bytes stay the same whatever
+the thread count or memory budget.
 """
 from __future__ import annotations
 
-import struct
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..format import ExtraBytesField
+from ..format import MAX_AT, MAX_BIT, MIN_AT, MIN_BIT, ExtraBytesField
 from ..kernels.point_formats import RECORD_SIZE
 from ..points.point_layout import PointLayout
 
-MIN_BIT, MAX_BIT, SCALE_BIT, OFFSET_BIT = 0x02, 0x04, 0x08, 0x10
-_doubles = struct.Struct("<3d")
-
 
 class ExtraRanges:
-    """Running min/max of every typed extra dimension of a layout."""
+    """Running raw min/max of every typed extra dimension of a record."""
 
-    def __init__(self, layout: PointLayout):
-        self.descriptors_given = [dim.struct for dim in layout.extra]
-        self.fields: List[ExtraBytesField] = []
-        self._columns: List[Optional[Tuple[int, np.dtype, int]]] = []   # record offset, element type, count
-        at = RECORD_SIZE[layout.point_format]
-        for dim in layout.extra:
-            field = ExtraBytesField.from_bytes(dim.struct)
-            base = field.base_type
-            typed = base is not None and field.size == dim.size
-            self.fields.append(field)
-            self._columns.append((at, np.dtype("<" + base), field.count) if typed else None)
-            at += dim.size
-        n = len(self.fields)
-        self._lo = [np.full(3, np.inf) for _ in range(n)]
-        self._hi = [np.full(3, -np.inf) for _ in range(n)]
+    def __init__(self, descriptors: Sequence[bytes], sizes: Sequence[int], record_offset: int):
+        """``descriptors``: the 192-byte descriptors, ``sizes``: each
+        dimension's bytes per point, ``record_offset``: where the first one
+        starts in a record."""
+        self.descriptors_given = [bytes(d) for d in descriptors]
+        self.fields: List[ExtraBytesField] = [ExtraBytesField.from_bytes(d) for d in self.descriptors_given]
+        self._columns: List[Optional[_Column]] = []
+        at = record_offset
+        for field, size in zip(self.fields, sizes):
+            typed = field.storage_type is not None and field.size == size
+            self._columns.append(_Column(at, field) if typed else None)
+            at += size
+
+    @classmethod
+    def for_layout(cls, layout: PointLayout) -> "ExtraRanges":
+        return cls([d.struct for d in layout.extra], [d.size for d in layout.extra],
+                   RECORD_SIZE[layout.point_format])
 
     def fold(self, records: np.ndarray) -> None:
         """Take the extra-bytes values of these records (n x record size, uint8) into the ranges."""
-        if not len(records):
-            return
-        for k, column in enumerate(self._columns):
-            if column is None:
-                continue
-            at, dtype, count = column
-            raw = np.ascontiguousarray(records[:, at:at + dtype.itemsize * count])
-            values = raw.view(dtype).reshape(len(records), count).astype(np.float64)
-            with np.errstate(invalid="ignore"):
-                lo, hi = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
-            self._lo[k][:count] = np.fmin(self._lo[k][:count], lo)
-            self._hi[k][:count] = np.fmax(self._hi[k][:count], hi)
+        if len(records):
+            for column in self._columns:
+                if column is not None:
+                    column.fold(records)
 
     def merge(self, other: "ExtraRanges") -> None:
         """Take another fold's ranges (of the same layout) into these."""
-        for k in range(len(self.fields)):
-            self._lo[k] = np.fmin(self._lo[k], other._lo[k])
-            self._hi[k] = np.fmax(self._hi[k], other._hi[k])
+        for mine, theirs in zip(self._columns, other._columns):
+            if mine is not None:
+                mine.merge(theirs)
+
+    def ranges(self) -> List[Optional[Tuple[np.ndarray, np.ndarray]]]:
+        """Per dimension (min, max), ``count`` values of the storage type,
+        or None when it has none (untyped, or an element with no value)."""
+        return [c.range() if c is not None else None for c in self._columns]
 
     def descriptors(self) -> bytes:
         """The Extra Bytes VLR's data: every descriptor as the input gave it, min and max set."""
         out = b""
-        for given, field, column, lo, hi in zip(self.descriptors_given, self.fields, self._columns, self._lo,
-                                                self._hi):
-            if column is None or not np.all(np.isfinite(lo[:column[2]])):
+        for given, field, found in zip(self.descriptors_given, self.fields, self.ranges()):
+            if found is None:
                 out += given          # no range to set: the descriptor exactly as the input gave it
                 continue
-            count = column[2]
-            lo, hi = self._transformed(field, lo[:count], hi[:count])
-            field.min = _doubles.pack(*lo, *[0.0] * (3 - count))
-            field.max = _doubles.pack(*hi, *[0.0] * (3 - count))
-            field.options |= MIN_BIT | MAX_BIT
-            out += field.to_bytes()
+            lo, hi = found
+            patched = bytearray(given)
+            patched[3] |= MIN_BIT | MAX_BIT          # options
+            patched[MIN_AT:MIN_AT + 8 * len(lo)] = lo.tobytes()
+            patched[MAX_AT:MAX_AT + 8 * len(hi)] = hi.tobytes()
+            out += bytes(patched)
         return out
 
-    @staticmethod
-    def _transformed(field: ExtraBytesField, lo: np.ndarray, hi: np.ndarray):
-        """Raw min/max -> actual values (scale before offset); a negative scale swaps them."""
-        count = len(lo)
-        if field.options & SCALE_BIT:
-            scale = np.array(field.scale[:count])
-            lo, hi = lo * scale, hi * scale
-        if field.options & OFFSET_BIT:
-            offset = np.array(field.offset[:count])
-            lo, hi = lo + offset, hi + offset
-        return np.fmin(lo, hi).tolist(), np.fmax(lo, hi).tolist()
+
+class _Column:
+    """One typed dimension: where it lies in a record, and its running range
+    per element in the storage type (uint64 and int64 stay exact)."""
+
+    def __init__(self, at: int, field: ExtraBytesField):
+        self.at, self.count = at, field.count
+        self.dtype = np.dtype("<" + field.base_type)
+        self.storage = field.storage_type
+        limits = np.finfo(self.storage) if self.storage.kind == "f" else np.iinfo(self.storage)
+        self.lo = np.full(self.count, np.inf if self.storage.kind == "f" else limits.max, self.storage)
+        self.hi = np.full(self.count, -np.inf if self.storage.kind == "f" else limits.min, self.storage)
+        self.seen = np.zeros(self.count, bool)
+        # A no_data value marks "no value": it is no part of the range (as laspy's writer has it).
+        no_data = field.typed("no_data")
+        self.no_data = None if no_data is None else (
+            no_data.astype(self.dtype) if self.dtype.kind == "f" else no_data)
+
+    def fold(self, records: np.ndarray) -> None:
+        raw = np.ascontiguousarray(records[:, self.at:self.at + self.dtype.itemsize * self.count])
+        values = raw.view(self.dtype).reshape(len(records), self.count)
+        for e in range(self.count):
+            v = values[:, e]
+            keep = ~np.isnan(v) if self.dtype.kind == "f" else None
+            if self.no_data is not None:
+                other = (v != self.no_data[e]) if self.dtype.kind == "f" else (v.astype(self.storage) != self.no_data[e])
+                keep = other if keep is None else keep & other
+            if keep is not None:
+                v = v[keep]
+            if len(v):
+                self.lo[e] = min(self.lo[e], v.min().astype(self.storage))
+                self.hi[e] = max(self.hi[e], v.max().astype(self.storage))
+                self.seen[e] = True
+
+    def merge(self, other: "_Column") -> None:
+        np.minimum(self.lo, other.lo, out=self.lo)
+        np.maximum(self.hi, other.hi, out=self.hi)
+        self.seen |= other.seen
+
+    def range(self) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        return (self.lo.copy(), self.hi.copy()) if self.seen.all() else None

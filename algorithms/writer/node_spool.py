@@ -62,7 +62,7 @@ class RecordFold:
         self.maxs = np.full(3, np.iinfo(np.int64).min, np.int64)
         self.by_return = np.zeros(15, np.int64)
         self.gps = np.array([np.inf, -np.inf])
-        self.extra_ranges = ExtraRanges(layout)
+        self.extra_ranges = ExtraRanges.for_layout(layout)
 
     def fold(self, records: np.ndarray) -> None:
         record_stats(records, self.mins, self.maxs, self.by_return, self.gps)

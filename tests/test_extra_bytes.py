@@ -1,0 +1,99 @@
+"""Extra Bytes as the LAS 1.4 specification (R15, R16) has them: min and max
+of the raw stored values, upcast by type, the rest of each descriptor as
+the input gave it.
+
+Checked against numpy on the stored bytes (tests/reference.py) and read
+back with laspy's ExtraBytesStruct; never through the builder's own code.
+"""
+from __future__ import annotations
+
+import laspy
+import numpy as np
+
+from copc_builder import build_copc, validate_copc
+from fixtures import TYPED_EXTRA, UNUSUAL_BYTES, write_typed_extra
+from reference import assert_extra_ranges, las_records, raw_range
+
+
+def build_valid(inputs, out, **options):
+    build_copc([str(p) for p in inputs], str(out), **options)
+    report = validate_copc(out)
+    assert report.ok and not report.warnings, "\n".join(map(str, report.findings))
+    return out
+
+
+def test_min_max_are_the_raw_values_upcast_by_type(tmp_path):
+    src = write_typed_extra(tmp_path / "typed.las")
+    out = build_valid([src], tmp_path / "typed.copc.laz")
+    written = assert_extra_ranges(out, [src])
+    assert list(written) == [name for name, _, _ in TYPED_EXTRA]
+    # The spec's words, checked directly on the bytes: 64-bit integers keep
+    # every digit (both ends of their types are in the fixture), and the
+    # fields the spec says must be zero pass through as the input had them.
+    for name, kind, low, high in (("u8v", "<u8", 0, 2**64 - 1), ("i8v", "<i8", -2**63, 2**63 - 1)):
+        assert np.frombuffer(written[name], kind, 1, 64)[0] == low
+        assert np.frombuffer(written[name], kind, 1, 88)[0] == high
+    for at, raw in UNUSUAL_BYTES.items():
+        assert written["u4v"][at:at + len(raw)] == raw
+    # no_data stays as it was: 0, -9999.5 and [1, 2, 3] (values the points hold, not in the range).
+    assert np.frombuffer(written["u2v"], "<u8", 1, 40)[0] == 0 and written["u2v"][3] & 1
+    assert np.frombuffer(written["f4v"], "<f8", 1, 40)[0] == -9999.5
+    assert np.frombuffer(written["triple"], "<u8", 3, 40).tolist() == [1, 2, 3]
+    records = las_records(src)
+    assert _laspy_ranges(out) == _laspy_ranges_wanted(records, src)
+
+
+def _laspy_ranges(path):
+    """laspy's own reading of the output's descriptors: (min, max, no_data) by name."""
+    with laspy.open(str(path)) as r:
+        structs = [s for v in r.header.vlrs if isinstance(v, laspy.vlrs.known.ExtraBytesVlr)
+                   for s in v.extra_bytes_structs]
+    return {s.format_name(): [np.asarray(x).tolist() if x is not None else None
+                              for x in (s.min, s.max, s.no_data)] for s in structs}
+
+
+def _laspy_ranges_wanted(records, src):
+    """What laspy must read: the raw range cast to the element type, scaled
+    where the descriptor says so (laspy applies scale and offset itself)."""
+    with laspy.open(str(src)) as r:
+        dims = {d.name: d for d in r.header.point_format.extra_dimensions}
+    want, at = {}, 30
+    for name, t, params in TYPED_EXTRA:
+        dt = np.dtype(t)
+        element = dt.base.newbyteorder("<")
+        count = dt.shape[0] if dt.shape else 1
+        values = np.ascontiguousarray(records[:, at:at + dt.itemsize]).view(element).reshape(-1, count)
+        at += dt.itemsize
+        no_data = params.get("no_data")
+        storage = {"u": np.uint64, "i": np.int64, "f": np.float64}[element.kind]
+        lo, hi = raw_range(values, None if no_data is None else np.array(no_data, storage))
+        lo, hi = lo.astype(element), hi.astype(element)
+        if dims[name].scales is not None:
+            lo, hi = lo * dims[name].scales + dims[name].offsets, hi * dims[name].scales + dims[name].offsets
+        nd = None if no_data is None else np.array(no_data, storage).astype(element).tolist()
+        want[name] = [lo.tolist(), hi.tolist(), nd]
+    return want
+
+
+def test_merge_of_two_inputs_gives_the_range_over_both(tmp_path):
+    a = write_typed_extra(tmp_path / "a.las", n=3_000, seed=1, shift=-40)
+    b = write_typed_extra(tmp_path / "b.las", n=2_000, seed=2, shift=40)
+    out = build_valid([a, b], tmp_path / "ab.copc.laz", memory_budget="16M", leaf_limit=500)
+    written = assert_extra_ranges(out, [a, b])
+    # The merge matters: for the integers, the min is a's and the max b's.
+    ra, rb = las_records(a), las_records(b)
+    for name, at in (("u1v", 30), ("i2v", 30 + 1 + 2 + 4 + 8 + 1)):
+        kind = "u1" if name == "u1v" else "<i2"
+        va = np.ascontiguousarray(ra[:, at:at + np.dtype(kind).itemsize]).view(kind)
+        vb = np.ascontiguousarray(rb[:, at:at + np.dtype(kind).itemsize]).view(kind)
+        storage = "<u8" if name == "u1v" else "<i8"
+        assert np.frombuffer(written[name], storage, 1, 64)[0] == va.min() < vb.min()
+        assert np.frombuffer(written[name], storage, 1, 88)[0] == vb.max() > va.max()
+
+
+def test_same_descriptors_whatever_the_memory_budget(tmp_path):
+    src = write_typed_extra(tmp_path / "typed.las", n=20_000, seed=3)
+    big = build_valid([src], tmp_path / "big.copc.laz", leaf_limit=300)
+    small = build_valid([src], tmp_path / "small.copc.laz", memory_budget="3M", leaf_limit=300, threads=1)
+    assert big.read_bytes() == small.read_bytes()
+
