@@ -142,11 +142,13 @@ def _info(data: bytes, vlr: Dict) -> Dict:
             "gpstime_minimum": v[7], "gpstime_maximum": v[8], "reserved": list(v[9:])}
 
 
-def _extra_dims(data: bytes, vlr: Optional[Dict], extra: int) -> List[Tuple[str, str]]:
-    if vlr is None:
+def _extra_dims(data: bytes, vlrs: List[Dict], extra: int) -> List[Tuple[str, str]]:
+    """Every descriptor of every Extra Bytes (E)VLR, in file order."""
+    if not vlrs:
         return [("extra_bytes", f"V{extra}")] if extra else []
     dims = []
-    for at in range(vlr["offset"], vlr["offset"] + vlr["size"], 192):
+    starts = [at for vlr in vlrs for at in range(vlr["offset"], vlr["offset"] + vlr["size"], 192)]
+    for at in starts:
         data_type, options = data[at + 2], data[at + 3]
         name = data[at + 4:at + 36].split(b"\0")[0].decode("ascii", "replace")
         if data_type == 0:
@@ -260,7 +262,8 @@ def parse_copc(path, decode: bool = True) -> ParsedCopc:
     base = _BASE_SIZES.get(h["point_format"])
     if base is None:
         raise CopcParseError(f"point format {h['point_format']} is not 6, 7 or 8")
-    extra_dims = _extra_dims(data, find("LASF_Spec", 4, vlrs + evlrs), h["point_record_length"] - base)
+    extra_dims = _extra_dims(data, [r for r in vlrs + evlrs if (r["user_id"], r["record_id"]) == ("LASF_Spec", 4)],
+                             h["point_record_length"] - base)
     dtype = record_dtype(h["point_format"], extra_dims)
     pages, entries = _hierarchy(data, info)
     table = _chunk_table(data, h["offset_to_point_data"], laz_vlr)

@@ -198,3 +198,28 @@ def write_typed_extra(path, n: int = 4_000, seed: int = 0, shift: int = 0) -> Pa
     Path(path).write_bytes(bytes(data))
     return Path(path)
 
+
+def split_extra_bytes_vlr(path) -> Path:
+    """Rewrite an uncompressed LAS file so that its one Extra Bytes VLR
+    becomes one VLR per descriptor, in the same order (as PDAL writes them);
+    the header's VLR count and point data offset follow, the points do not
+    move in any other way."""
+    data = Path(path).read_bytes()
+    header_size, data_offset, count = struct.unpack_from("<HII", data, 94)
+    vlrs, at = [], header_size
+    for _ in range(count):
+        user, record, length = data[at + 2:at + 18], *struct.unpack_from("<HH", data, at + 18)
+        body = data[at + 54:at + 54 + length]
+        if user.rstrip(b"\0") == b"LASF_Spec" and record == 4:
+            vlrs += [data[at:at + 20] + struct.pack("<H", 192) + data[at + 22:at + 54] + body[i:i + 192]
+                     for i in range(0, length, 192)]
+        else:
+            vlrs.append(data[at:at + 54 + length])
+        at += 54 + length
+    head = bytearray(data[:header_size])
+    grown = sum(map(len, vlrs)) - (at - header_size)
+    struct.pack_into("<II", head, 96, data_offset + grown, len(vlrs))
+    if header_size >= 375 and struct.unpack_from("<Q", head, 235)[0]:
+        struct.pack_into("<Q", head, 235, struct.unpack_from("<Q", head, 235)[0] + grown)
+    Path(path).write_bytes(bytes(head) + b"".join(vlrs) + data[at:])
+    return Path(path)

@@ -43,9 +43,9 @@ def expected_layout(paths: Sequence) -> Tuple[int, List[Tuple[str, int]]]:
     for p in paths:
         with laspy.open(str(p)) as r:
             formats.append(r.header.point_format.id)
-            for d in r.header.point_format.extra_dimensions:
-                if d.name not in [n for n, _ in extra]:
-                    extra.append((d.name, int(d.num_bits // 8)))
+        for name, size, _ in input_extra_dims(p):
+            if name not in [n for n, _ in extra]:
+                extra.append((name, size))
     return output_format_for(formats), extra
 
 
@@ -161,12 +161,12 @@ def expected_records(paths: Sequence[str], out_format: int, scales, offsets,
             put(34, las.blue, "<u2")
         if out_format == 8 and pf in _NIR:
             put(36, las.nir, "<u2")
-        in_extra = {d.name: d for d in las.header.point_format.extra_dimensions}
+        in_extra = {name: at for name, _, at in input_extra_dims(path)}
+        in_records = np.ascontiguousarray(las.points.array).view(np.uint8).reshape(n, -1)
         offset = _BASE[out_format]
         for name, nbytes in extra:
             if name in in_extra:
-                raw = np.ascontiguousarray(las.points.array[name])
-                rec[:, offset:offset + nbytes] = raw.view(np.uint8).reshape(n, -1)
+                rec[:, offset:offset + nbytes] = in_records[:, in_extra[name]:in_extra[name] + nbytes]
             offset += nbytes
         parts.append(rec)
     return np.concatenate(parts)

@@ -1,18 +1,26 @@
 """Extra Bytes as the LAS 1.4 specification (R15, R16) has them: min and max
 of the raw stored values, upcast by type, the rest of each descriptor as
-the input gave it.
+the input gave it; and every Extra Bytes VLR of an input read, in order.
 
 Checked against numpy on the stored bytes (tests/reference.py) and read
 back with laspy's ExtraBytesStruct; never through the builder's own code.
 """
 from __future__ import annotations
 
+import shutil
+
 import laspy
 import numpy as np
+import pytest
 
-from copc_builder import build_copc, validate_copc
-from fixtures import TYPED_EXTRA, UNUSUAL_BYTES, write_typed_extra
-from reference import assert_extra_ranges, las_records, raw_range
+from conftest import SHARED_DATA
+from copc_builder import build_copc, copc_info, validate_copc
+from copc_parse import parse_copc
+from fixtures import TYPED_EXTRA, UNUSUAL_BYTES, split_extra_bytes_vlr, write_rich, write_typed_extra
+from reference import (assert_extra_ranges, copc_records, extra_descriptors, las_records, raw_range,
+                       sorted_rows)
+
+SEVERAL = SHARED_DATA / "pdal_laz_las_with_several_extra_byte_bloc.laz"
 
 
 def build_valid(inputs, out, **options):
@@ -97,3 +105,63 @@ def test_same_descriptors_whatever_the_memory_budget(tmp_path):
     small = build_valid([src], tmp_path / "small.copc.laz", memory_budget="3M", leaf_limit=300, threads=1)
     assert big.read_bytes() == small.read_bytes()
 
+
+# -- several Extra Bytes VLRs -------------------------------------------------------
+
+def check_every_vlr_read(src, out, want):
+    """``out`` built from ``src`` (whose Extra Bytes VLRs, several, describe
+    ``want`` [(name, numpy type)]): one Extra Bytes VLR naming them all with
+    their types, the records byte for byte the input's."""
+    copc = parse_copc(out, decode=False)
+    eb = [r for r in copc.vlrs + copc.evlrs if (r["user_id"], r["record_id"]) == ("LASF_Spec", 4)]
+    assert len(eb) == 1 and eb[0]["size"] == 192 * len(want)
+    with laspy.open(str(out)) as r:
+        assert [(d.name, d.dtype) for d in r.header.point_format.extra_dimensions] == \
+            [(name, np.dtype(t)) for name, t in want]
+    assert [d[4:36].rstrip(b"\0").decode() for d in extra_descriptors(src)] == [name for name, _ in want]
+    assert_extra_ranges(out, [src])
+    got, given = copc_records(str(out)), las_records(src)
+    assert got.shape == given.shape and np.array_equal(sorted_rows(got), sorted_rows(given))
+
+
+def two_vlr_input(folder):
+    """A LAS 1.4 format-8 file whose 'Deviation' (uint16) and 'confidence'
+    (uint8) are described in two Extra Bytes VLRs, as PDAL writes them."""
+    src = write_rich(folder / "two_vlrs.las", point_format=8, n=5_000, seed=4, crs="EPSG:32631",
+                     extra=[("Deviation", "u2"), ("confidence", "u1")])
+    return split_extra_bytes_vlr(src)
+
+
+def test_every_extra_bytes_vlr_is_read(tmp_path):
+    src = two_vlr_input(tmp_path)
+    with laspy.open(str(src)) as r:      # laspy alone reads the first VLR only
+        assert [d.name for d in r.header.point_format.extra_dimensions] == ["Deviation", "ExtraBytes"]
+    assert [(d["name"], d["type"]) for d in copc_info(src)["extra_dims"]] == [("Deviation", "u2"),
+                                                                               ("confidence", "u1")]
+    out = build_valid([src], tmp_path / "out.copc.laz")
+    check_every_vlr_read(src, out, [("Deviation", "u2"), ("confidence", "u1")])
+
+
+def test_a_second_vlr_named_twice_is_refused(tmp_path):
+    src = two_vlr_input(tmp_path)
+    data = bytearray(src.read_bytes())
+    second = data.find(b"confidence")
+    data[second:second + 10] = b"Deviation\0"
+    src.write_bytes(bytes(data))
+    from copc_builder import InputError
+
+    with pytest.raises(InputError, match="two extra-bytes descriptors are named 'Deviation'") as info:
+        build_copc([str(src)], str(tmp_path / "out.copc.laz"))
+    assert str(src) in str(info.value)
+    assert not (tmp_path / "out.copc.laz").exists()
+
+
+@pytest.mark.skipif(not SEVERAL.is_file(), reason="../shared/data not present")
+def test_pdal_file_with_several_extra_byte_vlrs(tmp_path):
+    src = tmp_path / SEVERAL.name
+    shutil.copyfile(SEVERAL, src)
+    out = build_valid([src], tmp_path / "several.copc.laz")
+    check_every_vlr_read(src, out, [("Deviation", "u2"), ("confidence", "u1")])
+    info = copc_info(out)
+    assert [(d["name"], d["type"], d["data_type"]) for d in info["extra_dims"]] == \
+        [("Deviation", "u2", 3), ("confidence", "u1", 1)]

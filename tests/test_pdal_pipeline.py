@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 
 from copc_builder import InputError, build_copc, validate_copc
-from pdal_helpers import (header_of, require_pdal, require_python_filter, rich_las, run_pipeline,
+from conftest import SHARED_DATA
+from pdal_helpers import (PDAL_EXTRA, header_of, require_pdal, require_python_filter, rich_las, run_pipeline,
                           write_subset)
 from reference import same_points
 
 pytestmark = pytest.mark.pdal
+SEVERAL = SHARED_DATA / "pdal_laz_las_with_several_extra_byte_bloc.laz"
 
 
 def reader(path) -> dict:
@@ -61,6 +63,42 @@ def test_reader_only_pipeline_gives_the_same_bytes(tmp_path, point_format):
     build_copc(json.dumps([reader(src)]), from_pipeline)
     build_copc([src], from_las)
     assert from_pipeline.read_bytes() == from_las.read_bytes()
+
+
+def check_several_extra_bytes_vlrs(tmp_path, src, first_vlr_bytes: int) -> None:
+    """``src`` describes its extra bytes in several Extra Bytes VLRs.  The LAS
+    path names them all; PDAL (2.8.4's readers.las) reads the first VLR only,
+    so its arrays, and the pipeline's COPC, hold that VLR's dimensions: the
+    same records without the others' bytes, the same descriptors for them."""
+    require_pdal()
+    from reference import copc_descriptors, copc_records, sorted_rows
+
+    from_pipeline = tmp_path / "pipeline.copc.laz"
+    from_las = tmp_path / "las.copc.laz"
+    build_copc(json.dumps([reader(src)]), from_pipeline)
+    build_copc([src], from_las)
+    assert validate_copc(from_pipeline).ok and validate_copc(from_las).ok
+    via_pdal, via_las = copc_records(str(from_pipeline)), copc_records(str(from_las))
+    kept = via_pdal.shape[1]
+    assert kept - first_vlr_bytes in (30, 36, 38) and via_las.shape[1] > kept
+    assert np.array_equal(sorted_rows(via_pdal), sorted_rows(via_las[:, :kept]))
+    pdal_desc, las_desc = copc_descriptors(from_pipeline), copc_descriptors(from_las)
+    assert len(las_desc) > len(pdal_desc) and pdal_desc == las_desc[:len(pdal_desc)]
+
+
+def test_several_extra_bytes_vlrs_through_pdal(tmp_path):
+    from fixtures import split_extra_bytes_vlr
+
+    src = split_extra_bytes_vlr(rich_las(tmp_path / "src.las", 8, n=5_000))
+    check_several_extra_bytes_vlrs(tmp_path, src, first_vlr_bytes=4)       # amplitude, f4
+    with laspy.open(str(tmp_path / "las.copc.laz")) as r:
+        assert [(d.name, d.dtype) for d in r.header.point_format.extra_dimensions] == \
+            [(name, np.dtype(t)) for name, t in PDAL_EXTRA]
+
+
+@pytest.mark.skipif(not SEVERAL.is_file(), reason="../shared/data not present")
+def test_pdal_file_with_several_extra_bytes_vlrs_through_pdal(tmp_path):
+    check_several_extra_bytes_vlrs(tmp_path, SEVERAL, first_vlr_bytes=2)     # Deviation, u2
 
 
 def test_stream_in_small_chunks(tmp_path):

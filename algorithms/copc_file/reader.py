@@ -149,13 +149,15 @@ class CopcFile(CopcFileNodes):
         return raw.split(b"\0", 1)[0].decode("utf-8", errors="replace").strip()
 
     def read_extra_bytes(self) -> List[ExtraBytesField]:
-        found = self.find(SPEC_USER, EXTRA_BYTES_RECORD)
-        if not found:
-            return []
-        try:
-            return parse_descriptors(self.vlr_data(found[0]))
-        except ValueError as exc:
-            raise self.error(str(exc)) from None
+        """The descriptors of every Extra Bytes (E)VLR, in file order (a file
+        may describe its extra bytes in several: PDAL writes one per dimension)."""
+        fields: List[ExtraBytesField] = []
+        for vlr in self.find(SPEC_USER, EXTRA_BYTES_RECORD):
+            try:
+                fields += parse_descriptors(self.vlr_data(vlr))
+            except ValueError as exc:
+                raise self.error(f"{vlr}: {exc}") from None
+        return fields
 
 
 

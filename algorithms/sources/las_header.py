@@ -12,7 +12,8 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from ..format import (COMPRESSOR_LAYERED_CHUNKED, COMPRESSOR_POINTWISE, COMPRESSOR_POINTWISE_CHUNKED,
-                      LAS12_HEADER_SIZE, LAZ_RECORD, LAZ_USER, RECORD_SIZE, VLR_HEADER_SIZE, LasHeader, LazVlr)
+                      LAS12_HEADER_SIZE, LAZ_RECORD, LAZ_USER, RECORD_SIZE, VLR_HEADER_SIZE, ExtraBytesField,
+                      LasHeader, LazVlr)
 from ..common.errors import InputError
 from ..kernels.point_formats import WAVEFORM_FORMATS
 from ..points.point_layout import ExtraDim
@@ -142,35 +143,53 @@ def _check_raw_header(path: str) -> None:
 
 
 def _extra_dims(path, header) -> Tuple[Tuple[ExtraDim, ...], Tuple[int, ...]]:
-    from laspy.vlrs.known import ExtraBytesStruct, ExtraBytesVlr
+    """The extra dimensions of every Extra Bytes VLR, in file order (laspy
+    types only the first VLR's; PDAL writes one VLR per dimension), then
+    the bytes no descriptor describes as undocumented extra bytes."""
+    from laspy.vlrs.known import ExtraBytesStruct
 
     pf = header.point_format
-    structs = {}
-    for vlr in header.vlrs:
-        if isinstance(vlr, ExtraBytesVlr):
-            for s in vlr.extra_bytes_structs:
-                structs[s.name.rstrip(b"\0").decode("ascii", "replace")] = bytes(s)
     dims: List[ExtraDim] = []
     offsets: List[int] = []
     offset = RECORD_SIZE[pf.id]
-    for d in pf.extra_dimensions:
-        size = int(d.num_bits // 8)
-        dtype = np.dtype(d.dtype)
-        desc = structs.get(d.name)
-        if desc is None:
-            # No descriptor (unregistered extra bytes): describe them as
-            # "undocumented extra bytes" (type 0) of their size.
-            s = ExtraBytesStruct(name=d.name.encode()[:32], data_type=(0, size),
-                                 description=b"kept from input")
-            desc = bytes(s)
-        dims.append(ExtraDim(name=d.name, size=size, dtype=dtype.str if dtype.shape == () else
-                             f"{dtype.shape[0]}{dtype.base.str}", struct=desc))
+    for desc in _descriptors(header):
+        field = ExtraBytesField.from_bytes(desc)
+        if not field.size:
+            raise InputError(path, f"extra-bytes descriptor {field.name!r} has data type {field.data_type} "
+                                   f"(options {field.options}), which gives no size")
+        if any(d.name == field.name for d in dims):
+            raise InputError(path, f"two extra-bytes descriptors are named {field.name!r}")
+        dims.append(ExtraDim(name=field.name, size=field.size, dtype=_dtype_text(field), struct=desc))
+        offsets.append(offset)
+        offset += field.size
+    if offset < pf.size:
+        # Bytes no descriptor describes (unregistered extra bytes): laspy's
+        # name for them, described as "undocumented extra bytes" (type 0).
+        size = pf.size - offset
+        desc = bytes(ExtraBytesStruct(name=b"ExtraBytes", data_type=(0, size), description=b"kept from input"))
+        dims.append(ExtraDim(name="ExtraBytes", size=size, dtype=_dtype_text(ExtraBytesField.from_bytes(desc)),
+                             struct=desc))
         offsets.append(offset)
         offset += size
     if offset != pf.size:
         raise InputError(path, f"extra-bytes descriptions ({offset} bytes) do not match the "
                                f"point record length ({pf.size})")
     return tuple(dims), tuple(offsets)
+
+
+def _descriptors(header) -> List[bytes]:
+    """The 192-byte descriptors of every Extra Bytes VLR, in file order."""
+    from laspy.vlrs.known import ExtraBytesVlr
+
+    return [bytes(s) for vlr in header.vlrs if isinstance(vlr, ExtraBytesVlr) for s in vlr.extra_bytes_structs]
+
+
+def _dtype_text(field: ExtraBytesField) -> str:
+    """The numpy type of one value, as laspy types it ("<u2", "3<f8", "4|u1")."""
+    if field.data_type == 0:
+        return "|u1" if field.options == 1 else f"{field.options}|u1"
+    base = np.dtype(field.base_type).str
+    return base if field.count == 1 else f"{field.count}{base}"
 
 
 def _crs_of(header) -> Tuple[Optional[str], Optional[str]]:

@@ -24,7 +24,7 @@ Every finding names its check (a dotted name, stable for tests and scripts):
     gpstime               info VLR GPS range vs the points' real range
     returns               return numbers 0 or above the number of returns
     crs.*                 missing, wkt, geotiff
-    extra_bytes           extra-bytes VLR vs the record length
+    extra_bytes           extra-bytes VLRs (all of them) vs the record length
     extra_bytes.range     points' extra-bytes values outside the min/max their
                           descriptor declares (raw values, typed by data_type)
 
