@@ -6,4 +6,5 @@
     threads.py     thread counts for numba and lazrs
     timing.py      wall-clock time per step (the benchmark's profile)
     temp_files.py  temporary names of files not yet final, and their clean-up
+    proj_data.py   PROJ's data found for pyproj when pyproj cannot find it (run on importing algorithms)
 """
