@@ -85,3 +85,17 @@ def test_a_working_proj_data_is_left_alone_and_a_broken_one_kept(tmp_path):
     setting, used = broken.stdout.splitlines()
     assert str(tmp_path) in setting.split(os.pathsep)         # the user's own folder is still searched
     assert any(Path(d, "proj.db").is_file() for d in used.split(os.pathsep))
+
+
+def test_wkt_from_geotiff_keys_parses_in_proj4js(tmp_path, geotiff_input):
+    """The WKT pyproj made from the GeoTIFF keys (PROJ_DATA unset) is one
+    proj4js, the CRS reader of copc.js, parses."""
+    from js_readers import proj4_verdicts, require_node
+
+    require_node()
+    out = tmp_path / "out.copc.laz"
+    assert_quiet(run([sys.executable, "-m", "copc_builder", "build", geotiff_input, "-o", out,
+                      "--progress", "plain"]))
+    with laspy.open(str(out)) as r:
+        wkt = next(v.string for v in r.header.vlrs if type(v).__name__ == "WktCoordinateSystemVlr")
+    assert proj4_verdicts({"out": wkt}) == {"out": "ok"}
