@@ -104,11 +104,12 @@ class _Column:
     def fold(self, records: np.ndarray) -> None:
         raw = np.ascontiguousarray(records[:, self.at:self.at + self.dtype.itemsize * self.count])
         values = raw.view(self.dtype).reshape(len(records), self.count)
+        floats = self.dtype.kind == "f"
         for e in range(self.count):
             v = values[:, e]
-            keep = ~np.isnan(v) if self.dtype.kind == "f" else None
-            if self.no_data is not None:
-                other = (v != self.no_data[e]) if self.dtype.kind == "f" else (v.astype(self.storage) != self.no_data[e])
+            keep = ~np.isnan(v) if floats else None
+            if self.no_data is not None:    # floats compared as stored, integers upcast
+                other = (v if floats else v.astype(self.storage)) != self.no_data[e]
                 keep = other if keep is None else keep & other
             if keep is not None:
                 v = v[keep]
