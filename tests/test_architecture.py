@@ -32,7 +32,7 @@ MAX_FUNCTION_LINES = 60
 LAYERS = [
     ("kernels",),
     ("format", "common"),
-    ("points",),
+    ("points", "storage"),
     ("sources", "store", "writer", "copc_file"),
     ("build", "validate"),
     ("cluster", "inspection"),
