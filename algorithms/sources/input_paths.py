@@ -7,7 +7,10 @@ they stand for.
                   with ``recursive``; other files skipped with one note
     @tiles.txt    one path per line, relative paths relative to the list
                   file; blank lines and lines starting with # ignored; a
-                  listed folder is read as above
+                  listed folder is read as above; URLs as they are
+    s3://bucket/tiles/
+                  the LAS/LAZ objects under the prefix, as a folder's files
+                  (an s3:// URL not ending in .las/.laz is a prefix)
 
 Everything else (files, arrays, pipelines, opened sources) passes through
 unchanged.  A file whose name starts with @ is given as ``./@name``.
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
 from ..common.errors import InputError
+from ..storage.urls import is_url, parse_url
 
 LAS_SUFFIXES = (".las", ".laz")
 LIST_PREFIX = "@"
@@ -73,6 +77,19 @@ def list_folder(folder: str, recursive: bool = False) -> FolderListing:
     return listing
 
 
+def list_bucket_prefix(url: str, recursive: bool, storage) -> FolderListing:
+    """The LAS/LAZ objects under an s3:// prefix, as ``list_folder`` lists a folder."""
+    from ..storage.remote import list_prefix
+    from ..storage.storage_options import storage_options
+
+    found = list_prefix(parse_url(url), storage_options(storage), recursive)
+    listing = FolderListing(found.prefix, found.files, found.skipped, found.subfolders)
+    if not listing.files:
+        hint = "; use --recursive (recursive=True) to search below it" if listing.subfolders else ""
+        raise InputError(found.prefix, f"is a prefix with no LAS/LAZ objects under it (.las, .laz){hint}")
+    return listing
+
+
 def _sort_into(listing: FolderListing, path: str, shown: str) -> None:
     if is_las_name(path):
         listing.files.append(path)
@@ -95,6 +112,9 @@ def read_list_file(list_path: str) -> List[str]:
         entry = line.strip()
         if not entry or entry.startswith("#"):
             continue
+        if is_url(entry):
+            paths.append(entry)
+            continue
         path = os.path.join(base, entry)
         if not os.path.exists(path):
             raise InputError(f"{list_path}, line {number}", f"{entry} does not exist")
@@ -109,11 +129,12 @@ def is_list_file(item) -> bool:
     return isinstance(item, str) and item.startswith(LIST_PREFIX) and len(item) > 1
 
 
-def expand_inputs(inputs, recursive: bool = False, note: Optional[Callable[[str], None]] = None):
-    """``inputs`` with every folder and ``@list`` replaced by the paths they
-    stand for; anything else unchanged (a single item stays a single item
-    unless it expands).  ``note`` receives one line per folder that had
-    files left out."""
+def expand_inputs(inputs, recursive: bool = False, note: Optional[Callable[[str], None]] = None,
+                  storage=None):
+    """``inputs`` with every folder, s3:// prefix and ``@list`` replaced by
+    the paths they stand for; anything else unchanged (a single item stays
+    a single item unless it expands).  ``note`` receives one line per folder
+    that had files left out; ``storage`` (StorageOptions) reads prefixes."""
     single = isinstance(inputs, (str, os.PathLike))
     if not single and not isinstance(inputs, (list, tuple)):
         return inputs
@@ -124,20 +145,23 @@ def expand_inputs(inputs, recursive: bool = False, note: Optional[Callable[[str]
     for item in items:
         if is_list_file(item):
             for path in read_list_file(item[1:]):
-                out += _folder_files(path, recursive, note) if os.path.isdir(path) else [path]
+                out += _folder_files(path, recursive, note, storage) if _is_folder(path) else [path]
         elif _is_folder(item):
-            out += _folder_files(os.fspath(item), recursive, note)
+            out += _folder_files(os.fspath(item), recursive, note, storage)
         else:
             out.append(item)
     return out
 
 
 def _is_folder(item) -> bool:
+    """A local folder, or an s3:// prefix."""
+    if is_url(item):
+        return parse_url(item).is_prefix
     return isinstance(item, (str, os.PathLike)) and os.path.isdir(item)
 
 
-def _folder_files(folder: str, recursive: bool, note: Optional[Callable[[str], None]]) -> List[str]:
-    listing = list_folder(folder, recursive)
+def _folder_files(folder: str, recursive: bool, note: Optional[Callable[[str], None]], storage) -> List[str]:
+    listing = list_bucket_prefix(folder, recursive, storage) if is_url(folder) else list_folder(folder, recursive)
     text = listing.note()
     if text and note is not None:
         note(text)

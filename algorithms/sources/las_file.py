@@ -15,8 +15,9 @@ import numpy as np
 from ..common.errors import InputError
 from ..common.timing import TIMINGS
 from .las_count import count_points
+from .input_file import InputFile
 from .las_header import read_header
-from .native_errors import quiet_stderr, reraise_fatal, short_text
+from .native_errors import quiet_stderr, reraise_fatal, reraise_transfer, short_text
 
 if TYPE_CHECKING:
     from .las_records import RecordConverter
@@ -26,11 +27,15 @@ class LasFile:
     """One LAS/LAZ input file (a ``PointSource``); a reader is open only
     while ``chunks`` runs."""
 
-    def __init__(self, path: str):
-        self.path = os.fspath(path)
-        self.info = read_header(self.path)
+    def __init__(self, path: str, storage=None):
+        self.file = InputFile(os.fspath(path), storage)
+        self.path = self.file.name      # a URL without its credentials
+        self.info = read_header(self.file)
         self.warnings: List[str] = []
-        self._real_count = count_points(self.path, self.info, self.warnings)
+        self._real_count = count_points(self.file, self.info, self.warnings)
+
+    def __repr__(self) -> str:
+        return f"LasFile({self.path!r})"
 
     @property
     def point_count(self) -> int:
@@ -54,8 +59,9 @@ class LasFile:
         done = start
         backend = (laspy.LazBackend.Lazrs if info.laz_backend == "sequential"
                    else laspy.LazBackend.LazrsParallel)
+        f = self.file.open()
         try:
-            with laspy.open(self.path, laz_backend=backend) as reader:
+            with f, laspy.open(f, closefd=False, laz_backend=backend) as reader:
                 reader.header.point_count = self._real_count   # may exceed the header's claim
                 if start:
                     reader.seek(start)
@@ -66,6 +72,7 @@ class LasFile:
                             points = reader.read_points(want)
                     except BaseException as exc:  # lazrs errors and panics
                         reraise_fatal(exc)
+                        reraise_transfer(f)
                         raise InputError(
                             self.path,
                             f"cannot decode points {done:,} to {done + want - 1:,} of the "
@@ -85,4 +92,5 @@ class LasFile:
             raise
         except BaseException as exc:
             reraise_fatal(exc)
+            reraise_transfer(f)
             raise InputError(self.path, f"cannot read the point data ({short_text(exc)})") from None

@@ -6,8 +6,7 @@ from the GeoTIFF keys; the LAZ VLR says how lazrs can decode the points.
 """
 from __future__ import annotations
 
-import os
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -17,31 +16,29 @@ from ..format import (COMPRESSOR_LAYERED_CHUNKED, COMPRESSOR_POINTWISE, COMPRESS
 from ..common.errors import InputError
 from ..kernels.point_formats import WAVEFORM_FORMATS
 from ..points.point_layout import ExtraDim
-from .native_errors import reraise_fatal, short_text
+from .input_file import InputFile, input_file
+from .native_errors import reraise_fatal, reraise_transfer, short_text
 from .source_info import SourceInfo
 
 
-def read_header(path: str) -> SourceInfo:
-    if not os.path.exists(path):
-        raise InputError(path, "file not found")
-    if os.path.isdir(path):
-        raise InputError(path, "is a folder, not a LAS/LAZ file")
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(4)
-    except OSError as exc:
-        raise InputError(path, f"cannot open ({exc.strerror})") from None
-    if magic != b"LASF":
+def read_header(source: Union[str, InputFile]) -> SourceInfo:
+    """The header of a path, or of an ``InputFile`` (a local or remote file)."""
+    source = input_file(source)
+    path = source.name
+    head = source.read_at(0, LAS12_HEADER_SIZE)
+    if head[:4] != b"LASF":
         raise InputError(path, "not a LAS/LAZ file (no LASF signature)")
-    _check_raw_header(path)
+    _check_raw_header(path, head, source.size)
 
     import laspy
 
+    f = source.open()
     try:
-        with laspy.open(path) as reader:
+        with f, laspy.open(f, closefd=False) as reader:
             header = reader.header
     except BaseException as exc:
         reraise_fatal(exc)
+        reraise_transfer(f)
         raise InputError(path, f"unreadable LAS header or VLRs ({short_text(exc)})") from None
 
     pf = header.point_format
@@ -71,18 +68,18 @@ def read_header(path: str) -> SourceInfo:
         gps_standard=bool(getattr(ge, "gps_time_type", 0)),
         compressed=bool(header.are_points_compressed),
         laz_backend=_laz_backend(path, laz_vlr) if laz_vlr else "",
-        point_data=_point_data(path, header),
+        point_data=_point_data(source.size, header),
         laz_vlr=laz_vlr.raw if laz_vlr else b"",
         creation=creation,
         file_source_id=int(header.file_source_id),
     )
 
 
-def _point_data(path, header) -> Tuple[int, int]:
+def _point_data(size: int, header) -> Tuple[int, int]:
     """Bytes [start, end) the point records may use: up to the EVLRs or the
     waveform data when they follow the points, else the end of the file."""
     start = header.offset_to_point_data
-    end = os.path.getsize(path)
+    end = size
     evlr_start = getattr(header, "start_of_first_evlr", 0) or 0
     if getattr(header, "number_of_evlrs", 0) and evlr_start > start:
         end = min(end, evlr_start)
@@ -114,12 +111,9 @@ def _laz_backend(path, laz: LazVlr) -> str:
               f"decode; re-compress it with a current laszip or PDAL first")
 
 
-def _check_raw_header(path: str) -> None:
+def _check_raw_header(path: str, raw: bytes, size: int) -> None:
     """Refuse headers whose sizes cannot be true before laspy trusts them
     (a damaged offset can make a reader allocate gigabytes)."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        raw = f.read(LAS12_HEADER_SIZE)
     if len(raw) < LAS12_HEADER_SIZE:
         raise InputError(path, f"is truncated: {size:,} bytes, shorter than a LAS header")
     h = LasHeader.from_bytes(raw)

@@ -14,6 +14,14 @@ def reraise_fatal(exc: BaseException) -> None:
         raise exc
 
 
+def reraise_transfer(f) -> None:
+    """Re-raise the error a remote file's read met (``RangeFile.failure``),
+    which a native reader wrapped in one of its own."""
+    failure = getattr(f, "failure", None)
+    if failure is not None:
+        raise failure
+
+
 def short_text(exc: BaseException) -> str:
     """'ErrorType: first line of the message' for one-line errors."""
     text = str(exc).strip().splitlines()

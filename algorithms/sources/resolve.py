@@ -23,12 +23,13 @@ def is_source(obj: Any) -> bool:
     return isinstance(obj, PointSource)
 
 
-def open_sources(inputs, progress=None, chunk_points: int = DEFAULT_CHUNK) -> List[PointSource]:
+def open_sources(inputs, progress=None, chunk_points: int = DEFAULT_CHUNK, storage=None) -> List[PointSource]:
     """Paths -> LAS/LAZ files; a structured array, a list of arrays or any
     iterable of arrays -> one cloud; a PDAL pipeline (a pdal.Pipeline, a
     PipelineInput, a JSON string or a .json file) -> its points; an opened
     source -> itself.  ``progress`` receives a pipeline's warnings;
-    ``chunk_points`` is the size of the chunks a pipeline is streamed in."""
+    ``chunk_points`` is the size of the chunks a pipeline is streamed in;
+    ``storage`` (StorageOptions) reads s3:// and http(s):// URLs."""
     if (is_path(inputs) or isinstance(inputs, np.ndarray) or is_pipeline_spec(inputs)
             or is_source(inputs)):
         inputs = [inputs]
@@ -45,7 +46,7 @@ def open_sources(inputs, progress=None, chunk_points: int = DEFAULT_CHUNK) -> Li
         elif is_pipeline_spec(item):
             sources.append(PipelineSource(item, progress, chunk_points))
         elif is_path(item):
-            sources.append(LasFile(os.fspath(item)))
+            sources.append(LasFile(os.fspath(item), storage))
         elif isinstance(item, np.ndarray):
             sources.append(ArraySource([item], name=f"<array {i}>"))
         else:
