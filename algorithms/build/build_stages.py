@@ -44,7 +44,7 @@ class ScanStage:
     software: str
 
     def run(self) -> Tuple[List[PointSource], Plan]:
-        sources = open_sources(self.inputs, self.progress, self.options.chunk_points)
+        sources = open_sources(self.inputs, self.progress, self.options.chunk_points, self.options.storage)
         self.progress.update("scan", 1, 1)
         for source in sources:
             for text in source.warnings:

@@ -17,10 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Sequence
 
-from ..common.errors import OutputError
 from ..common.options import BuildOptions
 from ..common.progress import Progress
-from ..common.temp_files import temp_name_for
 from ..common.timing import TIMINGS
 from ..sources.input_paths import expand_inputs
 from ..sources.resolve import is_path
@@ -32,6 +30,7 @@ from ..writer.temporal_extension import temporal_extensions
 from .build_stages import FinishStage, ReadStage, ScanStage, TreeStage, place_buckets
 from .distribution import Distributor
 from .memory_budget import MemoryBudget
+from .output_target import OutputTarget, output_target
 
 
 @dataclass
@@ -57,29 +56,6 @@ class BuildSummary:
                 f"({self.points / max(self.seconds, 1e-9) / 1e6:.2f} M points/s)")
 
 
-def check_output_path(output: str, inputs: Sequence[str]) -> str:
-    path = os.path.abspath(os.fspath(output))
-    folder = os.path.dirname(path)
-    if os.path.isdir(path):
-        raise OutputError(path, "is a folder; give a file name such as out.copc.laz")
-    if not os.path.exists(folder):
-        raise OutputError(path, f"the folder {folder} does not exist")
-    if not os.path.isdir(folder):
-        raise OutputError(path, f"{folder} is not a folder")
-    for inp in inputs:
-        if os.path.exists(inp) and os.path.exists(path) and os.path.samefile(inp, path):
-            raise OutputError(path, "is also an input; choose another output name")
-    # Find out now, not after reading every point, whether the folder takes files.
-    probe = temp_name_for(path)
-    try:
-        with open(probe, "wb"):
-            pass
-        os.remove(probe)
-    except OSError as exc:
-        raise OutputError(path, f"cannot write here ({exc.strerror})") from None
-    return path
-
-
 class Build:
     """One build: the stages in order, with the store, temp folder and
     writer they share, all released however the build ends."""
@@ -96,9 +72,15 @@ class Build:
     def run(self) -> BuildSummary:
         t0 = time.perf_counter()
         TIMINGS.seconds.clear()
-        inputs = expand_inputs(self.inputs, self.options.recursive, self.progress.info)
+        inputs = expand_inputs(self.inputs, self.options.recursive, self.progress.info, self.options.storage)
         paths = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-        output = check_output_path(self.output, [os.fspath(i) for i in paths if is_path(i)])
+        target = output_target(self.output, [os.fspath(i) for i in paths if is_path(i)], self.options)
+        try:
+            return self._run(inputs, target, t0)
+        finally:
+            target.close()
+
+    def _run(self, inputs, target: OutputTarget, t0: float) -> BuildSummary:
         sources, plan = ScanStage(inputs, self.options, self.progress, self.software).run()
         extensions = temporal_extensions(self.options, sources, self.progress)
         work = WorkFolder(self.options.temp_dir)
@@ -113,12 +95,13 @@ class Build:
             distributor = Distributor.for_plan(store, plan, budget, unit_points)
             read = ReadStage(sources, plan, distributor, self.options, self.progress).run()
             cube = place_buckets(plan, read, distributor, budget, unit_points, self.progress)
-            writer = CopcWriter(output, plan.header, cube, work.path,
+            writer = CopcWriter(target.local_path, plan.header, cube, work.path,
                                 self.options.hierarchy_page_levels,
                                 writer_extensions(plan.header, self.options) + extensions)
             self.stats = TreeStage(store, distributor, writer, cube, unit_points, budget,
                                    self.options, self.progress, read.points).run()
             size = FinishStage(writer, self.progress).run()
+            target.publish(self.progress)
             self.stats["seconds"] = TIMINGS.rounded()
         except BaseException:
             if writer is not None:
@@ -129,7 +112,7 @@ class Build:
                 store.close()
             work.close()
         self.progress.update("finish", 1, 1, force=True)
-        return BuildSummary(output=output, points=writer.points, nodes=writer.node_count,
+        return BuildSummary(output=target.name, points=writer.points, nodes=writer.node_count,
                             depth=writer.depth, seconds=time.perf_counter() - t0, bytes=size,
                             point_format=plan.layout.point_format,
                             warnings=list(self.progress.warnings), stats=self.stats)

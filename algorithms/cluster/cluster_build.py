@@ -29,8 +29,9 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from ..build.build_stages import FinishStage, ScanStage, return_zero_warning
-from ..build.builder import BuildSummary, check_output_path
+from ..build.builder import BuildSummary
 from ..build.memory_budget import MemoryBudget
+from ..build.output_target import OutputTarget, output_target
 from ..build.plan import Plan, choose_cube
 from ..common.errors import InputError, OptionError
 from ..common.options import BuildOptions
@@ -65,16 +66,23 @@ class ClusterBuild:
         opts = self.options
         if not opts.scheduler:
             ClusterSession.start_fork_server()
-        inputs = expand_inputs(self.inputs, opts.recursive, self.progress.info)
+        inputs = expand_inputs(self.inputs, opts.recursive, self.progress.info, opts.storage)
         paths = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-        output = check_output_path(self.output, [os.fspath(i) for i in paths if is_path(i)])
+        target = output_target(self.output, [os.fspath(i) for i in paths if is_path(i)], opts)
+        try:
+            return self._run(inputs, target, t0)
+        finally:
+            target.close()
+
+    def _run(self, inputs, target: OutputTarget, t0: float) -> BuildSummary:
+        opts = self.options
         sources, plan = ScanStage(inputs, opts, self.progress, self.software).run()
         _only_files(sources)
         extensions = writer_extensions(plan.header, opts) + temporal_extensions(opts, sources, self.progress)
         session = ClusterSession(opts.scheduler, opts.workers, opts.temp_dir, self.progress)
         writer = None
         try:
-            session.check_visible([s.path for s in sources])
+            session.check_visible([s.path for s in sources if s.file.remote is None])   # URLs: workers read the store
             workers = max(session.worker_count, 1)
             threads = opts.threads or (max(1, (os.cpu_count() or 1) // workers) if session.local else None)
             budget = MemoryBudget(task_budget(opts.memory_budget, session.worker_memory()))
@@ -82,7 +90,7 @@ class ClusterBuild:
             warm = warm_top_kernels(plan.layout, _any_cube(plan), extensions, session.folder("warm"))
             cube, level, shards, points = self._read(session, sources, plan, budget, unit_points, workers,
                                                      threads)
-            writer = CopcWriter(output, plan.header, cube, session.folder("client"),
+            writer = CopcWriter(target.local_path, plan.header, cube, session.folder("client"),
                                 opts.hierarchy_page_levels, extensions)
             built = self._units(session, plan, cube, level, shards, points, budget, workers, threads,
                                 extensions)
@@ -93,6 +101,7 @@ class ClusterBuild:
                 build_top(writer, cube, built, plan.layout.rest_size, budget, unit_points, opts,
                           session.folder("top"), self.progress)
             size = FinishStage(writer, self.progress).run()
+            target.publish(self.progress)
         except BaseException:
             if writer is not None:
                 writer.abort()
@@ -107,7 +116,7 @@ class ClusterBuild:
                      spool_bytes=sum(e[1] for r in built for e in r.part.entries.values()),
                      seconds=TIMINGS.rounded(),
                      task_seconds={k: round(v, 3) for k, v in sorted(self.task_seconds.items())})
-        return BuildSummary(output=output, points=writer.points, nodes=writer.node_count, depth=writer.depth,
+        return BuildSummary(output=target.name, points=writer.points, nodes=writer.node_count, depth=writer.depth,
                             seconds=time.perf_counter() - t0, bytes=size, point_format=plan.layout.point_format,
                             warnings=list(self.progress.warnings), stats=stats)
 

@@ -5,7 +5,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from typing import Optional, Tuple, Union
+from typing import Any, Optional, Tuple, Union
 
 from .errors import OptionError
 
@@ -60,6 +60,9 @@ class BuildOptions:
     # worker processes.  Neither: the in-process build (Dask not imported).
     scheduler: Optional[str] = None
     workers: int = 0
+    # s3:// and http(s):// inputs and output: storage.StorageOptions (credentials,
+    # endpoint, retries; its repr hides secrets); None: the environment's.
+    storage: Optional[Any] = None
 
     @property
     def on_cluster(self) -> bool:

@@ -204,7 +204,7 @@ def expected_temp(budget: MemoryBudget, total: int, bpp: int, options: BuildOpti
 def plan_dry_run(inputs, options: BuildOptions, progress: Progress, software: str,
                  output=None) -> DryRun:
     """Open the inputs' headers, make the build's plan, and estimate the rest."""
-    inputs = expand_inputs(inputs, options.recursive, progress.info)
+    inputs = expand_inputs(inputs, options.recursive, progress.info, options.storage)
     sources, plan = ScanStage(inputs, options, progress, software).run()
     try:
         result = estimate(sources, plan, options)
