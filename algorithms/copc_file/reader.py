@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 from typing import List, Optional
 
-from ..common.errors import InputError, MalformedCopcError
+from ..common.errors import CopcBuilderError, InputError, MalformedCopcError
 from ..format import (COPC_INFO_RECORD, COPC_INFO_SIZE, COPC_USER, EXTRA_BYTES_RECORD, LAS12_HEADER_SIZE,
                       LAS14_HEADER_SIZE, LAZ_RECORD, LAZ_USER, PROJECTION_USER, SPEC_USER, VLR_HEADER_SIZE,
                       WKT_RECORD, CopcInfo, ExtraBytesField, LasHeader, LazVlr, Vlr, parse_descriptors)
+from ..storage.urls import is_url
 from .nodes import CopcFileNodes
 
 
@@ -23,13 +24,18 @@ class CopcFile(CopcFileNodes):
     are parsed on first use and raise ``MalformedCopcError`` if broken.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, storage=None):
         self.path = str(path)
-        try:
-            self.size = os.path.getsize(self.path)
-            self._file = open(self.path, "rb")
-        except OSError as exc:
-            raise InputError(self.path, f"cannot open: {exc.strerror or exc}") from None
+        self.transfers = None      # a remote file's: the requests and bytes read
+        if is_url(self.path):
+            self._file = _open_remote(self.path, storage)
+            self.path, self.size, self.transfers = self._file.name, self._file.size, self._file.transfers
+        else:
+            try:
+                self.size = os.path.getsize(self.path)
+                self._file = open(self.path, "rb")
+            except OSError as exc:
+                raise InputError(self.path, f"cannot open: {exc.strerror or exc}") from None
         try:
             head = self._file.read(LAS14_HEADER_SIZE)
             if len(head) < LAS12_HEADER_SIZE:
@@ -51,6 +57,11 @@ class CopcFile(CopcFileNodes):
 
     def close(self) -> None:
         self._file.close()
+
+    def raw_file(self):
+        """The file object at byte 0, for a reader of its own (laspy); ``read_at`` seeks anyway."""
+        self._file.seek(0)
+        return self._file
 
     def __enter__(self) -> "CopcFile":
         return self
@@ -161,12 +172,24 @@ class CopcFile(CopcFileNodes):
 
 
 
-def is_copc(path) -> bool:
+def _open_remote(url: str, storage):
+    """An s3:// or http(s):// COPC as a ``RangeFile``: only what is asked is read."""
+    from ..storage.remote import open_range_file
+    from ..storage.storage_options import storage_options
+
+    return open_range_file(url, storage_options(storage))
+
+
+def is_copc(path, storage=None) -> bool:
     """True when the file's first VLR is the COPC info VLR (cheap: 429 bytes)."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(LAS14_HEADER_SIZE + VLR_HEADER_SIZE)
-    except OSError:
+        if is_url(str(path)):
+            with _open_remote(str(path), storage) as f:
+                head = f.read(LAS14_HEADER_SIZE + VLR_HEADER_SIZE)
+        else:
+            with open(path, "rb") as f:
+                head = f.read(LAS14_HEADER_SIZE + VLR_HEADER_SIZE)
+    except (OSError, CopcBuilderError):
         return False
     if len(head) != LAS14_HEADER_SIZE + VLR_HEADER_SIZE or head[:4] != b"LASF":
         return False

@@ -20,9 +20,11 @@ from ..format import TEMPORAL_RECORD, TEMPORAL_USER, TemporalHeader, TemporalNod
 
 
 
-def copc_info(path) -> Dict[str, Any]:
-    """A dict describing the file; raises ``InputError`` only if it is not LAS at all."""
-    with CopcFile(path) as f:
+def copc_info(path, storage=None) -> Dict[str, Any]:
+    """A dict describing the file (a path, or an s3:// or http(s):// URL read
+    by ranges, with ``storage`` options); raises ``InputError`` only if it is
+    not LAS at all."""
+    with CopcFile(path, storage) as f:
         h = f.header
         info: Dict[str, Any] = {
             "path": f.path,
@@ -60,6 +62,9 @@ def copc_info(path) -> Dict[str, Any]:
                 info["problems"].append(exc.problem)
                 if add is _add_vlrs:
                     break
+        if f.transfers is not None:   # a remote file: what reading it took
+            count = f.transfers.snapshot()
+            info["transfer"] = {"bytes_read": count.bytes_read, "requests": count.requests}
         return info
 
 
@@ -84,7 +89,7 @@ def _add_crs(f: CopcFile, info: Dict[str, Any]) -> None:
         def from_geotiff(_pyproj):
             import laspy
 
-            with laspy.open(f.path) as reader:
+            with laspy.open(f.raw_file(), closefd=False) as reader:
                 return reader.header.parse_crs()
 
         parsed = _parse_crs(from_geotiff, crs)
@@ -288,6 +293,11 @@ def format_info(info: Dict[str, Any]) -> str:
     rows: List[tuple] = []
     add = lambda label, text: rows.append((label, text))  # noqa: E731
     add("File", f"{info['path']} ({info['file_size']:,} bytes)")
+    transfer = info.get("transfer")
+    if transfer:
+        share = transfer["bytes_read"] / max(info["file_size"], 1)
+        add("Read", f"{transfer['bytes_read']:,} bytes ({share:.2%} of the file) in "
+                    f"{_plural(transfer['requests'], 'range request')}")
     kind = "COPC 1.0" if info["is_copc"] else "not a COPC file"
     packing = "LAZ" if info["compressed"] else "uncompressed"
     add("Format", f"{kind}; LAS {info['las_version']}, point format {info['point_format']} "

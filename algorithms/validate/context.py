@@ -20,8 +20,8 @@ class ValidatedFile(CopcFile):
     without EVLRs, so the VLRs, the CRS and the point data are still checked.
     """
 
-    def __init__(self, path):
-        super().__init__(path)
+    def __init__(self, path, storage=None):
+        super().__init__(path, storage)
         self.evlrs_readable = True     # set False by check_vlrs
 
     @property

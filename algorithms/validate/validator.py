@@ -7,6 +7,7 @@ from typing import Callable, Optional
 
 from ..common.errors import CopcBuilderError
 from ..common.progress import Progress
+from ..storage.urls import shown_name
 from .chunk_table_checks import check_chunk_table, check_chunk_table_offset, check_chunks_match
 from .context import ValidatedFile, ValidationContext
 from .header_checks import check_header
@@ -19,18 +20,19 @@ from .temporal_check import check_temporal_index
 from .vlr_checks import check_crs, check_extra_bytes, check_vlrs
 
 
-def validate_copc(path, observer=None, cancel: Optional[Callable[[], bool]] = None) -> ValidationReport:
+def validate_copc(path, observer=None, cancel: Optional[Callable[[], bool]] = None,
+                  storage=None) -> ValidationReport:
     """Check ``path`` against COPC 1.0 / LAS 1.4; never raises on a bad file.
 
     ``observer.on_progress(ProgressEvent)`` gets stage "finish" events with
     the fraction of points decoded; ``cancel()`` is polled between nodes and
     raises ``BuildCancelled`` when it returns True.
     """
-    findings = FindingSink(ValidationReport(path=str(path)))
+    findings = FindingSink(ValidationReport(path=shown_name(path)))
     # One stage: the fraction of points decoded.
     progress = Progress(observer, cancel, stages=(("finish", 1.0),), cancelled="validation cancelled")
     try:
-        copc = ValidatedFile(findings.report.path)
+        copc = ValidatedFile(str(path), storage)
     except CopcBuilderError as exc:
         findings.error("file", getattr(exc, "problem", str(exc)))
     else:
