@@ -22,6 +22,9 @@ from .common.threads import prepare_threads, set_threads
 from .sources.pdal_pipeline import PipelineInput
 from .sources.pdal_stage_points import stage_source
 from .sources.pdal_support import STAGE_INSTALL, import_pdal, pdal_missing_message
+from .storage.storage_options import StorageOptions
+from .storage.storage_options import storage_options as parse_storage_options
+from .storage.urls import is_url
 from .validate import ValidationReport, format_report, validate_copc
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "compare_infos", "format_compare", "draw_info_png", "Picture",
     "CopcBuilderError", "InputError", "OutputError", "OptionError", "DependencyError", "BuildCancelled",
     "prepare_threads", "stage_source", "STAGE_INSTALL", "import_pdal", "pdal_missing_message",
+    "StorageOptions", "parse_storage_options", "is_url",
 ]
 
 
@@ -46,7 +50,7 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
                page_points: Optional[int] = None, hierarchy_page_levels: int = 0,
                temporal_index: Optional[int] = None, statistics: bool = True,
                recursive: bool = False, scheduler: Optional[str] = None,
-               workers: int = 0) -> BuildSummary:
+               workers: int = 0, storage_options=None) -> BuildSummary:
     """Build one COPC file from LAS/LAZ files.
 
     inputs      a path or a list of paths (LAS/LAZ 1.0-1.4, any point format; a
@@ -73,12 +77,16 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
                 worker sees, and inputs the workers can read at the same paths
     workers     run on a local Dask cluster of this many worker processes
                 (the output is the same bytes as the in-process build's)
+    storage_options  for s3:// and http(s):// inputs and an s3:// output: a dict
+                ({"anon": True, "region": "eu-central-2", "endpoint_url": ...,
+                "key": ..., "secret": ...}) or "KEY=VALUE" strings, over what the
+                AWS environment variables and profiles give; needs the storage extra
     """
     options = _options(memory_budget=memory_budget, temp_dir=temp_dir, threads=threads, scale=scale,
                        offset=offset, a_srs=a_srs, leaf_limit=leaf_limit, chunk_points=chunk_points,
                        page_points=page_points, hierarchy_page_levels=hierarchy_page_levels,
                        temporal_index=temporal_index, statistics=statistics, recursive=recursive,
-                       scheduler=scheduler, workers=workers)
+                       scheduler=scheduler, workers=workers, storage=storage_options)
     progress = Progress(observer, cancel)
     with set_threads(options.threads):
         if options.on_cluster:
@@ -90,7 +98,8 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
 
 def dry_run(inputs, output=None, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir: Optional[str] = None,
             scale=None, offset=None, a_srs: Optional[str] = None, recursive: bool = False,
-            observer=None, leaf_limit: int = LEAF_LIMIT, chunk_points: int = CHUNK_POINTS) -> DryRun:
+            observer=None, leaf_limit: int = LEAF_LIMIT, chunk_points: int = CHUNK_POINTS,
+            storage_options=None) -> DryRun:
     """What ``build_copc`` would do with these inputs and options, from the
     inputs' headers alone (no point read, nothing written): the frame, the
     cube, the expected depth, units, bucket level, temp bytes and peak
@@ -98,13 +107,13 @@ def dry_run(inputs, output=None, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_di
     options = _options(memory_budget=memory_budget, temp_dir=temp_dir, threads=None, scale=scale,
                        offset=offset, a_srs=a_srs, leaf_limit=leaf_limit, chunk_points=chunk_points,
                        page_points=None, hierarchy_page_levels=0, temporal_index=None, statistics=True,
-                       recursive=recursive, scheduler=None, workers=0)
+                       recursive=recursive, scheduler=None, workers=0, storage=storage_options)
     return plan_dry_run(inputs, options, Progress(observer), f"copc_builder {_version()}", output)
 
 
 def _options(*, memory_budget, temp_dir, threads, scale, offset, a_srs, leaf_limit, chunk_points,
              page_points, hierarchy_page_levels, temporal_index, statistics, recursive, scheduler,
-             workers) -> BuildOptions:
+             workers, storage=None) -> BuildOptions:
     return BuildOptions(
         memory_budget=parse_size(memory_budget),
         temp_dir=os.fspath(temp_dir) if temp_dir is not None else None,
@@ -121,4 +130,5 @@ def _options(*, memory_budget, temp_dir, threads, scale, offset, a_srs, leaf_lim
         recursive=bool(recursive),
         scheduler=os.fspath(scheduler) if scheduler else None,
         workers=int(workers or 0),
+        storage=parse_storage_options(storage) if storage is not None else None,
     ).checked()

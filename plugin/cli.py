@@ -3,6 +3,7 @@
     copc-builder build [INPUT ...] [--pipeline PIPELINE] -o OUTPUT.copc.laz [options]
     copc-builder validate FILE.copc.laz
     copc-builder info FILE [--compare OTHER] [--png OUT.png]
+    (FILE, INPUT and OUTPUT may be s3:// or http(s):// URLs: --storage-option KEY=VALUE)
     copc-builder sample [--dir DIR] [--points N]
 """
 from __future__ import annotations
@@ -64,7 +65,7 @@ def cmd_build(args) -> int:
             threads=args.threads, scale=args.scale, offset=args.offset, a_srs=args.a_srs,
             temporal_index=args.temporal_index, statistics=args.statistics, recursive=args.recursive,
             scheduler=args.scheduler, workers=args.workers, observer=progress,
-            cancel=cancel.is_set)
+            cancel=cancel.is_set, storage_options=args.storage_option)
     finally:
         progress.close()
     if args.progress == "json":
@@ -84,7 +85,7 @@ def build_dry_run(args, inputs) -> int:
               file=sys.stderr)
     estimate = dry_run(inputs, args.output, memory_budget=args.memory_budget, temp_dir=args.temp_dir,
                        scale=args.scale, offset=args.offset, a_srs=args.a_srs, recursive=args.recursive,
-                       observer=progress)
+                       observer=progress, storage_options=args.storage_option)
     if args.progress == "json":
         print(json.dumps({"dry_run": estimate.as_dict()}))
     else:
@@ -97,7 +98,7 @@ def cmd_validate(args) -> int:
 
     code = EXIT_OK
     for path in args.files:
-        report = validate_copc(path)
+        report = validate_copc(path, storage=storage(args))
         if args.json:
             print(json.dumps({"path": report.path, "ok": report.ok,
                               "findings": [f.__dict__ for f in report.findings]}))
@@ -116,7 +117,7 @@ def cmd_info(args) -> int:
     if args.png is not None and len(args.files) != 1:
         args.info_parser.error("--png draws one FILE")
     for path in args.files:
-        info = copc_info(path)
+        info = copc_info(path, storage(args))
         print(json.dumps(info, indent=1, default=str) if args.json else format_info(info))
     if args.png is not None:
         from copc_builder.algorithms.api import draw_info_png
@@ -132,9 +133,24 @@ def info_compare(args) -> int:
 
     if len(args.files) != 1:
         args.info_parser.error("--compare takes one FILE to hold against OTHER")
-    a, b = copc_info(args.files[0]), copc_info(args.compare)
+    a, b = copc_info(args.files[0], storage(args)), copc_info(args.compare, storage(args))
     print(json.dumps(compare_infos(a, b), indent=1, default=str) if args.json else format_compare(a, b))
     return EXIT_OK
+
+
+def storage(args):
+    """The --storage-option values, parsed (None: the environment's alone)."""
+    from copc_builder.algorithms.api import parse_storage_options
+
+    return parse_storage_options(args.storage_option) if args.storage_option else None
+
+
+def add_storage_option(parser) -> None:
+    parser.add_argument(
+        "--storage-option", action="append", default=None, metavar="KEY=VALUE",
+        help="for s3:// and http(s):// files (needs 'copc-builder[storage]'), over the AWS environment "
+             "variables and profiles: anon=true, region=..., endpoint_url=..., profile=..., key=... "
+             "secret=... token=..., max_concurrency=N, retries=N, part_size=SIZE; repeat for several")
 
 
 def cmd_sample(args) -> int:
@@ -168,14 +184,15 @@ def add_build_command(sub) -> None:
                                    "pipeline, into one COPC file.")
     b.add_argument("inputs", nargs="*", metavar="INPUT",
                    help="LAS/LAZ files (merged into one COPC), folders (their .las/.laz files) or "
-                        "@LIST.txt (one path per line); optional with --pipeline")
+                        "@LIST.txt (one path per line); s3://bucket/key.laz and http(s):// URLs, "
+                        "s3://bucket/prefix/ (its LAS/LAZ objects); optional with --pipeline")
     b.add_argument("--recursive", action="store_true",
                    help="input folders: take the LAS/LAZ files of their subfolders too")
     b.add_argument("--pipeline", metavar="PIPELINE",
                    help="a PDAL pipeline, as a JSON file or a JSON string, whose points are "
                         "converted (needs the pdal Python package)")
-    b.add_argument("-o", "--output", metavar="OUTPUT.copc.laz", help="the COPC file to write (required "
-                                                                       "unless --dry-run)")
+    b.add_argument("-o", "--output", metavar="OUTPUT.copc.laz", help="the COPC file to write, or "
+                   "s3://bucket/key.copc.laz (built in the temp folder, then uploaded); required unless --dry-run")
     b.add_argument("--dry-run", action="store_true",
                    help="print the plan (frame, cube, expected depth, units, bucket level, temp bytes, "
                         "peak memory) from the inputs' headers; read no point, write nothing")
@@ -196,6 +213,7 @@ def add_build_command(sub) -> None:
                    help="leave out the exact statistics QGIS reads (the 'qgis' EVLR)")
     b.add_argument("--progress", choices=("bar", "plain", "json"),
                    help="progress display (default: bar on a terminal, else plain)")
+    add_storage_option(b)
     add_cluster_options(b)
     b.set_defaults(func=cmd_build, build_parser=b)
 
@@ -228,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check COPC files against the COPC 1.0 spec")
     v.add_argument("files", nargs="+", metavar="FILE")
     v.add_argument("--json", action="store_true", help="one JSON object per file")
+    add_storage_option(v)
     v.set_defaults(func=cmd_validate)
 
     i = sub.add_parser("info", help="header, CRS, COPC info; per level nodes, points and bytes")
@@ -238,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--png", metavar="OUT.png",
                    help="draw the file: its coarse levels from above (by RGB, class or height) and "
                         "points and bytes per level as bars (needs matplotlib)")
+    add_storage_option(i)
     i.set_defaults(func=cmd_info, info_parser=i)
 
     s = sub.add_parser("sample", help="generate the built-in sample scene and convert it")
