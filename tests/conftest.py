@@ -75,3 +75,35 @@ def copc_processing():
         assert registry.addProvider(provider)
         _PROVIDERS[:] = [provider]
     return provider
+
+
+# -- object storage ------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 on loopback behind a front of ours (tests/storage_servers.py),
+    one for the session; skips when moto[server] is not installed."""
+    pytest.importorskip("boto3")
+    pytest.importorskip("moto.server")
+    pytest.importorskip("flask")
+    from storage_servers import S3Server
+
+    server = S3Server()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def s3(s3_server, monkeypatch):
+    """The session's S3 server with its AWS variables set for this test, the
+    front's counts, faults and kill switch reset, credentials not checked."""
+    from storage_servers import storage_env
+
+    storage_env(monkeypatch, s3_server)
+    s3_server.front.reset()
+    if s3_server.front.killed.is_set():
+        s3_server.front.revive()
+    yield s3_server
+    s3_server.set_auth(False)
+    s3_server.front.reset()
+    if s3_server.front.killed.is_set():
+        s3_server.front.revive()

@@ -1,0 +1,230 @@
+"""Builds from and to s3:// on a real S3 server (moto in server mode, over
+HTTP on loopback, behind a front of ours that counts and breaks things):
+the same bytes as the local build, each input byte read about once, a
+prefix and an @list of URLs, info and validate of a remote COPC reading
+only what they need, and the faults: a missing key or bucket, a 403, a
+reset connection, an upload broken or cancelled mid-way, the server killed
+mid-upload."""
+from __future__ import annotations
+
+import re
+import struct
+
+import pytest
+
+from copc_builder import build_copc
+from copc_builder.algorithms.api import BuildCancelled, InputError, OutputError, copc_info, validate_copc
+from copc_builder.algorithms.storage.transfers import TRANSFERS
+from fixtures import write_las
+from hostile_helpers import NOISE, run_cli
+
+BUCKET = "lidar"
+FAST = {"retries": 1, "retry_wait": 0.05}     # faults fail fast in tests
+
+
+@pytest.fixture(scope="module")
+def tiles(tmp_path_factory, s3_server):
+    """Three LAZ tiles (2.1 M points, about 25 MB), in a folder and under s3://lidar/tiles/."""
+    folder = tmp_path_factory.mktemp("s3_tiles")
+    files = [write_las(folder / f"tile-{i}.laz", n=700_000, point_format=3, seed=10 + i,
+                       offset=(500_000.0 + 400 * i, 4_000_000.0, 0.0), extent=400.0) for i in range(3)]
+    (folder / "notes.txt").write_text("not a point cloud")
+    client = s3_server.client()
+    client.create_bucket(Bucket=BUCKET)
+    for path in files + [folder / "notes.txt"]:
+        client.upload_file(str(path), BUCKET, f"tiles/{path.name}")
+    return files
+
+
+@pytest.fixture(scope="module")
+def local_build(tiles, tmp_path_factory):
+    out = tmp_path_factory.mktemp("s3_local") / "local.copc.laz"
+    build_copc(tiles, out)
+    return out.read_bytes()
+
+
+def get_object(server, key: str) -> bytes:
+    return server.client().get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+
+def no_object(server, key: str) -> bool:
+    return key not in server.keys(BUCKET)
+
+
+def one_error_line(r) -> str:
+    assert r.returncode == 1, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
+    errors = [line for line in r.stderr.splitlines() if line.startswith("copc-builder: error:")]
+    assert len(errors) == 1, r.stderr
+    for bad in NOISE:
+        assert bad not in r.stderr, r.stderr
+    return errors[0]
+
+
+def test_s3_to_s3_same_bytes_each_byte_read_once(s3, tiles, local_build, tmp_path):
+    urls = [f"s3://{BUCKET}/tiles/{p.name}" for p in tiles]
+    before = TRANSFERS.snapshot()
+    summary = build_copc(urls, f"s3://{BUCKET}/out/merged.copc.laz", temp_dir=tmp_path,
+                         storage_options={"part_size": "5M"})
+    after = TRANSFERS.snapshot()
+    assert summary.output == f"s3://{BUCKET}/out/merged.copc.laz"
+    assert get_object(s3, "out/merged.copc.laz") == local_build
+    assert s3.unfinished_uploads(BUCKET) == []
+    sizes = sum(p.stat().st_size for p in tiles)
+    # The server's own count, and ours: each input byte about once.
+    assert sizes <= s3.front.bytes_sent <= 1.05 * sizes, (s3.front.bytes_sent, sizes)
+    assert after.bytes_read - before.bytes_read == s3.front.bytes_sent
+    assert after.bytes_written - before.bytes_written == len(local_build)
+    parts = [r for r in s3.front.seen if re.match(r"PUT .*partNumber=", r)]
+    assert len(parts) == -(-len(local_build) // (5 << 20)) >= 2, parts
+    assert list(tmp_path.iterdir()) == [], "the local copy and work files are removed"
+
+
+def test_prefix_stands_for_its_las_objects_sorted(s3, tiles, local_build, tmp_path):
+    notes = []
+
+    class Observer:
+        def on_message(self, level, text):
+            notes.append(text)
+
+    out = tmp_path / "prefix.copc.laz"
+    build_copc(f"s3://{BUCKET}/tiles/", out, observer=Observer())
+    assert out.read_bytes() == local_build
+    assert any("notes.txt" in n and f"s3://{BUCKET}/tiles/" in n for n in notes), notes
+    listed = tmp_path / "tiles.txt"
+    listed.write_text("".join(f"s3://{BUCKET}/tiles/{p.name}\n" for p in tiles))
+    out2 = tmp_path / "list.copc.laz"
+    build_copc(f"@{listed}", out2)
+    assert out2.read_bytes() == local_build
+
+
+def test_info_of_a_remote_copc_reads_under_two_percent(s3, tiles, local_build):
+    s3.client().put_object(Bucket=BUCKET, Key="copc/info.copc.laz", Body=local_build)
+    s3.front.reset()
+    r = run_cli("info", f"s3://{BUCKET}/copc/info.copc.laz", env=_env(s3))
+    assert r.returncode == 0, r.stderr
+    match = re.search(r"Read:\s+([\d,]+) bytes \(([\d.]+)% of the file\) in (\d+) range requests", r.stdout)
+    assert match, r.stdout
+    read = int(match.group(1).replace(",", ""))
+    assert read == s3.front.bytes_sent, (read, s3.front.bytes_sent)   # the server agrees
+    assert read < 0.02 * len(local_build), (read, len(local_build))
+    assert "2,100,000 points" in r.stdout
+    info = copc_info(f"s3://{BUCKET}/copc/info.copc.laz")
+    assert info["copc"]["points"] == 2_100_000 and info["transfer"]["bytes_read"] < 0.02 * len(local_build)
+
+
+def test_validate_of_a_remote_copc(s3, local_build):
+    s3.client().put_object(Bucket=BUCKET, Key="copc/valid.copc.laz", Body=local_build)
+    report = validate_copc(f"s3://{BUCKET}/copc/valid.copc.laz")
+    assert report.ok, report.findings
+    assert report.points == 2_100_000
+    broken = bytearray(local_build)
+    broken[429:437] = struct.pack("<d", 1e9)    # the COPC info VLR's centre x: nodes' cubes miss their points
+    s3.client().put_object(Bucket=BUCKET, Key="copc/broken.copc.laz", Body=bytes(broken))
+    assert not validate_copc(f"s3://{BUCKET}/copc/broken.copc.laz").ok
+
+
+def test_missing_key_and_bucket_are_one_line(s3, tmp_path):
+    r = run_cli("build", f"s3://{BUCKET}/tiles/nope.laz", "-o", tmp_path / "o.copc.laz", env=_env(s3))
+    line = one_error_line(r)
+    assert f"s3://{BUCKET}/tiles/nope.laz" in line and "tiles/nope.laz" in line and "no object" in line
+    r = run_cli("build", "s3://no-such-bucket/a.laz", "-o", tmp_path / "o.copc.laz", env=_env(s3))
+    assert "no-such-bucket" in one_error_line(r)
+    r = run_cli("build", f"s3://{BUCKET}/empty/", "-o", tmp_path / "o.copc.laz", env=_env(s3))
+    assert "no LAS/LAZ objects" in one_error_line(r)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_access_denied_is_one_line_naming_bucket_and_key(s3, tiles, tmp_path):
+    s3.set_auth(True)     # moto now checks keys: "testing" is unknown to it
+    r = run_cli("build", f"s3://{BUCKET}/tiles/{tiles[0].name}", "-o", tmp_path / "o.copc.laz", env=_env(s3))
+    line = one_error_line(r)
+    assert "access denied" in line and "403" in line
+    assert f"bucket {BUCKET}" in line and f"tiles/{tiles[0].name}" in line
+
+
+def test_missing_output_bucket_found_before_any_point_is_read(s3, tiles, tmp_path):
+    with pytest.raises(OutputError, match="the bucket no-such-bucket does not exist"):
+        build_copc([f"s3://{BUCKET}/tiles/{tiles[0].name}"], "s3://no-such-bucket/out.copc.laz")
+    assert not any(r.startswith("GET") for r in s3.front.seen), s3.front.seen
+    with pytest.raises(OutputError, match="give the object's key"):
+        build_copc([str(tiles[0])], f"s3://{BUCKET}/")
+
+
+def test_reset_connections_are_retried(s3, tiles, tmp_path):
+    s3.front.fail(r"^GET /lidar/tiles/tile-0", "reset", times=2)
+    out = tmp_path / "retried.copc.laz"
+    build_copc([f"s3://{BUCKET}/tiles/{tiles[0].name}"], out, storage_options={"retries": 3, "retry_wait": 0.05})
+    assert out.exists()
+    s3.front.fail(r"^GET /lidar/tiles/tile-1", "reset")
+    with pytest.raises(InputError) as caught:
+        build_copc([f"s3://{BUCKET}/tiles/{tiles[1].name}"], tmp_path / "never.copc.laz", storage_options=FAST)
+    text = str(caught.value)
+    assert text.startswith(f"s3://{BUCKET}/tiles/{tiles[1].name}: ") and "after 2 attempts" in text
+    assert "\n" not in text
+    assert not (tmp_path / "never.copc.laz").exists()
+
+
+def test_upload_broken_mid_way_is_aborted(s3, tiles, tmp_path):
+    s3.front.fail(r"^PUT /lidar/out/broken\.copc\.laz\?.*partNumber=2", "reset")
+    with pytest.raises(OutputError) as caught:
+        build_copc(tiles, f"s3://{BUCKET}/out/broken.copc.laz", temp_dir=tmp_path,
+                   storage_options=dict(FAST, part_size="5M"))
+    assert "the upload was aborted, nothing was stored" in str(caught.value)
+    assert any(r.startswith("DELETE /lidar/out/broken.copc.laz?uploadId=") for r in s3.front.seen)
+    assert no_object(s3, "out/broken.copc.laz")
+    assert s3.unfinished_uploads(BUCKET) == []     # asked of the live server
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cancel_during_the_upload_aborts_it(s3, tiles, tmp_path):
+    def cancel():
+        return any("partNumber=1" in r for r in s3.front.seen)
+
+    with pytest.raises(BuildCancelled):
+        build_copc(tiles, f"s3://{BUCKET}/out/cancelled.copc.laz", temp_dir=tmp_path, cancel=cancel,
+                   storage_options={"part_size": "5M", "max_concurrency": 1})
+    assert no_object(s3, "out/cancelled.copc.laz")
+    assert s3.unfinished_uploads(BUCKET) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_server_killed_mid_upload_leaves_nothing(s3, tiles, tmp_path):
+    """The server dies at part 2 (every connection cut) and is back a second
+    later: the parts in flight fail, the abort waits for the server and goes
+    through; no object, no unfinished upload."""
+    s3.front.revive_after = 1.0
+    s3.front.fail(r"^PUT /lidar/out/killed\.copc\.laz\?.*partNumber=2", "kill", times=1)
+    with pytest.raises(OutputError) as caught:
+        build_copc(tiles, f"s3://{BUCKET}/out/killed.copc.laz", temp_dir=tmp_path,
+                   storage_options={"part_size": "5M", "retries": 1, "retry_wait": 0.1})
+    assert "nothing was stored" in str(caught.value), caught.value
+    assert no_object(s3, "out/killed.copc.laz")
+    assert s3.unfinished_uploads(BUCKET) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_server_gone_for_good_says_how_to_abort(s3, tiles, tmp_path):
+    """When the server does not come back, the upload cannot be aborted: the
+    one line says so, with the upload id and the command that aborts it."""
+    s3.front.fail(r"^PUT /lidar/out/gone\.copc\.laz\?.*partNumber=2", "kill", times=1)
+    with pytest.raises(OutputError) as caught:
+        build_copc(tiles, f"s3://{BUCKET}/out/gone.copc.laz", temp_dir=tmp_path,
+                   storage_options={"part_size": "5M", "retries": 1, "retry_wait": 0.01})
+    text = str(caught.value)
+    assert "could not be aborted" in text and "abort-multipart-upload" in text and "\n" not in text
+    s3.front.revive()
+    uploads = s3.unfinished_uploads(BUCKET)
+    assert [u["Key"] for u in uploads] == ["out/gone.copc.laz"] and uploads[0]["UploadId"] in text
+    s3.client().abort_multipart_upload(Bucket=BUCKET, Key="out/gone.copc.laz", UploadId=uploads[0]["UploadId"])
+    assert no_object(s3, "out/gone.copc.laz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _env(server) -> dict:
+    import os
+
+    env = dict(os.environ)
+    env.update(server.environment())
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    env.pop("AWS_PROFILE", None)
+    return env
