@@ -97,7 +97,7 @@ class _RangeHandler(_Quiet):
             return self._status(404)
         size = file.stat().st_size
         start, end = 0, size
-        match = re.match(r"bytes=(\d+)-(\d*)$", self.headers.get("Range") or "")
+        match = re.match(r"bytes=(\d+)-(\d*)$", self.headers.get("Range") or "") if owner.ranges else None
         self.send_response(206 if match else 200)
         if match:
             start, end = int(match.group(1)), min(size, int(match.group(2) or size - 1) + 1)
@@ -126,6 +126,7 @@ class RangeServer:
         self.folder = Path(folder)
         self.credentials = f"{user}:{password}" if user is not None else None
         self.denied = set()
+        self.ranges = True          # False: a server that ignores Range and sends whole files
         self.requests: list = []
         self.bytes_sent = 0
         self._resets = 0
