@@ -14,6 +14,7 @@ and take uploads (a multipart upload started and aborted at once).
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Callable, Dict, List, Optional
 
@@ -24,6 +25,9 @@ from .transfers import TRANSFERS
 from .urls import Location, parse_url
 
 MAX_PARTS = 10_000        # S3: "Part numbers can be any number from 1 to 10,000, inclusive"
+# An abort is tried more patiently than a read (1 + 2 + ... + 32 times the
+# retry wait, 31 s by default): parts left behind stay stored, and billed.
+ABORT_RETRIES = 6
 Progress = Optional[Callable[[int, int], None]]
 
 
@@ -138,8 +142,9 @@ def _send_parts(obj: S3Object, path: str, upload_id: str, size: int, part: int, 
 def _abort(obj: S3Object, upload_id: str, cause: Optional[BaseException] = None) -> None:
     """Abort the upload; when the abort itself fails, one line saying how to finish the job."""
     loc = obj.location
+    patient = S3Object(loc, replace(obj.options, retries=max(obj.options.retries, ABORT_RETRIES)))
     try:
-        obj.call("write", lambda c: c.abort_multipart_upload(Bucket=loc.bucket, Key=loc.key,
+        patient.call("write", lambda c: c.abort_multipart_upload(Bucket=loc.bucket, Key=loc.key,
                                                               UploadId=upload_id), error=OutputError)
     except CopcBuilderError as exc:
         why = f"the upload failed ({getattr(cause, 'problem', cause)}) and " if cause is not None else ""
