@@ -7,6 +7,7 @@ local temp file; no storage library type leaves this folder.
     storage_options.py  StorageOptions (--storage-option KEY=VALUE) and Secret
     support.py          the optional libraries (boto3, urllib3), imported only when a URL is used
     transfers.py        bytes and requests counted per process and per file
+    log_redaction.py    secrets blanked out of the libraries' own DEBUG log lines
     retry.py            transient faults retried, the rest turned into one line
     s3_object.py        an S3 object: size, ranges, errors naming bucket and key
     http_object.py      an HTTP(S) object: size, ranges

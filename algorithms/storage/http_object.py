@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Dict, Optional
 
 from ..common.errors import InputError
+from .log_redaction import redact_library_logs
 from .retry import TRANSIENT_STATUS, Transient, fault_text, retrying
 from .storage_options import StorageOptions
 from .support import import_urllib3
@@ -36,6 +37,7 @@ def http_pool(options: StorageOptions, url: str):
                 num_pools=16, maxsize=max(10, 2 * options.max_concurrency), retries=False,
                 timeout=urllib3.Timeout(connect=options.timeout, read=options.timeout),
                 cert_reqs="CERT_REQUIRED" if options.verify else "CERT_NONE")
+            redact_library_logs()
         return pool
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Optional, Type
 
 from ..common.errors import CopcBuilderError, InputError, OptionError
+from .log_redaction import redact_library_logs
 from .retry import TRANSIENT_STATUS, Transient, fault_text, retrying
 from .storage_options import StorageOptions
 from .support import import_boto3
@@ -28,8 +29,8 @@ TRANSIENT_CODES = ("SlowDown", "RequestTimeout", "InternalError", "ServiceUnavai
 
 
 def s3_client(options: StorageOptions, url: str):
-    """The process's boto3 client for these options."""
-    key = (os.getpid(), options)
+    """The process's boto3 client for these options and AWS environment."""
+    key = (os.getpid(), options, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))))
     with _LOCK:
         client = _CLIENTS.get(key)
         if client is None:
@@ -54,7 +55,9 @@ def _new_client(options: StorageOptions, url: str):
         connect_timeout=options.timeout, read_timeout=options.timeout,
         s3={"addressing_style": options.addressing_style} if options.addressing_style else None,
         request_checksum_calculation="when_required", response_checksum_validation="when_required")
-    return session.client("s3", endpoint_url=options.endpoint_url, config=config, verify=options.verify)
+    client = session.client("s3", endpoint_url=options.endpoint_url, config=config, verify=options.verify)
+    redact_library_logs()
+    return client
 
 
 def s3_failure(exc: BaseException, location: Location, doing: str, options: StorageOptions,

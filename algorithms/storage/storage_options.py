@@ -20,6 +20,13 @@ MiB = 1 << 20
 MIN_PART_SIZE = 5 * MiB     # S3: "Each part must be at least 5 MB in size, except the last part"
 
 
+_KNOWN: set = set()     # every secret value this process holds, for log_redaction.py
+
+
+def known_secrets() -> frozenset:
+    return frozenset(_KNOWN)
+
+
 class Secret:
     """A value that pickles (Dask workers need it) but never shows itself."""
 
@@ -27,6 +34,8 @@ class Secret:
 
     def __init__(self, value: str):
         self._value = value
+        if len(value) >= 4:    # shorter ones would blank out ordinary words
+            _KNOWN.add(value)
 
     def reveal(self) -> str:
         return self._value
@@ -94,7 +103,8 @@ class StorageOptions:
 
 def storage_options(given: Union[None, "StorageOptions", Mapping[str, object], Iterable[str]]) -> StorageOptions:
     """StorageOptions from a mapping ({"anon": True}), "KEY=VALUE" strings
-    (the command line's), or StorageOptions; errors name the key, never a value."""
+    (the command line's), or StorageOptions.  Errors name the key, never a
+    value: a secret pasted after the wrong key must not be echoed."""
     if given is None:
         return StorageOptions()
     if isinstance(given, StorageOptions):
@@ -130,12 +140,15 @@ def _typed(key: str, value):
     if key in ("retry_wait", "timeout"):
         return _number(key, value)
     if key == "part_size":
-        size = parse_size(value)
+        try:
+            size = parse_size(value)
+        except OptionError:
+            raise OptionError("storage option part_size is a size such as 8M or 16M") from None
         if size < MIN_PART_SIZE:
-            raise OptionError(f"storage option part_size must be at least 5M (S3's smallest part), got {value!r}")
+            raise OptionError("storage option part_size must be at least 5M (S3's smallest part)")
         return size
     if key == "addressing_style" and str(value) not in ("path", "virtual", "auto"):
-        raise OptionError(f"storage option addressing_style is path, virtual or auto, got {value!r}")
+        raise OptionError("storage option addressing_style is path, virtual or auto")
     return str(value)
 
 
@@ -147,16 +160,16 @@ def _boolean(key: str, value) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise OptionError(f"storage option {key} is true or false, got {value!r}")
+    raise OptionError(f"storage option {key} is true or false")
 
 
 def _integer(key: str, value, low: int) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise OptionError(f"storage option {key} is a whole number, got {value!r}") from None
+        raise OptionError(f"storage option {key} is a whole number") from None
     if number < low:
-        raise OptionError(f"storage option {key} must be at least {low}, got {number}")
+        raise OptionError(f"storage option {key} must be at least {low}")
     return number
 
 
@@ -164,7 +177,7 @@ def _number(key: str, value) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise OptionError(f"storage option {key} is a number of seconds, got {value!r}") from None
+        raise OptionError(f"storage option {key} is a number of seconds") from None
     if not number >= 0:
-        raise OptionError(f"storage option {key} must be 0 or more, got {value!r}")
+        raise OptionError(f"storage option {key} must be 0 or more")
     return number
