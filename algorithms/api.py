@@ -22,9 +22,9 @@ from .common.threads import prepare_threads, set_threads
 from .sources.pdal_pipeline import PipelineInput
 from .sources.pdal_stage_points import stage_source
 from .sources.pdal_support import STAGE_INSTALL, import_pdal, pdal_missing_message
-from .storage.storage_options import StorageOptions
+from .storage.storage_options import StorageOptions, redacted_storage_text
 from .storage.storage_options import storage_options as parse_storage_options
-from .storage.urls import is_url
+from .storage.urls import is_url, shown_name
 from .validate import ValidationReport, format_report, validate_copc
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
     "compare_infos", "format_compare", "draw_info_png", "Picture",
     "CopcBuilderError", "InputError", "OutputError", "OptionError", "DependencyError", "BuildCancelled",
     "prepare_threads", "stage_source", "STAGE_INSTALL", "import_pdal", "pdal_missing_message",
-    "StorageOptions", "parse_storage_options", "is_url",
+    "StorageOptions", "parse_storage_options", "is_url", "shown_name", "redacted_storage_text",
 ]
 
 

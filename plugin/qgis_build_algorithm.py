@@ -24,7 +24,8 @@ from copc_builder import DEFAULT_MEMORY_BUDGET
 
 from .qgis_support import (BUILD_MODULES, CopcAlgorithm, FeedbackObserver, dependency_help, dependency_problem,
                            findable, spawn_python_processes)
-from .qgis_parameters import CopcDestinationParameter, LasFilesParameter, parameter_files
+from .qgis_parameters import (CopcDestinationParameter, LasFilesParameter, StorageOptionsParameter, parameter_files,
+                               storage_option_lines)
 
 STAGE_TEXTS = {
     "scan": "Reading the input headers and planning the build",
@@ -52,6 +53,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
     STATISTICS = "STATISTICS"
     DASK_SCHEDULER = "DASK_SCHEDULER"
     DASK_WORKERS = "DASK_WORKERS"
+    STORAGE_OPTIONS = "STORAGE_OPTIONS"
     POINTS = "POINTS"
     NODES = "NODES"
 
@@ -112,6 +114,15 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             "same path, and so must the input files; the output is the same bytes. Needs "
             "<code>dask[distributed]</code> in QGIS's Python (<code>pip install "
             "'copc-builder[dask]'</code>).</p>"
+            "<p><b>Object storage</b>: inputs may be URLs, <code>s3://bucket/key.laz</code>, "
+            "<code>s3://bucket/prefix/</code> (its LAS/LAZ objects) or <code>https://host/file.laz</code>, read "
+            "by range requests; the output may be <code>s3://bucket/key.copc.laz</code> (built in the temp "
+            "folder, then uploaded; QGIS does not open it). Credentials and endpoint come from the AWS "
+            "environment variables and profiles (AWS_PROFILE, AWS_ENDPOINT_URL...). <b>Storage options</b> "
+            "(advanced): KEY=VALUE lines such as <code>anon=true</code>, <code>region=eu-central-2</code>, "
+            "<code>endpoint_url=https://minio.example</code>; the values of key, secret and token are kept "
+            "out of the log and the history (as is an URL's user:password), but prefer the environment or "
+            "a profile for them. Needs <code>pip install 'copc-builder[storage]'</code>.</p>"
             "<h3>Outputs</h3>"
             "<p><b>COPC file</b>, <b>Points</b> (points written) and <b>Nodes</b> (octree nodes).</p>"
         ) + dependency_help(BUILD_MODULES)
@@ -148,6 +159,8 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             QgsProcessingParameterNumber(self.DASK_WORKERS, _tr("Local Dask workers (0: build in this process)"),
                                          type=Qgis.ProcessingNumberParameterType.Integer, defaultValue=0,
                                          minValue=0),
+            StorageOptionsParameter(self.STORAGE_OPTIONS, _tr("Storage options for s3:// and http(s):// "
+                                                              "(KEY=VALUE, one per line)")),
         ]
         for param in advanced:
             param.setFlags(param.flags() | Qgis.ProcessingParameterFlag.Advanced)
@@ -184,6 +197,8 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         if problem:
             raise QgsProcessingException(problem)
 
+        if "://" in output:    # an s3:// object: uploaded, not a file QGIS can open
+            not_loaded(context, output)
         if not output.lower().endswith(".copc.laz"):
             feedback.pushWarning(_tr("{}: COPC readers recognise COPC files by the .copc.laz ending")
                                  .format(output))
@@ -224,7 +239,17 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             statistics=self.parameterAsBoolean(parameters, self.STATISTICS, context),
             scheduler=text(self.DASK_SCHEDULER),
             workers=self.parameterAsInt(parameters, self.DASK_WORKERS, context),
+            storage_options=storage_option_lines(self.parameterAsString(parameters, self.STORAGE_OPTIONS,
+                                                                        context)) or None,
         )
+
+
+def not_loaded(context, output: str) -> None:
+    """Take an uploaded output off the layers QGIS opens when the algorithm ends."""
+    layers = context.layersToLoadOnCompletion()
+    if output in layers:
+        del layers[output]
+        context.setLayersToLoadOnCompletion(layers)
 
 
 def pdal_installed() -> bool:

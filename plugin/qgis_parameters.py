@@ -18,6 +18,7 @@ from qgis.core import (
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterPointCloudDestination,
     QgsProcessingParameterPointCloudLayer,
+    QgsProcessingParameterString,
     QgsProcessingUtils,
     QgsProviderRegistry,
 )
@@ -37,8 +38,39 @@ def given(value) -> list:
     return [v for v in values if v not in (None, "")]
 
 
-class LasFilesParameter(QgsProcessingParameterMultipleLayers):
-    """LAS/LAZ files, or point-cloud layers of the project.
+def _shown(value):
+    """A value as QGIS may record it (history, log, model): URLs without their
+    user:password@ and query; everything hidden when the core cannot be imported."""
+    try:
+        from copc_builder.algorithms.api import shown_name
+    except ImportError:
+        return "***" if "://" in str(value) else value
+    if isinstance(value, (list, tuple)):
+        return [_shown(v) for v in value]
+    return shown_name(value) if isinstance(value, str) else value
+
+
+class RedactingParameter:
+    """Mixin: what QGIS writes of the value (the Input parameters log line, the
+    history's Python command, qgis_process command and parameter map, a
+    model's Python) goes through ``redacted`` first, so no secret reaches them."""
+
+    def redacted(self, value):
+        return _shown(value)
+
+    def valueAsPythonString(self, value, context):  # noqa: N802 (QGIS's names)
+        return super().valueAsPythonString(self.redacted(value), context)
+
+    def valueAsJsonObject(self, value, context):  # noqa: N802
+        return super().valueAsJsonObject(self.redacted(value), context)
+
+    def valueAsString(self, value, context):  # noqa: N802
+        return super().valueAsString(self.redacted(value), context)
+
+
+class LasFilesParameter(RedactingParameter, QgsProcessingParameterMultipleLayers):
+    """LAS/LAZ files, or point-cloud layers of the project; or URLs
+    (s3://bucket/key.laz, s3://bucket/prefix/, https://host/file.laz).
 
     The "Add File(s)" and "Add Directory" buttons ask the parameter for a
     file filter (``createFileFilter``), so a subclass shows LAS/LAZ files.
@@ -90,7 +122,35 @@ class CopcDestinationParameter(QgsProcessingParameterPointCloudDestination):
         return copy
 
 
-class CopcFileParameter(QgsProcessingParameterPointCloudLayer):
+class StorageOptionsParameter(RedactingParameter, QgsProcessingParameterString):
+    """KEY=VALUE storage options, one per line; the values of secret keys
+    (key, secret, token) are recorded as ***."""
+
+    def __init__(self, name: str, description: str = ""):
+        super().__init__(name, description, multiLine=True, optional=True)
+
+    def redacted(self, value):
+        if not isinstance(value, str) or not value.strip():
+            return value
+        try:
+            from copc_builder.algorithms.api import redacted_storage_text
+        except ImportError:
+            return "***"
+        return "\n".join(redacted_storage_text(storage_option_lines(value)))
+
+    def clone(self):
+        copy = StorageOptionsParameter(self.name(), self.description())
+        copy.setFlags(self.flags())
+        copy.setHelp(self.help())
+        return copy
+
+
+def storage_option_lines(text: str) -> List[str]:
+    """The KEY=VALUE items of the storage options parameter (lines, or ; between them)."""
+    return [item.strip() for line in (text or "").splitlines() for item in line.split(";") if item.strip()]
+
+
+class CopcFileParameter(RedactingParameter, QgsProcessingParameterPointCloudLayer):
     """A COPC file, or a point-cloud layer of the project (a model's Build COPC output).
 
     A file that QGIS cannot open is still acceptable: saying what is wrong
@@ -131,6 +191,9 @@ def source_paths(values, context: QgsProcessingContext) -> List[str]:
     paths = []
     for value in given(values):
         layer = value
+        if isinstance(value, str) and "://" in value:     # an s3:// or http(s):// URL: the core reads it
+            paths.append(value)
+            continue
         if isinstance(value, str) and not os.path.exists(value):
             layer = QgsProcessingUtils.mapLayerFromString(value, context, False,
                                                           QgsProcessingUtils.LayerHint.PointCloud)

@@ -181,3 +181,14 @@ def _number(key: str, value) -> float:
     if not number >= 0:
         raise OptionError(f"storage option {key} must be 0 or more")
     return number
+
+
+def redacted_storage_text(items: Iterable[str]) -> list:
+    """"KEY=VALUE" items with the values of secret keys as ***: what a host may
+    record (QGIS's history) of what a user typed."""
+    out = []
+    for item in items:
+        key, sep, value = str(item).partition("=")
+        name = ALIASES.get(key.strip().lower().replace("-", "_"))
+        out.append(f"{key}=***" if sep and (name in SECRET_OPTIONS or name is None) else str(item))
+    return out
