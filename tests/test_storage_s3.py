@@ -102,10 +102,11 @@ def test_info_of_a_remote_copc_reads_under_two_percent(s3, tiles, local_build):
     s3.front.reset()
     r = run_cli("info", f"s3://{BUCKET}/copc/info.copc.laz", env=_env(s3))
     assert r.returncode == 0, r.stderr
-    match = re.search(r"Read:\s+([\d,]+) bytes \(([\d.]+)% of the file\) in (\d+) range requests", r.stdout)
+    match = re.search(r"Read:\s+([\d,]+) bytes \(([\d.]+)% of the file\) in (\d+) requests", r.stdout)
     assert match, r.stdout
     read = int(match.group(1).replace(",", ""))
     assert read == s3.front.bytes_sent, (read, s3.front.bytes_sent)   # the server agrees
+    assert int(match.group(3)) == len(s3.front.seen), s3.front.seen
     assert read < 0.02 * len(local_build), (read, len(local_build))
     assert "2,100,000 points" in r.stdout
     info = copc_info(f"s3://{BUCKET}/copc/info.copc.laz")
@@ -228,3 +229,24 @@ def _env(server) -> dict:
     env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
     env.pop("AWS_PROFILE", None)
     return env
+
+
+def test_a_folder_of_files_goes_up_under_a_prefix(s3, tmp_path):
+    """The generic step a tiled build's output (a .vpc and its tiles) will use."""
+    from copc_builder.algorithms.storage.storage_options import storage_options
+    from copc_builder.algorithms.storage.upload import upload_tree
+    from copc_builder.algorithms.storage.urls import parse_url
+
+    folder = tmp_path / "tiles"
+    (folder / "tiles").mkdir(parents=True)
+    big = bytes(range(256)) * (23 << 10)          # 5.9 MB: two parts of 5 MB
+    (folder / "tiles" / "t-0.copc.laz").write_bytes(big)
+    (folder / "survey.vpc").write_text('{"type": "FeatureCollection"}')
+    s3.client().create_bucket(Bucket="trees")
+    seen = []
+    sent = upload_tree(str(folder), parse_url("s3://trees/tree"), storage_options({"part_size": "5M"}),
+                       lambda done, total: seen.append((done, total)))
+    assert sent == len(big) + len('{"type": "FeatureCollection"}')
+    assert s3.keys("trees") == ["tree/survey.vpc", "tree/tiles/t-0.copc.laz"]
+    assert s3.client().get_object(Bucket="trees", Key="tree/tiles/t-0.copc.laz")["Body"].read() == big
+    assert seen[-1] == (sent, sent) and [d for d, _ in seen] == sorted(d for d, _ in seen)

@@ -297,7 +297,7 @@ def format_info(info: Dict[str, Any]) -> str:
     if transfer:
         share = transfer["bytes_read"] / max(info["file_size"], 1)
         add("Read", f"{transfer['bytes_read']:,} bytes ({share:.2%} of the file) in "
-                    f"{_plural(transfer['requests'], 'range request')}")
+                    f"{_plural(transfer['requests'], 'request')}")
     kind = "COPC 1.0" if info["is_copc"] else "not a COPC file"
     packing = "LAZ" if info["compressed"] else "uncompressed"
     add("Format", f"{kind}; LAS {info['las_version']}, point format {info['point_format']} "

@@ -32,7 +32,10 @@ def open_remote(url: Union[str, Location], options: StorageOptions):
 
 
 def open_range_file(url: Union[str, Location], options: StorageOptions) -> RangeFile:
-    return RangeFile(open_remote(url, options))
+    """A file object over the object at ``url``; its counts include the HEAD that opened it."""
+    f = RangeFile(open_remote(url, options))
+    f.transfers.add(requests=1)
+    return f
 
 
 @dataclass
