@@ -250,3 +250,14 @@ def test_a_folder_of_files_goes_up_under_a_prefix(s3, tmp_path):
     assert s3.keys("trees") == ["tree/survey.vpc", "tree/tiles/t-0.copc.laz"]
     assert s3.client().get_object(Bucket="trees", Key="tree/tiles/t-0.copc.laz")["Body"].read() == big
     assert seen[-1] == (sent, sent) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_dry_run_reads_headers_only_and_checks_the_output_bucket(s3, tiles):
+    from copc_builder.algorithms.api import dry_run
+
+    plan = dry_run(f"s3://{BUCKET}/tiles/", "s3://no-such-bucket/out.copc.laz")
+    assert plan.points == 2_100_000
+    assert any("no-such-bucket does not exist" in n for n in plan.notes), plan.notes
+    assert s3.front.bytes_sent < 0.01 * sum(p.stat().st_size for p in tiles)
+    assert not any("cannot be written" in n for n in dry_run(f"s3://{BUCKET}/tiles/", f"s3://{BUCKET}/o.copc.laz").notes)
+    assert s3.unfinished_uploads(BUCKET) == []

@@ -30,11 +30,13 @@ from typing import List, Optional, Tuple
 from ..build.build_stages import ScanStage
 from ..build.memory_budget import MemoryBudget
 from ..build.plan import Plan
+from ..common.errors import CopcBuilderError
 from ..common.options import BuildOptions
 from ..common.progress import Progress
 from ..points.cube import Cube
 from ..sources.input_paths import expand_inputs
 from ..sources.source import PointSource
+from ..storage.urls import is_url
 
 # Densest cell over the mean, for depth and units (measured on airborne tiles).
 UNEVEN = 2.0
@@ -211,7 +213,7 @@ def plan_dry_run(inputs, options: BuildOptions, progress: Progress, software: st
     finally:
         for source in sources:
             source.close()
-    problem = output_problem(output) if output is not None else None
+    problem = output_problem(output, options.storage) if output is not None else None
     if problem:
         result.notes.append(f"the output cannot be written: {problem}")
     return result
@@ -253,8 +255,18 @@ def wkt_name(wkt: Optional[str]) -> Optional[str]:
         return wkt[:60] + ("..." if len(wkt) > 60 else "")
 
 
-def output_problem(output) -> Optional[str]:
-    """Why ``output`` could not be written, checked without writing; None when it could."""
+def output_problem(output, storage=None) -> Optional[str]:
+    """Why ``output`` could not be written, checked without writing; None when it could.
+    An s3:// output: its bucket exists and takes uploads (one started and aborted)."""
+    if is_url(output):
+        from ..storage.storage_options import storage_options
+        from ..storage.upload import check_destination, output_location
+
+        try:
+            check_destination(output_location(output), storage_options(storage))
+        except CopcBuilderError as exc:
+            return getattr(exc, "problem", str(exc))
+        return None
     path = os.path.abspath(os.fspath(output))
     folder = os.path.dirname(path)
     if os.path.isdir(path):
