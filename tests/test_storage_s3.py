@@ -261,3 +261,14 @@ def test_dry_run_reads_headers_only_and_checks_the_output_bucket(s3, tiles):
     assert s3.front.bytes_sent < 0.01 * sum(p.stat().st_size for p in tiles)
     assert not any("cannot be written" in n for n in dry_run(f"s3://{BUCKET}/tiles/", f"s3://{BUCKET}/o.copc.laz").notes)
     assert s3.unfinished_uploads(BUCKET) == []
+
+
+def test_an_object_replaced_between_scan_and_read_is_refused(s3, tiles, tmp_path):
+    from copc_builder.algorithms.sources.las_file import LasFile
+
+    s3.client().upload_file(str(tiles[0]), BUCKET, "moving/a.laz")
+    source = LasFile(f"s3://{BUCKET}/moving/a.laz")       # scanned: its ETag is known
+    s3.client().upload_file(str(tiles[1]), BUCKET, "moving/a.laz")
+    with pytest.raises(InputError, match="changed while it was being read"):
+        for _ in source.chunks(1_000_000, 500_000):       # a range no cached block holds
+            pass

@@ -65,7 +65,10 @@ class HttpObject:
         return obj
 
     def read_range(self, start: int, end: int, counter: Optional[Transfers] = None) -> bytes:
-        status, headers, data = self._request("GET", {"Range": f"bytes={start}-{end - 1}"}, end - start, counter)
+        ask = {"Range": f"bytes={start}-{end - 1}"}
+        if self.version.startswith('"'):     # a strong ETag: every range from the version the HEAD saw
+            ask["If-Match"] = self.version
+        status, headers, data = self._request("GET", ask, end - start, counter)
         if status == 200 and not (start == 0 and end == self.size):
             raise self._no_ranges()
         for c in (TRANSFERS, counter):
@@ -108,6 +111,9 @@ class HttpObject:
             raise Transient(f"HTTP {status}")
         if status == 404 or status == 410:
             raise InputError(shown, f"not found: the server has no file at this URL (HTTP {status})")
+        if status == 412:
+            raise InputError(shown, "changed while it was being read: the server holds a new version "
+                                    "(HTTP 412); run again")
         if status in (401, 403):
             raise InputError(shown, f"access denied (HTTP {status}): the server does not let these credentials "
                                     f"read it (a user:password@ in the URL, or none)")

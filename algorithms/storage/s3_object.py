@@ -70,6 +70,9 @@ def s3_failure(exc: BaseException, location: Location, doing: str, options: Stor
         code = str(exc.response.get("Error", {}).get("Code", status))
         if status in TRANSIENT_STATUS or code in TRANSIENT_CODES:
             return Transient(f"{status} {code}")
+        if status == 412:
+            return error(shown, f"changed while it was being read: a new version was stored "
+                                f"({_status(status, code)}); run again")
         if code in ("NoSuchBucket",) or (status == 404 and not k):
             return error(shown, f"not found: the bucket {b} does not exist ({_status(status, code)})")
         if status == 404:
@@ -124,8 +127,12 @@ class S3Object:
         """Bytes [start, end): one ranged GET (retried)."""
         loc = self.location
 
+        # If-Match: every range of one read comes from the version the HEAD saw
+        # (a Dask task reads hours later, maybe after the object was replaced).
+        match = {"IfMatch": self.version} if self.version else {}
+
         def get(client):
-            reply = client.get_object(Bucket=loc.bucket, Key=loc.key, Range=f"bytes={start}-{end - 1}")
+            reply = client.get_object(Bucket=loc.bucket, Key=loc.key, Range=f"bytes={start}-{end - 1}", **match)
             data = reply["Body"].read()
             if len(data) != end - start:
                 raise OSError(0, f"short read: {len(data)} of {end - start} bytes")
