@@ -4,7 +4,8 @@
 
 The zip holds one top folder, ``copc_builder/`` (the name the plugin is
 imported by), with metadata.txt, __init__.py, __main__.py, the icons, the
-LICENSE and README when present, and the Python files of algorithms/ and
+LICENSE (the QGIS plugin repository refuses a zip without one), the README
+when present, and the Python files of algorithms/ and
 plugin/: no tests, benchmarks, demo scene generator (demo/), scripts, caches
 or build leftovers; no algorithm needs them.  Entries
 are sorted and dated 1980-01-01, so the same tree gives the same bytes.
@@ -21,7 +22,7 @@ from typing import List, Optional
 TOP = "copc_builder"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOP_FILES = ("metadata.txt", "__init__.py", "__main__.py", "icon.svg", "icon.png", "LICENSE", "README.md")
-REQUIRED = ("metadata.txt", "__init__.py", "icon.png", "icon.svg")
+REQUIRED = ("metadata.txt", "__init__.py", "icon.png", "icon.svg", "LICENSE")
 PACKAGES = ("algorithms", "plugin")
 LEFT_OUT = ("tests", "benchmarks", "demo", "__pycache__")   # folders never packed, at any depth
 METADATA_KEYS = ("name", "qgisMinimumVersion", "description", "about", "version", "author", "email",
