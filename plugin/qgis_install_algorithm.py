@@ -7,6 +7,7 @@ QGIS (unless an older version of one was already imported).
 """
 from __future__ import annotations
 
+import html
 import os
 import re
 from typing import List
@@ -73,7 +74,7 @@ class InstallDependenciesAlgorithm(CopcAlgorithm):
             "<p><b>Target folder</b> (advanced): install there instead (pip's <code>--target</code>); the "
             "folder is added to Python's path for this QGIS session only.</p>"
             "<p>Needs internet access (or a pip configuration pointing at a package mirror).</p>"
-        ).format(qgis_python(), missing)
+        ).format(html.escape(qgis_python()), missing)
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterString(

@@ -6,6 +6,7 @@ must list the algorithms, even when they are missing from QGIS's Python.
 """
 from __future__ import annotations
 
+import html
 import importlib
 import importlib.util
 import os
@@ -150,13 +151,18 @@ def dependency_problem(modules: Iterable[str]) -> Optional[str]:
 
 
 def dependency_help(modules: Iterable[str]) -> str:
-    """A paragraph for shortHelpString: the requirements, and a warning if unmet."""
+    """A paragraph for shortHelpString: the requirements, and a warning if unmet.
+
+    The help panel renders HTML: a command holds ``"numpy<2"``, so every
+    text put in is escaped (else the panel shows ``"numpy.`` and stops).
+    """
     modules = list(modules)
     problem = dependency_problem_cheap(modules)
     text = (f"<p><b>Python packages needed</b>: {', '.join(modules)}, installed into QGIS's own "
-            f"Python: run <i>{INSTALLER}</i> in the toolbox, or <code>{install_command(modules)}</code>.</p>")
+            f"Python: run <i>{html.escape(INSTALLER)}</i> in the toolbox, or "
+            f"<code>{html.escape(install_command(modules))}</code>.</p>")
     if problem:
-        text = f"<p><b>Cannot run yet</b>: {problem}</p>" + text
+        text = f"<p><b>Cannot run yet</b>: {html.escape(problem)}</p>" + text
     return text
 
 
