@@ -4,11 +4,21 @@ Inputs are files or point-cloud layers of the project; a layer stands for
 its source file.  Values are never loaded as layers to check them: QGIS
 opens COPC only (LAS/LAZ would need its PDAL provider, which indexes the
 file), and a bad file is the core's to name.
+
+Nor are they loaded to be written out.  QGIS's own layer parameters render
+a value (as Python for the History and "Copy as Python Command", as JSON
+for the history's parameters, as strings for qgis_process) by loading it as
+a layer and writing the layer's source: a LAS/LAZ file QGIS cannot open
+then became ``''`` (the History's command ran nothing) after GDAL and OGR
+were each asked to open it (an ``[OGR] Cannot open`` warning per file and
+per rendering), and a COPC file became ``copc:///path``, which names no
+file.  The input parameters here render the files themselves.
 """
 from __future__ import annotations
 
 import os
-from typing import List
+import re
+from typing import List, Optional
 
 from qgis.core import (
     Qgis,
@@ -87,6 +97,26 @@ class LasFilesParameter(RedactingParameter, QgsProcessingParameterMultipleLayers
         values = given(value)
         return len(values) >= self.minimumNumberInputs() if values else is_optional(self)
 
+    def valueAsPythonString(self, value, context) -> str:  # noqa: N802
+        files = value_files(value, context)
+        if files is None:
+            return super().valueAsPythonString(value, context)
+        return python_list(files) if value is not None else "None"
+
+    def valueAsJsonObject(self, value, context):  # noqa: N802
+        files = value_files(value, context)
+        return super().valueAsJsonObject(value, context) if files is None else files
+
+    def valueAsStringList(self, value, context):  # noqa: N802
+        files = value_files(value, context)
+        return super().valueAsStringList(value, context) if files is None else (files, True)
+
+    def valueAsString(self, value, context):  # noqa: N802
+        files = value_files(value, context)
+        if files is None:
+            return super().valueAsString(value, context)
+        return (files[0], True) if len(files) == 1 else ("", False)
+
     def clone(self):
         copy = LasFilesParameter(self.name(), self.description(),
                                  is_optional(self))
@@ -163,6 +193,29 @@ class CopcFileParameter(RedactingParameter, QgsProcessingParameterPointCloudLaye
     def checkValueIsAcceptable(self, value, context=None) -> bool:  # noqa: N802
         return bool(given(value)) or is_optional(self)
 
+    def valueAsPythonString(self, value, context) -> str:  # noqa: N802
+        file = self._file(value, context)
+        if file is None:
+            return super().valueAsPythonString(value, context)
+        return QgsProcessingUtils.stringToPythonLiteral(file) if value is not None else "None"
+
+    def valueAsJsonObject(self, value, context):  # noqa: N802
+        file = self._file(value, context)
+        return super().valueAsJsonObject(value, context) if file is None else file
+
+    def valueAsStringList(self, value, context):  # noqa: N802
+        file = self._file(value, context)
+        return super().valueAsStringList(value, context) if file is None else ([file] if file else [], True)
+
+    def valueAsString(self, value, context):  # noqa: N802
+        file = self._file(value, context)
+        return super().valueAsString(value, context) if file is None else (file, True)
+
+    @staticmethod
+    def _file(value, context) -> Optional[str]:
+        files = value_files(value, context)
+        return None if files is None else (files[0] if files else "")
+
     def clone(self):
         copy = CopcFileParameter(self.name(), self.description(), self.defaultValue(), is_optional(self))
         copy.setFlags(self.flags())
@@ -186,7 +239,10 @@ def parameter_files(alg, parameters: dict, name: str, context: QgsProcessingCont
 def source_paths(values, context: QgsProcessingContext) -> List[str]:
     """Input files: paths as given, point-cloud layers of the project as their source files.
 
-    A value that is neither stays as given, for the core to name ("file not found").
+    No layer is loaded: a string that is not a file is looked up among the
+    project's layers (id, name or source) only.  A layer URI QGIS wrote
+    (``copc:///data/a.copc.laz``) stands for its file.  A value that is none
+    of these stays as given, for the core to name ("file not found").
     """
     paths = []
     for value in given(values):
@@ -197,8 +253,33 @@ def source_paths(values, context: QgsProcessingContext) -> List[str]:
         if isinstance(value, str) and not os.path.exists(value):
             layer = QgsProcessingUtils.mapLayerFromString(value, context, False,
                                                           QgsProcessingUtils.LayerHint.PointCloud)
+            value = uri_file(value)
         paths.append(layer_file(layer) if isinstance(layer, QgsPointCloudLayer) else str(value))
     return paths
+
+
+def value_files(value, context) -> Optional[List[str]]:
+    """The files a parameter value names, found without loading a layer
+    (see source_paths); None for a value that is not files or layers (an
+    expression, a model's child source), which QGIS renders itself."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if not all(v is None or isinstance(v, (str, QgsMapLayer)) for v in items):
+        return None
+    return source_paths(items, context if context is not None else QgsProcessingContext())
+
+
+def python_list(texts: List[str]) -> str:
+    """A Python list literal of strings, quoted as Processing quotes them."""
+    return "[" + ",".join(QgsProcessingUtils.stringToPythonLiteral(t) for t in texts) + "]"
+
+
+_PROVIDER_URI = re.compile(r"^(copc|ept|pdal)://(.+)$")
+
+
+def uri_file(text: str) -> str:
+    """``copc:///data/a.copc.laz`` -> ``/data/a.copc.laz`` when that file exists; else ``text``."""
+    match = _PROVIDER_URI.match(text)
+    return match.group(2) if match and os.path.isfile(match.group(2)) else text
 
 
 def layer_file(layer: QgsPointCloudLayer) -> str:

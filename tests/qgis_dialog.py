@@ -48,3 +48,57 @@ def run_with_gui(script: str, profile, timeout: float = 300, env: dict = None) -
     lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
     assert run.returncode == 0 and lines, (run.stdout[-3000:], run.stderr[-3000:])
     return json.loads(lines[-1][len("RESULT "):])
+
+
+# What a user's click on Run does, then what QGIS kept: the History entry
+# (its Python command, qgis_process command, parameters and log), every
+# message QGIS logged outside Processing's own, and the project's layers.
+# ``panel`` values are set through the dialog's parameter widgets;
+# ``chosen`` values replace the widgets' for what a widget takes only from a
+# file picker (LAS/LAZ files that QGIS cannot open as layers).
+DIALOG_RUN = """
+import time
+from qgis.core import QgsProject
+from qgis.gui import QgsGui
+from qgis.PyQt.QtCore import QDateTime
+
+logged = []
+QgsApplication.messageLog().messageReceived.connect(
+    lambda message, tag, level: logged.append([tag, message]) if tag != "Processing" else None)
+
+
+def run_dialog(alg_id, panel, chosen=None, timeout=240):
+    dialog = AlgorithmDialog(QgsApplication.processingRegistry().createAlgorithmById(alg_id))
+    dialog.setParameters(panel)
+    chosen = chosen or {}
+    for name in chosen:             # the widget is empty until the picker fills it: not a user error
+        dialog.algorithm().parameterDefinition(name).checkValueIsAcceptable = lambda *args: True
+    built = dialog.mainWidget().createProcessingParameters()
+    for name in chosen:
+        del dialog.algorithm().parameterDefinition(name).checkValueIsAcceptable
+    built.update(chosen)
+    dialog.mainWidget().createProcessingParameters = lambda *args: dict(built)
+    before = len(QgsGui.historyProviderRegistry().queryEntries(QDateTime(), QDateTime(), "processing"))
+    dialog.runAlgorithm()
+    deadline = time.monotonic() + timeout
+    entries = []
+    while time.monotonic() < deadline:
+        app.processEvents()
+        entries = QgsGui.historyProviderRegistry().queryEntries(QDateTime(), QDateTime(), "processing")
+        if len(entries) > before and "results" in entries[-1].entry:
+            break
+        time.sleep(0.05)
+    for _ in range(20):             # the layers loaded on completion
+        app.processEvents()
+        time.sleep(0.01)
+    entry = entries[-1].entry if len(entries) > before else {}
+    return {
+        "python_command": entry.get("python_command"),
+        "process_command": entry.get("process_command"),
+        "parameters": entry.get("parameters"),
+        "results": {k: str(v) for k, v in (entry.get("results") or {}).items()},
+        "log": entry.get("log"),
+        "logged": list(logged),
+        "layers": sorted(layer.name() for layer in QgsProject.instance().mapLayers().values()),
+    }
+"""

@@ -3,9 +3,17 @@ made in a QGIS with its GUI (on a virtual screen, in a child process: see
 tests/qgis_dialog.py), its help panel and parameter widgets read back."""
 from __future__ import annotations
 
+import ast
+import html
+from pathlib import Path
+
 import pytest
 
-from qgis_dialog import run_with_gui
+import processing
+from copc_builder import build_copc
+from copc_builder.demo import write_sample_scene
+from qgis_dialog import DIALOG_RUN, run_with_gui
+from qgis_helpers import input_points
 
 pytestmark = pytest.mark.qgis
 
@@ -39,3 +47,97 @@ def test_the_help_panel_shows_the_whole_install_command(tmp_path, hide_lazrs):
             assert f"Cannot run yet: missing Python packages: lazrs. Install them with: {seen['lazrs_command']}" in text
     else:
         assert "Cannot run yet" not in build + validate
+
+
+# -- a run from the dialog, and its History entry -------------------------------------
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dialog-scenes")
+    return [write_sample_scene(folder / "a.laz", points=30_000, seed=5),
+            write_sample_scene(folder / "b b.laz", points=20_000, seed=6)]    # a space, for the quoting
+
+
+def call_parameters(command: str) -> dict:
+    """The parameters dict of ``processing.run("id", {...})``, read as Python reads it."""
+    call = ast.parse(command, mode="eval").body
+    assert isinstance(call, ast.Call) and ast.unparse(call.func) == "processing.run", command
+    return ast.literal_eval(call.args[1])
+
+
+def run_again(command: str, output: Path) -> bytes:
+    """The History's "Execute again": its Python command run as QGIS runs it (exec), here."""
+    first = output.read_bytes()
+    output.unlink()
+    exec(command, {"processing": processing})               # noqa: S102 (the History does this)
+    again = output.read_bytes()
+    assert again == first, "the History's command made other bytes"
+    return again
+
+
+def test_a_dialog_run_with_files_is_run_again_by_its_history_command(copc_processing, scenes, tmp_path):
+    """Files picked with "Add File(s)": the log, the History's Python and qgis_process commands name them,
+    running that Python command again gives the same bytes, and QGIS never tried them as layers."""
+    out = tmp_path / "merged.copc.laz"
+    files = [str(p) for p in scenes]
+    seen = run_with_gui(DIALOG_RUN + f"""
+result.update(run_dialog("copcbuilder:buildcopc", {{"OUTPUT": {str(out)!r}}}, {{"INPUT": {files!r}}}))
+""", tmp_path / "profile")
+    assert seen["results"]["POINTS"] == str(input_points(scenes))
+    params = call_parameters(seen["python_command"])
+    assert params["INPUT"] == files and params["OUTPUT"] == str(out)
+    assert seen["parameters"]["inputs"]["INPUT"] == files
+    assert f"--INPUT={files[0]} --INPUT='{files[1]}'" in seen["process_command"]
+    log = html.unescape(seen["log"])
+    assert "'INPUT' : ['" in log and all(f in log for f in files)
+    assert seen["logged"] == []                    # no "[OGR] Cannot open ....laz", nor anything else
+    run_again(seen["python_command"], out)
+
+
+def test_a_dialog_run_from_a_project_layer_is_run_again_by_its_history_command(copc_processing, scenes,
+                                                                               tmp_path):
+    """A point-cloud layer of the project, chosen in the parameter's own widget: the History names its file."""
+    copc = tmp_path / "layer.copc.laz"
+    build_copc([scenes[0]], copc)
+    out = tmp_path / "from_layer.copc.laz"
+    seen = run_with_gui(DIALOG_RUN + f"""
+from qgis.core import QgsPointCloudLayer
+layer = QgsPointCloudLayer({str(copc)!r}, "survey", "copc")
+assert layer.isValid()
+QgsProject.instance().addMapLayer(layer)
+result.update(run_dialog("copcbuilder:buildcopc", {{"INPUT": [layer.id()], "OUTPUT": {str(out)!r}}}))
+""", tmp_path / "profile")
+    params = call_parameters(seen["python_command"])
+    assert params["INPUT"] == [str(copc)]
+    assert seen["logged"] == []
+    run_again(seen["python_command"], out)
+
+
+def test_a_validate_run_is_run_again_by_its_history_command(copc_processing, scenes, tmp_path):
+    """Validate COPC on a COPC layer of the project: the History names the file (not copc:///...)."""
+    copc = tmp_path / "checked.copc.laz"
+    build_copc([scenes[1]], copc)
+    report = tmp_path / "report.html"
+    seen = run_with_gui(DIALOG_RUN + f"""
+from qgis.core import QgsPointCloudLayer
+layer = QgsPointCloudLayer({str(copc)!r}, "checked", "copc")
+QgsProject.instance().addMapLayer(layer)
+result.update(run_dialog("copcbuilder:validatecopc", {{"INPUT": layer.id(), "REPORT": {str(report)!r}}}))
+""", tmp_path / "profile")
+    params = call_parameters(seen["python_command"])
+    assert params["INPUT"] == str(copc)
+    assert seen["results"]["VALID"] == "True"
+    report.unlink()
+    results = {}
+    exec("results = " + seen["python_command"], {"processing": processing}, results)    # noqa: S102
+    assert results["results"]["VALID"] is True and report.is_file()
+
+
+def test_validate_is_not_probed_by_ogr_either(copc_processing, scenes, tmp_path):
+    """A plain LAZ given to Validate COPC (a file QGIS cannot open): reported, never tried as a layer."""
+    seen = run_with_gui(DIALOG_RUN + f"""
+result.update(run_dialog("copcbuilder:validatecopc", {{"REPORT": {str(tmp_path / "r.html")!r}}},
+                         {{"INPUT": {str(scenes[0])!r}}}))
+""", tmp_path / "profile")
+    assert seen["results"]["VALID"] == "False"
+    assert call_parameters(seen["python_command"])["INPUT"] == str(scenes[0])
+    assert seen["logged"] == []

@@ -161,6 +161,41 @@ def test_model_runs_with_processing_run(copc_processing, tmp_path):
     assert max(feedback.percents) == 100.0
 
 
+def test_a_model_exported_as_python_names_the_files_and_builds_the_same_bytes(copc_processing, tmp_path):
+    """A model whose Build COPC takes files as a static value: "Export as Python Algorithm" writes
+    them out (not ''), and the exported algorithm builds the bytes the model builds."""
+    import processing
+    from qgis.core import (QgsProcessing, QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm,
+                           QgsProcessingModelChildParameterSource, QgsProcessingModelOutput)
+
+    from copc_builder.demo import write_sample_scene
+
+    files = [str(write_sample_scene(tmp_path / "a.laz", points=20_000, seed=7)),
+             str(write_sample_scene(tmp_path / "b b.laz", points=10_000, seed=8))]
+    model = QgsProcessingModelAlgorithm("Static files", "COPC Builder", "")
+    build = QgsProcessingModelChildAlgorithm("copcbuilder:buildcopc")
+    build.setChildId("build")
+    build.addParameterSources("INPUT", [QgsProcessingModelChildParameterSource.fromStaticValue(files)])
+    output = QgsProcessingModelOutput("copc", "COPC file")
+    output.setChildId("build")
+    output.setChildOutputName("OUTPUT")
+    build.setModelOutputs({"copc": output})
+    model.addChildAlgorithm(build)
+
+    code = "\n".join(model.asPythonCode(QgsProcessing.PythonOutputType.PythonQgsProcessingAlgorithmSubclass, 4))
+    assert "'INPUT': [" + ",".join(repr(f) for f in files) + "]" in code
+    namespace = {}
+    exec(code, namespace)                                  # noqa: S102 (what the exported script is for)
+    exported = namespace["StaticFiles"]()
+    [name] = [p.name() for p in model.parameterDefinitions()]
+    [exported_name] = [p.name() for p in (exported.initAlgorithm() or exported).parameterDefinitions()]
+    by_model, by_export = tmp_path / "model.copc.laz", tmp_path / "exported.copc.laz"
+    processing.run(model, {name: str(by_model)})
+    processing.run(exported, {exported_name: str(by_export)})
+    assert by_model.read_bytes() == by_export.read_bytes()
+    assert by_model.stat().st_size > 0
+
+
 if __name__ == "__main__":
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from qgis.core import QgsApplication
