@@ -7,6 +7,8 @@ laspy, lazrs) is imported only when the algorithm runs.
 """
 from __future__ import annotations
 
+import os
+
 from qgis.core import (
     Qgis,
     QgsCoordinateReferenceSystem,
@@ -221,6 +223,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             summary.output, summary.points, summary.nodes, summary.depth + 1, summary.bytes / 1e6,
             summary.seconds))
 
+        name_layer_after_file(context, output)
         return {self.OUTPUT: summary.output, self.POINTS: summary.points, self.NODES: summary.nodes}
 
     def build_options(self, parameters, context) -> dict:
@@ -250,6 +253,27 @@ def not_loaded(context, output: str) -> None:
     if output in layers:
         del layers[output]
         context.setLayersToLoadOnCompletion(layers)
+
+
+def name_layer_after_file(context, output: str) -> None:
+    """The layer "Open output file" adds bears the file's name ("survey" for survey.copc.laz).
+
+    QGIS names it after the file only outside the system temp folder and
+    otherwise after the output's description, so every build there gave a
+    layer called "COPC file".
+    """
+    if context.willLoadLayerOnCompletion(output):
+        details = context.layerToLoadOnCompletionDetails(output)
+        details.name = layer_name(output)
+        details.forceName = True
+
+
+def layer_name(path: str) -> str:
+    name = os.path.basename(path)
+    for ending in (".copc.laz", ".laz"):
+        if name.lower().endswith(ending) and len(name) > len(ending):
+            return name[:-len(ending)]
+    return name
 
 
 def pdal_installed() -> bool:

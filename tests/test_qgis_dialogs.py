@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import html
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,18 @@ result.update(run_dialog("copcbuilder:buildcopc", {{"OUTPUT": {str(out)!r}}}, {{
     assert "'INPUT' : ['" in log and all(f in log for f in files)
     assert seen["logged"] == []                    # no "[OGR] Cannot open ....laz", nor anything else
     run_again(seen["python_command"], out)
+
+
+def test_the_layer_a_dialog_run_adds_bears_the_file_name(scenes, tmp_path):
+    """"Open output file after running algorithm" (on by default): the layer is called after the file, in
+    the system temp folder too (where QGIS would call it "COPC file", the output's description)."""
+    assert str(tmp_path).startswith(tempfile.gettempdir())
+    out = tmp_path / "Survey 2026.copc.laz"
+    seen = run_with_gui(DIALOG_RUN + f"""
+result.update(run_dialog("copcbuilder:buildcopc", {{"OUTPUT": {str(out)!r}}}, {{"INPUT": [{str(scenes[0])!r}]}}))
+""", tmp_path / "profile")
+    assert seen["results"]["OUTPUT"] == str(out)
+    assert seen["layers"] == ["Survey 2026"]
 
 
 def test_a_dialog_run_from_a_project_layer_is_run_again_by_its_history_command(copc_processing, scenes,
