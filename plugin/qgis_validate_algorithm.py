@@ -80,7 +80,8 @@ class ValidateCopcAlgorithm(CopcAlgorithm):
             "VALID = false, so a model stops there.</p>"
             "<h3>Outputs</h3>"
             "<p><b>Validation report</b>: an HTML page with the verdict and every finding.</p>"
-            "<p><b>Findings</b>: a table with one row per finding (severity, check, message).</p>"
+            "<p><b>Findings</b>: a table with one row per finding (severity, check, message); skipped "
+            "unless you choose where it goes (a file, or a temporary layer).</p>"
             "<p><b>Valid</b> (true when no finding is an error), <b>Points</b>, <b>Nodes</b>, "
             "<b>Errors</b> and <b>Warnings</b> (counts).</p>"
         ) + dependency_help(VALIDATE_MODULES)
@@ -93,8 +94,11 @@ class ValidateCopcAlgorithm(CopcAlgorithm):
         self.addParameter(fail)
         self.addParameter(QgsProcessingParameterFileDestination(
             self.REPORT, _tr("Validation report"), fileFilter="HTML files (*.html)"))
+        # Skipped unless asked: a temporary table added to every validation
+        # made QGIS ask, on closing, to save temporary layers.
         self.addParameter(QgsProcessingParameterFeatureSink(
-            self.FINDINGS, _tr("Findings"), type=Qgis.ProcessingSourceType.Vector, optional=True))
+            self.FINDINGS, _tr("Findings"), type=Qgis.ProcessingSourceType.Vector, optional=True,
+            createByDefault=False))
         self.addOutput(QgsProcessingOutputBoolean(self.VALID, _tr("Valid")))
         self.addOutput(QgsProcessingOutputNumber(self.POINTS, _tr("Points")))
         self.addOutput(QgsProcessingOutputNumber(self.NODES, _tr("Nodes")))

@@ -154,3 +154,20 @@ result.update(run_dialog("copcbuilder:validatecopc", {{"REPORT": {str(tmp_path /
     assert seen["results"]["VALID"] == "False"
     assert call_parameters(seen["python_command"])["INPUT"] == str(scenes[0])
     assert seen["logged"] == []
+
+
+@pytest.mark.parametrize("findings", [None, "TEMPORARY_OUTPUT"], ids=["default", "asked"])
+def test_validate_adds_a_layer_only_when_asked(scenes, tmp_path, findings):
+    """The dialog's defaults add nothing to the project (no temporary table to save on exit);
+    a Findings output chosen in the dialog adds its table."""
+    copc = tmp_path / "checked.copc.laz"
+    build_copc([scenes[1]], copc)
+    panel = {"INPUT": str(copc), "REPORT": str(tmp_path / "r.html")}
+    if findings:
+        panel["FINDINGS"] = findings
+    seen = run_with_gui(DIALOG_RUN + f"""
+result.update(run_dialog("copcbuilder:validatecopc", {panel!r}))
+""", tmp_path / "profile")
+    assert seen["results"]["VALID"] == "True"
+    assert seen["layers"] == ([] if findings is None else ["Findings"])
+    assert ("FINDINGS" in seen["results"]) == (findings is not None)
