@@ -28,6 +28,7 @@ from .qgis_support import (BUILD_MODULES, CopcAlgorithm, FeedbackObserver, depen
                            findable, spawn_python_processes)
 from .qgis_parameters import (CopcDestinationParameter, LasFilesParameter, StorageOptionsParameter, parameter_files,
                                storage_option_lines)
+from .qgis_words import in_qgis_words
 
 STAGE_TEXTS = {
     "scan": "Reading the input headers and planning the build",
@@ -217,7 +218,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         except BuildCancelled:
             raise QgsProcessingException(_tr("Build cancelled; nothing was written")) from None
         except CopcBuilderError as exc:
-            raise QgsProcessingException(str(exc)) from None
+            raise QgsProcessingException(in_qgis_words(str(exc))) from None
         observer.finish()
         feedback.pushInfo(_tr("Wrote {}: {:,} points in {:,} nodes, {} levels, {:.1f} MB in {:.1f} s").format(
             summary.output, summary.points, summary.nodes, summary.depth + 1, summary.bytes / 1e6,

@@ -19,6 +19,8 @@ from qgis.core import QgsProcessingAlgorithm, QgsProcessingFeedback
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
+from .qgis_words import in_qgis_words
+
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ICON_PATH = os.path.join(PLUGIN_DIR, "icon.svg")
 HOMEPAGE = "https://github.com/copc-builder/copc_builder"
@@ -222,6 +224,7 @@ class FeedbackObserver:
             self.feedback.setProgress(percent)
 
     def on_message(self, level: str, text: str) -> None:
+        text = in_qgis_words(text)
         if level == "warning":
             self.feedback.pushWarning(text)
         else:

@@ -224,13 +224,13 @@ def choose_crs(infos: Sequence[SourceInfo], options: BuildOptions, progress: Pro
     if not with_crs:
         reasons = "; ".join(f"{i.path}: {i.crs_note}" for i in infos[:3])
         progress.warning(f"no CRS in the input ({reasons}); the output has no WKT VLR "
-                         f"(assign one with --a-srs, or CRS in QGIS)")
+                         f"(assign one with --a-srs)")
         return None
     first = with_crs[0]
     for info in with_crs[1:]:
         if not same_crs(first.crs_wkt, info.crs_wkt):
             raise InputError(info.path, f"its CRS differs from that of {first.path}; reproject the "
-                                        f"inputs, or assign one CRS to all (--a-srs, or CRS in QGIS)")
+                                        f"inputs, or assign one CRS to all (--a-srs)")
     for info in without:
         progress.warning(f"{info.path}: no CRS ({info.crs_note}); assuming that of {first.path}")
     return _written(first.crs_wkt, first.path, progress)
