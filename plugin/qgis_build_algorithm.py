@@ -24,6 +24,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 
 from copc_builder import DEFAULT_MEMORY_BUDGET
 
+from .qgis_build_help import build_help
 from .qgis_support import (BUILD_MODULES, CopcAlgorithm, FeedbackObserver, dependency_help, dependency_problem,
                            findable, spawn_python_processes)
 from .qgis_parameters import (CopcDestinationParameter, LasFilesParameter, StorageOptionsParameter, parameter_files,
@@ -76,59 +77,8 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         return _tr("Converts one or more LAS/LAZ files into one COPC (Cloud Optimized Point Cloud) file.")
 
     def shortHelpString(self) -> str:  # noqa: N802
-        return _tr(
-            "<p>Converts one or more LAS/LAZ files (LAS 1.0-1.4, any point format) into one COPC 1.0 "
-            "file: a LAZ 1.4 file whose points are clustered in an octree, so viewers stream only what "
-            "they show. Several inputs are merged. Memory stays within the budget: beyond it, points "
-            "spill to the temp folder. The output appears only when the build succeeds; cancelling or "
-            "an error leaves neither the output nor temp files behind.</p>"
-            "<h3>Parameters</h3>"
-            "<p><b>Input LAS/LAZ files</b>: the files to convert, or point-cloud layers of the project "
-            "(their files); they must share a CRS (or set "
-            "<i>CRS</i>).</p>"
-            "<p><b>PDAL pipeline</b> (only when the <code>pdal</code> Python package is installed in "
-            "QGIS's Python): a pipeline JSON file whose points become the COPC, alone or merged with "
-            "the input files; anything PDAL reads or filters (E57, PLY, text, EPT, reprojection, "
-            "cropping, noise filters...).</p>"
-            "<p><b>COPC file</b>: the output, named <code>*.copc.laz</code>: a point-cloud layer that "
-            "<i>Open output file after running algorithm</i> adds to the project, and that a model passes "
-            "to any algorithm taking a point-cloud layer.</p>"
-            "<p><b>Memory budget</b> (advanced): memory for points before they spill to the temp folder, "
-            "as bytes or with a unit: <code>512M</code>, <code>2G</code> (default " + DEFAULT_MEMORY_BUDGET + ").</p>"
-            "<p><b>Temp folder</b> (advanced): where spilled points go (default: the system temp folder). "
-            "Choose a fast disk with room for about the size of the uncompressed input.</p>"
-            "<p><b>Threads</b> (advanced): worker threads; 0 uses every core.</p>"
-            "<p><b>Scale</b> (advanced): the output's coordinate resolution, one value for x, y and z "
-            "(<code>0.01</code>) or three (<code>0.01,0.01,0.001</code>). Empty: the inputs' own.</p>"
-            "<p><b>Offset</b> (advanced): the output's coordinate offset, one or three values. Empty: the "
-            "inputs' own.</p>"
-            "<p><b>CRS</b> (advanced): assign this CRS to the output, overriding the inputs' (needed when "
-            "they have none, or differ). Points are not reprojected.</p>"
-            "<p><b>Temporal index stride</b> (advanced): 0 for none; S adds the COPC temporal index "
-            "(each node's GPS times at every S-th point), so clients skip nodes by time. 100 suits most "
-            "files. Needs inputs with GPS time.</p>"
-            "<p><b>Exact statistics for QGIS</b> (advanced, on by default): the file carries the "
-            "statistics QGIS shows (min, max, mean, classes over every point), so the layer opens styled "
-            "without QGIS sampling the file.</p>"
-            "<p><b>Dask scheduler</b> (advanced): run the build on a Dask cluster: its scheduler's "
-            "address (<code>tcp://host:8786</code>) or its scheduler file. <b>Local Dask workers</b> "
-            "(advanced): N starts a cluster of N worker processes on this machine; 0 builds in this "
-            "process. Give one or the other. The temp folder must be visible to every worker at the "
-            "same path, and so must the input files; the output is the same bytes. Needs "
-            "<code>dask[distributed]</code> in QGIS's Python (<code>pip install "
-            "'copc-builder[dask]'</code>).</p>"
-            "<p><b>Object storage</b>: inputs may be URLs, <code>s3://bucket/key.laz</code>, "
-            "<code>s3://bucket/prefix/</code> (its LAS/LAZ objects) or <code>https://host/file.laz</code>, read "
-            "by range requests; the output may be <code>s3://bucket/key.copc.laz</code> (built in the temp "
-            "folder, then uploaded; QGIS does not open it). Credentials and endpoint come from the AWS "
-            "environment variables and profiles (AWS_PROFILE, AWS_ENDPOINT_URL...). <b>Storage options</b> "
-            "(advanced): KEY=VALUE lines such as <code>anon=true</code>, <code>region=eu-central-2</code>, "
-            "<code>endpoint_url=https://minio.example</code>; the values of key, secret and token are kept "
-            "out of the log and the history (as is an URL's user:password), but prefer the environment or "
-            "a profile for them. Needs <code>pip install 'copc-builder[storage]'</code>.</p>"
-            "<h3>Outputs</h3>"
-            "<p><b>COPC file</b>, <b>Points</b> (points written) and <b>Nodes</b> (octree nodes).</p>"
-        ) + dependency_help(BUILD_MODULES)
+        # The parameters the dialog shows (initAlgorithm), then what the others need.
+        return build_help(pdal_installed(), dask_installed(), storage_installed()) + dependency_help(BUILD_MODULES)
 
     def initAlgorithm(self, config=None):  # noqa: N802
         pipelines = pdal_installed()
@@ -157,20 +107,38 @@ class BuildCopcAlgorithm(CopcAlgorithm):
                                          minValue=0),
             QgsProcessingParameterBoolean(self.STATISTICS, _tr("Exact statistics for QGIS in the file"),
                                           defaultValue=True),
-            QgsProcessingParameterString(self.DASK_SCHEDULER, _tr("Dask scheduler (address or scheduler file)"),
-                                         defaultValue="", optional=True),
-            QgsProcessingParameterNumber(self.DASK_WORKERS, _tr("Local Dask workers (0: build in this process)"),
-                                         type=Qgis.ProcessingNumberParameterType.Integer, defaultValue=0,
-                                         minValue=0),
-            StorageOptionsParameter(self.STORAGE_OPTIONS, _tr("Storage options for s3:// and http(s):// "
-                                                              "(KEY=VALUE, one per line)")),
         ]
+        advanced += self.dask_parameters() if dask_installed() else []
+        advanced += self.storage_parameters() if storage_installed() else []
         for param in advanced:
             param.setFlags(param.flags() | Qgis.ProcessingParameterFlag.Advanced)
             self.addParameter(param)
 
         self.addOutput(QgsProcessingOutputNumber(self.POINTS, _tr("Points")))
         self.addOutput(QgsProcessingOutputNumber(self.NODES, _tr("Nodes")))
+
+    def dask_parameters(self) -> list:
+        """Shown only when Dask's ``distributed`` is installed (the help says how to get it)."""
+        return [
+            QgsProcessingParameterString(self.DASK_SCHEDULER, _tr("Dask scheduler (address or scheduler file)"),
+                                         defaultValue="", optional=True),
+            QgsProcessingParameterNumber(self.DASK_WORKERS, _tr("Local Dask workers (0: build in this process)"),
+                                         type=Qgis.ProcessingNumberParameterType.Integer, defaultValue=0,
+                                         minValue=0),
+        ]
+
+    def storage_parameters(self) -> list:
+        """Shown only when the storage extra (boto3) is installed (the help says how to get it)."""
+        return [StorageOptionsParameter(self.STORAGE_OPTIONS, _tr("Storage options for s3:// and http(s):// "
+                                                                  "(KEY=VALUE, one per line)"))]
+
+    def storage_options(self, parameters, context):
+        """KEY=VALUE lines as a dict; without the parameter, a value given anyway still reaches the core."""
+        if self.parameterDefinition(self.STORAGE_OPTIONS) is not None:
+            text = self.parameterAsString(parameters, self.STORAGE_OPTIONS, context)
+        else:
+            text = str(parameters.get(self.STORAGE_OPTIONS) or "")
+        return storage_option_lines(text) or None
 
     def canExecute(self):  # noqa: N802
         problem = dependency_problem(BUILD_MODULES)
@@ -241,11 +209,24 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             a_srs=crs_text(self.parameterAsCrs(parameters, self.CRS, context)),
             temporal_index=self.parameterAsInt(parameters, self.TEMPORAL_INDEX, context) or None,
             statistics=self.parameterAsBoolean(parameters, self.STATISTICS, context),
-            scheduler=text(self.DASK_SCHEDULER),
-            workers=self.parameterAsInt(parameters, self.DASK_WORKERS, context),
-            storage_options=storage_option_lines(self.parameterAsString(parameters, self.STORAGE_OPTIONS,
-                                                                        context)) or None,
+            **self.dask_options(parameters, context),
+            storage_options=self.storage_options(parameters, context),
         )
+
+    def dask_options(self, parameters, context) -> dict:
+        """scheduler and workers; without Dask (no such parameters), a value given anyway (a script,
+        qgis_process) still reaches the core, which says what to install, rather than being dropped."""
+        if self.parameterDefinition(self.DASK_WORKERS) is not None:
+            return dict(scheduler=(self.parameterAsString(parameters, self.DASK_SCHEDULER, context) or "").strip()
+                        or None,
+                        workers=self.parameterAsInt(parameters, self.DASK_WORKERS, context))
+        scheduler = str(parameters.get(self.DASK_SCHEDULER) or "").strip() or None
+        try:
+            workers = int(parameters.get(self.DASK_WORKERS) or 0)
+        except (TypeError, ValueError):
+            raise QgsProcessingException(f"Local Dask workers: not a number: {parameters.get(self.DASK_WORKERS)!r}") \
+                from None
+        return dict(scheduler=scheduler, workers=workers)
 
 
 def not_loaded(context, output: str) -> None:
@@ -280,6 +261,16 @@ def layer_name(path: str) -> str:
 def pdal_installed() -> bool:
     """Is the pdal package there?  Found without importing it (QGIS start-up)."""
     return findable("pdal")
+
+
+def dask_installed() -> bool:
+    """Is Dask's distributed package there?  Found without importing it (QGIS start-up)."""
+    return findable("distributed")
+
+
+def storage_installed() -> bool:
+    """Is the storage extra (boto3) there?  Found without importing it (QGIS start-up)."""
+    return findable("boto3")
 
 
 def crs_text(crs: QgsCoordinateReferenceSystem):

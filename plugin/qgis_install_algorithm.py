@@ -130,7 +130,16 @@ class InstallDependenciesAlgorithm(CopcAlgorithm):
         else:
             feedback.pushInfo(_tr("Build COPC and Validate COPC can run now."))
         feedback.setProgress(100.0)
+        self.installed = packages
         return {self.INSTALLED: " ".join(packages), self.FOLDER: added or target}
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802
+        """In QGIS's main thread, after a run that installed something: the provider's
+        algorithms are made again, so parameters that need a new package (Dask's) appear."""
+        provider = self.provider()
+        if getattr(self, "installed", None) and provider is not None:
+            provider.refreshAlgorithms()
+        return {}
 
 
 def missing_modules_cheap():

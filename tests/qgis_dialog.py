@@ -37,9 +37,10 @@ os._exit(0)      # the dialogs' teardown at exit is not under test
 """
 
 
-def run_with_gui(script: str, profile, timeout: float = 300, env: dict = None) -> dict:
-    """Run ``script`` (after PRELUDE: ``app``, ``provider``, ``AlgorithmDialog``, ``result``) in a child QGIS."""
-    code = PRELUDE + textwrap.dedent(script) + EPILOGUE
+def run_with_gui(script: str, profile, timeout: float = 300, env: dict = None, before: str = "") -> dict:
+    """Run ``script`` (after PRELUDE: ``app``, ``provider``, ``AlgorithmDialog``, ``result``) in a child
+    QGIS; ``before`` runs first (before QGIS starts and the provider makes its algorithms)."""
+    code = "import sys\n" + textwrap.dedent(before) + PRELUDE + textwrap.dedent(script) + EPILOGUE
     child_env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QGIS_CUSTOM_CONFIG_PATH=str(profile),
                      PROJ_DATA=os.environ.get("PROJ_DATA", "/usr/share/proj"))
     child_env.update(env or {})

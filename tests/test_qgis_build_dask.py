@@ -62,9 +62,28 @@ def test_without_dask_the_dependency_message(copc_processing, scene, tmp_path, n
     with pytest.raises(QgsProcessingException) as caught:
         run_build({"INPUT": [str(scene)], "OUTPUT": str(out), **params})
     message = str(caught.value)
-    assert "needs the dask[distributed] package" in message and DASK_INSTALL in message
+    # in QGIS's words: its installer, not the command line's pip command
+    assert "needs the dask[distributed] package" in message and DASK_INSTALL not in message
+    assert message.endswith('run "Install Python dependencies" in the toolbox with Packages: distributed')
     assert "\n" not in message and "Traceback" not in message
     assert os.listdir(tmp_path) == []
+
+
+def test_without_dask_no_dask_parameters_yet_a_value_given_is_not_dropped(copc_processing, scene, tmp_path,
+                                                                         no_dask, monkeypatch):
+    """A QGIS without Dask shows no Dask parameters; a script or qgis_process that gives one anyway is
+    told what to install, rather than getting an in-process build it did not ask for."""
+    from copc_builder.plugin import qgis_build_algorithm
+
+    alg = qgis_build_algorithm.BuildCopcAlgorithm()
+    alg.initAlgorithm()
+    assert alg.parameterDefinition("DASK_WORKERS") is None and alg.parameterDefinition("DASK_SCHEDULER") is None
+    with pytest.raises(QgsProcessingException) as caught:
+        processing.run(alg, {"INPUT": [str(scene)], "OUTPUT": str(tmp_path / "x.copc.laz"), "DASK_WORKERS": 2})
+    assert "needs the dask[distributed] package" in str(caught.value)
+    assert os.listdir(tmp_path) == []
+    result = processing.run(alg, {"INPUT": [str(scene)], "OUTPUT": str(tmp_path / "y.copc.laz")})
+    assert result["POINTS"] == input_points([scene])
 
 
 def test_without_dask_the_default_build_works(copc_processing, scene, tmp_path, no_dask):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import html
+import re
 import tempfile
 from pathlib import Path
 
@@ -171,3 +172,47 @@ result.update(run_dialog("copcbuilder:validatecopc", {panel!r}))
     assert seen["results"]["VALID"] == "True"
     assert seen["layers"] == ([] if findings is None else ["Findings"])
     assert ("FINDINGS" in seen["results"]) == (findings is not None)
+
+
+# -- the parameters shown, and the help that describes them --------------------------------------
+SHOWN = """
+import re
+from qgis.PyQt.QtWidgets import QTextBrowser
+from copc_builder.plugin import qgis_build_algorithm
+dialog = AlgorithmDialog(QgsApplication.processingRegistry().createAlgorithmById("copcbuilder:buildcopc"))
+result["shown"] = {name: dialog.algorithm().parameterDefinition(name).description()
+                   for name in dialog.mainWidget().wrappers}
+result["help"] = dialog.findChild(QTextBrowser, "textShortHelp").toHtml()
+result["help_text"] = dialog.findChild(QTextBrowser, "textShortHelp").toPlainText()
+result["pdal"] = qgis_build_algorithm.pdal_installed()
+result["dask"] = qgis_build_algorithm.dask_installed()
+"""
+HIDE_DASK = 'sys.modules["distributed"] = None   # "import distributed" fails, as in a QGIS without Dask\n'
+
+
+def described_parameters(help_text: str) -> set:
+    """The parameter names the help's Parameters section puts in bold."""
+    section = help_text.split("Parameters", 1)[1].split("Outputs", 1)[0]
+    return set(re.findall(r"<b>([^<]+)</b>", html.unescape(re.sub(r"<span[^>]*font-weight:\d+[^>]*>([^<]+)</span>",
+                                                                     r"<b>\1</b>", section))))
+
+
+@pytest.mark.parametrize("hide", ["", HIDE_DASK], ids=["with Dask", "without Dask"])
+def test_the_help_describes_the_parameters_the_dialog_shows(tmp_path, hide):
+    seen = run_with_gui(SHOWN, tmp_path / "profile", before=hide)
+    assert seen["dask"] == (not hide)
+    shown = seen["shown"]
+    assert ("DASK_SCHEDULER" in shown and "DASK_WORKERS" in shown) == seen["dask"]
+    assert ("PIPELINE" in shown) == seen["pdal"]
+    described = described_parameters(seen["help"])
+    # every parameter shown is described, by the start of its label, and nothing else is
+    for name, label in shown.items():
+        assert any(label.startswith(d) for d in described), (name, label, described)
+    for d in described:
+        assert any(label.startswith(d) for label in shown.values()), (d, shown)
+    text = seen["help_text"]
+    assert "pip install 'copc-builder" not in text
+    if not seen["dask"]:
+        assert 'run Install Python dependencies with Packages distributed' in " ".join(text.split())
+    if not seen["pdal"]:
+        assert "a PDAL pipeline parameter appears here" in " ".join(text.split())

@@ -17,7 +17,7 @@ import pytest
 from qgis.core import Qgis, QgsApplication, QgsProcessingException
 
 import processing
-from copc_builder.plugin import pip_runner, qgis_support
+from copc_builder.plugin import pip_runner, qgis_build_algorithm, qgis_support
 from copc_builder.plugin.qgis_install_algorithm import package_list
 from qgis_helpers import RecordingFeedback
 
@@ -73,11 +73,19 @@ def test_package_list_refuses_pip_options():
 
 
 def test_installs_into_a_target_folder_and_imports_without_restart(copc_processing, tmp_path,
-                                                                   clean_import_state):
+                                                                   clean_import_state, monkeypatch):
     assert importlib.util.find_spec(PACKAGE) is None, f"{PACKAGE} is installed already: pick another package"
+    # Build COPC as made before Dask was there (no Dask parameters) ...
+    monkeypatch.setattr(qgis_build_algorithm, "dask_installed", lambda: False)
+    copc_processing.refreshAlgorithms()
+    registry = QgsApplication.processingRegistry()
+    assert registry.algorithmById("copcbuilder:buildcopc").parameterDefinition("DASK_WORKERS") is None
+    monkeypatch.undo()                                 # ... and Dask there once the installer ends
     target = tmp_path / "site"
     feedback = RecordingFeedback()
     result = processing.run(ALG, {"PACKAGES": PACKAGE, "TARGET": str(target)}, feedback=feedback)
+    # the provider's algorithms were made again: parameters needing a new package appear at once
+    assert registry.algorithmById("copcbuilder:buildcopc").parameterDefinition("DASK_WORKERS") is not None
 
     assert result["INSTALLED"] == PACKAGE
     assert result["FOLDER"] == str(target)

@@ -56,6 +56,7 @@ def test_every_option_the_core_names_is_phrased_for_qgis():
 
 def test_the_parameters_named_are_those_the_dialog_shows(copc_processing, monkeypatch):
     monkeypatch.setattr(qgis_build_algorithm, "pdal_installed", lambda: True)
+    monkeypatch.setattr(qgis_build_algorithm, "dask_installed", lambda: True)
     alg = qgis_build_algorithm.BuildCopcAlgorithm()
     alg.initAlgorithm()
     labels = [p.description() for p in alg.parameterDefinitions()]
