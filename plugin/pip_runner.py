@@ -28,14 +28,15 @@ def pip_command(python: str, packages: List[str], flags: List[str], target: Opti
 
 
 def run_pip(command: List[str], on_line: Callable[[str], None], cancelled: Callable[[], bool],
-            poll: float = 0.1) -> int:
+            poll: float = 0.1, env: Optional[dict] = None) -> int:
     """Run ``command``, pass each output line to ``on_line``; its exit code.
 
     A thread reads the pipe so the loop here can look at ``cancelled`` even
     while pip prints nothing (a slow download); on cancel the process and
     whatever it started (a build backend) are killed and PipCancelled raised.
     """
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PIP_NO_INPUT="1", PYTHONIOENCODING="utf-8")
+    env = dict(env if env is not None else os.environ, PYTHONUNBUFFERED="1", PIP_NO_INPUT="1",
+               PYTHONIOENCODING="utf-8")
     group = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt"
              else {"start_new_session": True})
     proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -3,13 +3,16 @@
 Runs pip with the Python QGIS runs on, so a user whose QGIS lacks numba,
 laspy, lazrs or lz4 installs them from the toolbox: pip's output streams to
 the log, Cancel kills pip, and the new modules import without restarting
-QGIS (unless an older version of one was already imported).
+QGIS.  Only what is missing is installed, pinned to what QGIS's Python has
+(pip_plan.py), and a fresh Python then imports it.
 """
 from __future__ import annotations
 
 import html
 import os
 import re
+import sys
+import tempfile
 from typing import List
 
 from qgis.core import (
@@ -22,6 +25,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
+from .pip_plan import (PlanError, constraint_lines, fresh_import, installed_versions, loaded_versions,
+                       requirement_name, resolve, same_module, site_path, wanted)
 from .pip_runner import PipCancelled, make_importable, pip_command, run_pip
 from .qgis_support import (BUILD_MODULES, CopcAlgorithm, dependency_problem, findable, missing_modules,
                            pip_install_flags, pip_names, python_executable, qgis_python)
@@ -65,9 +70,11 @@ class InstallDependenciesAlgorithm(CopcAlgorithm):
         missing = ", ".join(name for name, _ in missing_modules_cheap()) or _tr("none")
         return _tr(
             "<p>Runs <code>pip install</code> with the Python QGIS runs on ({}), into your user "
-            "site-packages (no administrator rights needed), or into a folder you choose. pip's output "
-            "appears in the log; Cancel stops pip. The new packages can be used at once, without "
-            "restarting QGIS, unless an older version of one was already loaded (then restart QGIS).</p>"
+            "site-packages (no administrator rights needed), or into a folder you choose. Only what is "
+            "missing is installed, at versions that work with the packages QGIS's Python already has: "
+            "those (numpy above all) are never upgraded nor installed a second time. A fresh QGIS Python "
+            "then imports what was installed, to show it works. pip's output appears in the log; Cancel "
+            "stops pip. The new packages can be used at once, without restarting QGIS.</p>"
             "<h3>Parameters</h3>"
             "<p><b>Packages</b>: pip requirements separated by spaces or commas (<code>numba laspy</code>, "
             "<code>numpy&lt;2</code>). Empty: those the COPC algorithms miss now ({}).</p>"
@@ -98,10 +105,10 @@ class InstallDependenciesAlgorithm(CopcAlgorithm):
         ok, problem = self.canExecute()
         if not ok:
             raise QgsProcessingException(problem)
-        packages = package_list(self.parameterAsString(parameters, self.PACKAGES, context))
-        if not packages:
-            packages = pip_names(name for name, _ in missing_modules(BUILD_MODULES))
-            if not packages:
+        requested = package_list(self.parameterAsString(parameters, self.PACKAGES, context))
+        if not requested:
+            requested = pip_names(name for name, _ in missing_modules(BUILD_MODULES))
+            if not requested:
                 feedback.pushInfo(_tr("Nothing to install: {} all import.").format(", ".join(BUILD_MODULES)))
                 return {self.INSTALLED: "", self.FOLDER: None}
         target = self.parameterAsFile(parameters, self.TARGET, context) or None
@@ -110,28 +117,92 @@ class InstallDependenciesAlgorithm(CopcAlgorithm):
                 os.makedirs(target, exist_ok=True)
             except OSError as exc:
                 raise QgsProcessingException(f"{target}: cannot make the folder ({exc.strerror})") from None
-
-        command = pip_command(python_executable(), packages, pip_install_flags(), target)
-        feedback.pushCommandInfo(" ".join(command))
         try:
-            code = run_pip(command, feedback.pushConsoleInfo, feedback.isCanceled)
-        except PipCancelled:
-            raise QgsProcessingException(_tr("Installation cancelled: pip was stopped")) from None
-        except OSError as exc:
-            raise QgsProcessingException(f"{command[0]}: cannot run pip ({exc.strerror})") from None
-        if code != 0:
-            raise QgsProcessingException(_tr("pip failed (exit code {}); its output is above").format(code))
-
-        added = make_importable(target)
-        feedback.pushInfo(_tr("Installed: {}").format(" ".join(packages)))
+            pins = self.install(requested, target, feedback)
+        except PlanError as exc:
+            raise QgsProcessingException(str(exc)) from None
+        added = make_importable(target) if pins else None
+        if pins:
+            self.check_fresh_python(requested, target, feedback)
         problem = dependency_problem(BUILD_MODULES)
         if problem:
             feedback.pushWarning(_tr("Build COPC cannot run yet: {}").format(problem))
         else:
             feedback.pushInfo(_tr("Build COPC and Validate COPC can run now."))
         feedback.setProgress(100.0)
-        self.installed = packages
-        return {self.INSTALLED: " ".join(packages), self.FOLDER: added or target}
+        self.installed = pins
+        return {self.INSTALLED: " ".join(pins), self.FOLDER: added or target}
+
+    def install(self, requested: List[str], target, feedback) -> List[str]:
+        """Install what ``requested`` needs beyond what QGIS's Python has, pinned so nothing it has
+        changes (pip_plan); the ``name==version`` installed, [] when nothing was missing."""
+        python = python_executable()
+        path = site_path(target)
+        installed = installed_versions(path)
+        todo, notes = wanted(requested, installed)
+        for note in notes:
+            feedback.pushInfo(note)
+        if not todo:
+            feedback.pushInfo(_tr("Nothing to install."))
+            return []
+        loaded = loaded_versions()
+        with tempfile.TemporaryDirectory(prefix="copc_builder-install-") as folder:
+            constraints = os.path.join(folder, "constraints.txt")
+            with open(constraints, "w", encoding="utf-8") as f:
+                f.write("\n".join(constraint_lines(installed, loaded)) + "\n")
+            numpy = loaded.get("numpy") or installed.get("numpy")
+            feedback.pushInfo(_tr("Keeping the {} packages QGIS's Python has at their versions{}").format(
+                len(installed), f" (numpy {numpy})" if numpy else ""))
+
+            def run(command, env=None):
+                feedback.pushCommandInfo(" ".join(command))
+                return self.run_pip(command, feedback, env)
+
+            plan = resolve(python, todo, constraints, path, run)
+            pins = [f"{name}=={version}" for name, version in plan]
+            if not pins:
+                feedback.pushInfo(_tr("Nothing to install: what {} need is there.").format(" ".join(todo)))
+                return []
+            feedback.pushInfo(_tr("To install: {}").format(" ".join(pins)))
+            command = pip_command(python, pins, pip_install_flags(), target) + ["--no-deps", "--constraint",
+                                                                               constraints]
+            code = run(command)
+        if code != 0:
+            raise QgsProcessingException(_tr("pip failed (exit code {}); its output is above").format(code))
+        feedback.pushInfo(_tr("Installed: {}").format(" ".join(pins)))
+        return pins
+
+    @staticmethod
+    def run_pip(command, feedback, env=None) -> int:
+        try:
+            return run_pip(command, feedback.pushConsoleInfo, feedback.isCanceled, env=env)
+        except PipCancelled:
+            raise QgsProcessingException(_tr("Installation cancelled: pip was stopped")) from None
+        except OSError as exc:
+            raise QgsProcessingException(f"{command[0]}: cannot run pip ({exc.strerror})") from None
+
+    @staticmethod
+    def check_fresh_python(requested: List[str], target, feedback) -> None:
+        """Import what was installed, and the build's modules, in a new Python as QGIS starts it next
+        (the target folder first): they import, and numpy is the one QGIS runs."""
+        modules = [m for m in BUILD_MODULES if findable(m)]
+        if len(modules) == len(BUILD_MODULES):
+            modules.append("copc_builder.algorithms.api")
+        modules += [name.replace("-", "_") for name in (requirement_name(r)[0] for r in requested)
+                    if findable(name.replace("-", "_")) and name.replace("-", "_") not in modules]
+        try:
+            found = fresh_import(python_executable(), modules, site_path(target))
+        except PlanError as exc:
+            raise QgsProcessingException(str(exc)) from None
+        for name, (version, file) in found.items():
+            loaded = sys.modules.get(name)
+            if loaded is not None and "." not in name and not same_module([version, file], loaded):
+                raise QgsProcessingException(
+                    f"a fresh QGIS Python would load {name} {version} from {file}, not the {name} "
+                    f"{getattr(loaded, '__version__', '')} QGIS runs ({getattr(loaded, '__file__', '')}); "
+                    f"remove it from {target or 'the folder it is in'}")
+        feedback.pushInfo(_tr("A fresh QGIS Python imports {}").format(
+            ", ".join(f"{name} {version}" if version else name for name, (version, _) in found.items())))
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802
         """In QGIS's main thread, after a run that installed something: the provider's

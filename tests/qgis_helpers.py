@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import tempfile
 import time
+from pathlib import Path
 from typing import List, Optional, Sequence
 
 import laspy
 from qgis.core import QgsProcessingFeedback
+
+import copc_builder
+
+ROOT = Path(copc_builder.__file__).resolve().parent
 
 
 class RecordingFeedback(QgsProcessingFeedback):
@@ -105,3 +112,20 @@ def project_copc_layer(path, name):
         yield layer, context
     finally:
         project.removeMapLayer(layer.id())
+
+
+def stable_plugin_folder() -> Path:
+    """A plugins folder with ``copc_builder`` -> this repository.
+
+    It stays put between runs: numba caches compiled kernels per source
+    path, so a new folder each run would compile them again (~20 s).
+    """
+    key = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
+    folder = Path(tempfile.gettempdir()) / f"copc_builder-qgis-plugins-{os.getuid()}-{key}"
+    folder.mkdir(exist_ok=True)
+    link = folder / "copc_builder"
+    if not (link.is_symlink() and os.readlink(link) == str(ROOT)):
+        part = folder / f".copc_builder-{os.getpid()}"
+        part.symlink_to(ROOT, target_is_directory=True)
+        os.replace(part, link)     # atomic, should another run do the same
+    return folder
