@@ -11,6 +11,7 @@ from typing import Callable, Optional
 from .build.builder import Build, BuildSummary
 from .common.errors import (BuildCancelled, CopcBuilderError, DependencyError, InputError, OptionError,
                      OutputError)
+from .build.kernel_warm import kernels_compiled, warm_kernels
 from .inspection.dry_run import DryRun, plan_dry_run
 from .inspection.info import copc_info, format_info
 from .inspection.info_compare import compare_infos, format_compare
@@ -34,6 +35,7 @@ __all__ = [
     "CopcBuilderError", "InputError", "OutputError", "OptionError", "DependencyError", "BuildCancelled",
     "prepare_threads", "stage_source", "STAGE_INSTALL", "import_pdal", "pdal_missing_message",
     "StorageOptions", "parse_storage_options", "is_url", "shown_name", "redacted_storage_text",
+    "warm_kernels", "kernels_compiled",
 ]
 
 
