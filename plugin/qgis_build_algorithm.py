@@ -25,6 +25,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from copc_builder import DEFAULT_MEMORY_BUDGET
 
 from .qgis_build_help import build_help
+from .qgis_kernels import compile_before_build
 from .qgis_support import (BUILD_MODULES, CopcAlgorithm, FeedbackObserver, dependency_help, dependency_problem,
                            findable, spawn_python_processes)
 from .qgis_parameters import (CopcDestinationParameter, LasFilesParameter, StorageOptionsParameter, parameter_files,
@@ -178,8 +179,9 @@ class BuildCopcAlgorithm(CopcAlgorithm):
 
         observer = FeedbackObserver(feedback, STAGE_TEXTS)
         observer.start()
-        feedback.pushInfo(_tr("Building {} from {} input(s)").format(output, len(inputs)))
         try:
+            compile_before_build(feedback)
+            feedback.pushInfo(_tr("Building {} from {} input(s)").format(output, len(inputs)))
             from copc_builder.algorithms.api import build_copc
 
             summary = build_copc(inputs, output, observer=observer, cancel=feedback.isCanceled, **options)

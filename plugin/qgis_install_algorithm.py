@@ -28,6 +28,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from .pip_plan import (PlanError, constraint_lines, fresh_import, installed_versions, loaded_versions,
                        requirement_name, resolve, same_module, site_path, wanted)
 from .pip_runner import PipCancelled, make_importable, pip_command, run_pip
+from .qgis_kernels import remember_compiled, warm_in_child
 from .qgis_support import (BUILD_MODULES, CopcAlgorithm, dependency_problem, findable, missing_modules,
                            pip_install_flags, pip_names, python_executable, qgis_python)
 
@@ -128,6 +129,7 @@ class InstallDependenciesAlgorithm(CopcAlgorithm):
         if problem:
             feedback.pushWarning(_tr("Build COPC cannot run yet: {}").format(problem))
         else:
+            self.compile_kernels(target, feedback)
             feedback.pushInfo(_tr("Build COPC and Validate COPC can run now."))
         feedback.setProgress(100.0)
         self.installed = pins
@@ -171,6 +173,29 @@ class InstallDependenciesAlgorithm(CopcAlgorithm):
             raise QgsProcessingException(_tr("pip failed (exit code {}); its output is above").format(code))
         feedback.pushInfo(_tr("Installed: {}").format(" ".join(pins)))
         return pins
+
+    @staticmethod
+    def compile_kernels(target, feedback) -> None:
+        """The build's kernels compiled now, in a fresh QGIS Python, then loaded here from numba's
+        cache: the first build after installing is as quick as the next (qgis_kernels)."""
+        from copc_builder.algorithms.api import kernels_compiled, warm_kernels
+
+        if kernels_compiled() is not True:
+            feedback.setProgressText(_tr("Compiling the build's kernels, once (up to a minute)"))
+            try:
+                code = warm_in_child(target, feedback.pushConsoleInfo, feedback.isCanceled)
+            except PipCancelled:
+                raise QgsProcessingException(_tr("Cancelled while compiling the build's kernels; the packages "
+                                                 "are installed, the first build compiles them")) from None
+            except OSError as exc:
+                code = str(exc)
+            if code != 0:
+                feedback.pushWarning(_tr("Compiling the build's kernels failed ({}); the first build compiles "
+                                         "them").format(code))
+                return
+        seconds = warm_kernels(cancel=feedback.isCanceled)      # from the cache, into this QGIS
+        remember_compiled()
+        feedback.pushInfo(_tr("The build's kernels are compiled and loaded ({:.1f} s)").format(seconds))
 
     @staticmethod
     def run_pip(command, feedback, env=None) -> int:

@@ -53,6 +53,19 @@ def pytest_unconfigure(config):
 
 
 _PROVIDERS = []   # Python references: a provider's Python half must outlive its registration
+_KERNELS = []     # whether the build's kernels were seen compiled in this session
+
+
+def _kernels_compiled() -> None:
+    """Build COPC compiles the kernels first when numba's cache lacks them (saying so in its
+    progress texts, which tests check); compiled once here, the tests see ordinary builds.
+    The compile itself is tested with a fresh cache (tests/test_qgis_kernels.py)."""
+    if not _KERNELS:
+        from copc_builder.algorithms.api import kernels_compiled, warm_kernels
+
+        if kernels_compiled() is False:
+            warm_kernels()
+        _KERNELS.append(True)
 
 
 @pytest.fixture
@@ -74,6 +87,7 @@ def copc_processing():
         provider = CopcBuilderProvider()
         assert registry.addProvider(provider)
         _PROVIDERS[:] = [provider]
+    _kernels_compiled()
     return provider
 
 

@@ -6,7 +6,8 @@ of the way (PYTHONNOUSERSITE, no PYTHONPATH).
 The installer, given a target folder, installs there only what is missing, at versions that
 work with the numpy QGIS has loaded; QGIS's numpy is untouched and nothing QGIS's Python has is
 shadowed; a fresh Python (as QGIS starts it, the folder on its path) imports numba, laspy, lazrs,
-lz4 and the plugin's core.  pip downloads about 50 MB the first time (its cache then serves).
+lz4 and the plugin's core; the build's kernels are compiled (into a fresh numba cache), so the
+first build compiles nothing.  pip downloads about 50 MB the first time (its cache then serves).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from copc_builder.demo import write_sample_scene
 from qgis_helpers import stable_plugin_folder
 
 QGIS_PROCESS = shutil.which("qgis_process") or "/usr/bin/qgis_process"
@@ -77,7 +79,7 @@ def qgis_process_json(env: dict, *args: str) -> dict:
 @pytest.fixture(scope="module")
 def bare_qgis(tmp_path_factory):
     profile = tmp_path_factory.mktemp("bare-qgis-profile")
-    env = bare_env(profile)
+    env = bare_env(profile, NUMBA_CACHE_DIR=str(tmp_path_factory.mktemp("numba-cache")))   # nothing compiled
     before = probe(env, "numpy", "numba", "laspy", "lazrs", "lz4")
     if before["numba"] or before["laspy"] or before["lazrs"]:
         pytest.skip(f"{QGIS_PYTHON} has numba, laspy or lazrs already: nothing to show on it")
@@ -118,6 +120,15 @@ def test_the_installer_keeps_qgis_numpy_and_a_fresh_python_imports_everything(ba
         assert fresh[name] and fresh[name][1].startswith(str(target)), (name, fresh[name])
     assert fresh["copc_builder.algorithms.api"][1].startswith(str(stable_plugin_folder()))
     assert fresh["lz4"] == before["lz4"]                               # QGIS's own, not a second copy
+
+    # the installer compiled the build's kernels: the first build compiles nothing
+    assert any(line.startswith("The build's kernels are compiled and loaded") for line in infos), infos
+    scene = write_sample_scene(tmp_path / "scene.laz", points=20_000, seed=9)
+    build = subprocess.run([QGIS_PROCESS, "run", "copcbuilder:buildcopc", "--", f"INPUT={scene}",
+                            f"OUTPUT={tmp_path / 'scene.copc.laz'}"], capture_output=True, text=True, timeout=600,
+                           env=dict(env, PYTHONPATH=str(target)))
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+    assert "Wrote " in build.stdout and "compil" not in build.stdout.lower()
 
 
 def test_nothing_missing_nothing_installed(bare_qgis, tmp_path):
