@@ -74,7 +74,8 @@ def loaded_versions(modules=None) -> Dict[str, str]:
     owners = getattr(importlib.metadata, "packages_distributions", dict)()
     versions = {}
     for name, module in list(modules.items()):
-        version = getattr(module, "__version__", None)
+        # the module's own attribute: no module __getattr__ (some warn that __version__ is deprecated)
+        version = getattr(module, "__dict__", {}).get("__version__")
         if "." in name or not isinstance(version, str):
             continue
         for dist in owners.get(name, [name]):
