@@ -111,6 +111,7 @@ class InstallDependenciesAlgorithm(CopcAlgorithm):
             requested = pip_names(name for name, _ in missing_modules(BUILD_MODULES))
             if not requested:
                 feedback.pushInfo(_tr("Nothing to install: {} all import.").format(", ".join(BUILD_MODULES)))
+                self.compile_kernels(None, feedback)
                 return {self.INSTALLED: "", self.FOLDER: None}
         target = self.parameterAsFile(parameters, self.TARGET, context) or None
         if target:
@@ -178,7 +179,7 @@ class InstallDependenciesAlgorithm(CopcAlgorithm):
     def compile_kernels(target, feedback) -> None:
         """The build's kernels compiled now, in a fresh QGIS Python, then loaded here from numba's
         cache: the first build after installing is as quick as the next (qgis_kernels)."""
-        from copc_builder.algorithms.api import kernels_compiled, warm_kernels
+        from copc_builder.algorithms.api import BuildCancelled, kernels_compiled, warm_kernels
 
         if kernels_compiled() is not True:
             feedback.setProgressText(_tr("Compiling the build's kernels, once (up to a minute)"))
@@ -193,7 +194,10 @@ class InstallDependenciesAlgorithm(CopcAlgorithm):
                 feedback.pushWarning(_tr("Compiling the build's kernels failed ({}); the first build compiles "
                                          "them").format(code))
                 return
-        seconds = warm_kernels(cancel=feedback.isCanceled)      # from the cache, into this QGIS
+        try:
+            seconds = warm_kernels(cancel=feedback.isCanceled)      # from the cache, into this QGIS
+        except BuildCancelled:
+            raise QgsProcessingException(_tr("Cancelled while loading the build's kernels")) from None
         remember_compiled()
         feedback.pushInfo(_tr("The build's kernels are compiled and loaded ({:.1f} s)").format(seconds))
 

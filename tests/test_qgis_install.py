@@ -189,3 +189,16 @@ def test_make_importable_adds_a_folder_once(tmp_path, clean_import_state):
     assert sys.path.count(str(folder)) == 1
     assert importlib.import_module("copc_builder_probe_mod").VALUE == 7
     del sys.modules["copc_builder_probe_mod"]
+
+
+def test_nothing_missing_still_compiles_and_loads_the_kernels(copc_processing):
+    """Run with every package there (installed by hand, say): nothing installed, pip never runs, and
+    the build's kernels are compiled (here: found in numba's cache) and loaded into this QGIS."""
+    from copc_builder.algorithms.api import kernels_compiled
+
+    feedback = RecordingFeedback()
+    result = processing.run(ALG, {}, feedback=feedback)
+    assert result["INSTALLED"] == ""
+    assert feedback.infos[0] == "Nothing to install: numpy, numba, laspy, lazrs, lz4 all import."
+    assert any(line.startswith("The build's kernels are compiled and loaded (") for line in feedback.infos)
+    assert feedback.commands == [] and kernels_compiled() is True
