@@ -84,7 +84,7 @@ def session(work: Path, plugins: Path, scene: Path, target: Path, cache: Path, i
     env.update(PYTHONPATH=str(plugins), PYTHONNOUSERSITE="1", NUMBA_CACHE_DIR=str(cache), QT_QPA_PLATFORM="offscreen",
                QGIS_CUSTOM_CONFIG_PATH=str(work / f"profile-{name}"),
                PROJ_DATA=os.environ.get("PROJ_DATA", "/usr/share/proj"))
-    print(f"{name}: {load()}", flush=True)
+    print(f"{name}: {load()}", flush=True)   # the machine's load, beside the figures
     run = subprocess.run([QGIS_PYTHON, "-c", SESSION, str(scene), str(work / f"{name}-"), str(target),
                           "yes" if install else "no"], capture_output=True, text=True, env=env, timeout=3600)
     lines = [line for line in run.stdout.splitlines() if line.startswith("TIMES ")]
@@ -107,15 +107,28 @@ def main() -> None:
 
     scene = write_sample_scene(work / "sample_scene.laz", points=args.points, seed=0)
     target = work / "site"
-    print(f"CPU: {cpu_model()}; QGIS's Python: {QGIS_PYTHON}; scene: {args.points:,} points", flush=True)
-    rows = [("after install", session(work, work / "plugins", scene, target, work / "numba", True, "install"))]
-    rows.append(("next session", session(work, work / "plugins", scene, target, work / "numba", False, "next")))
-    rows.append(("no install", session(work, work / "plugins", scene, target, work / "numba-fresh", False, "fresh")))
-    print(f"\n| session | install s | first build s | second build s | first / second |")
-    print("|---|---:|---:|---:|---:|")
+    header = f"CPU: {cpu_model()}; QGIS's Python: {QGIS_PYTHON}; scene: {args.points:,} points"
+    print(header, flush=True)
+    loads, rows = [], []
+    for name, cache, install, key in (("after install", "numba", True, "install"),
+                                      ("next session", "numba", False, "next"),
+                                      ("no install", "numba-fresh", False, "fresh")):
+        loads.append(f"{name}: {load()}")
+        rows.append((name, session(work, work / "plugins", scene, target, work / cache, install, key)))
+    table = ["| session | install s | first build s | second build s | first / second |",
+             "|---|---:|---:|---:|---:|"]
     for name, t in rows:
         install = f"{t['install']:.1f}" if "install" in t else "-"
-        print(f"| {name} | {install} | {t['build1']:.2f} | {t['build2']:.2f} | {t['build1'] / t['build2']:.2f} |")
+        table.append(f"| {name} | {install} | {t['build1']:.2f} | {t['build2']:.2f} | "
+                     f"{t['build1'] / t['build2']:.2f} |")
+    print("\n" + "\n".join(table))
+    results = HERE / "results" / "qgis_first_build.md"
+    results.write_text(
+        f"# First build in QGIS after \"Install Python dependencies\"\n\n"
+        f"`python benchmarks/qgis_first_build.py --points {args.points}`, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}\n\n{header}\n\nLoad (uptime) before each session: "
+        + "; ".join(loads) + "\n\n" + "\n".join(table) + "\n", encoding="utf-8")
+    print(f"wrote {results}")
 
 
 if __name__ == "__main__":
