@@ -80,15 +80,15 @@ DASK = (
     "same path, and so must the input files; the output is the same bytes.</p>")
 
 STORAGE = (
-    "<p><b>Object storage</b>: inputs may be URLs, <code>s3://bucket/key.laz</code>, "
-    "<code>s3://bucket/prefix/</code> (its LAS/LAZ objects) or <code>https://host/file.laz</code>, read "
-    "by range requests; the output may be <code>s3://bucket/key.copc.laz</code> (built in the temp "
-    "folder, then uploaded; QGIS does not open it). Credentials and endpoint come from the AWS "
-    "environment variables and profiles (AWS_PROFILE, AWS_ENDPOINT_URL...). <b>Storage options</b> "
-    "(advanced): KEY=VALUE lines such as <code>anon=true</code>, <code>region=eu-central-2</code>, "
-    "<code>endpoint_url=https://minio.example</code>; the values of key, secret and token are kept "
-    "out of the log and the history (as is an URL's user:password), but prefer the environment or "
-    "a profile for them.</p>")
+    "<p><b>Storage options</b> (advanced): the inputs may also be URLs, "
+    "<code>s3://bucket/key.laz</code>, <code>s3://bucket/prefix/</code> (its LAS/LAZ objects) or "
+    "<code>https://host/file.laz</code>, read by range requests, and the output "
+    "<code>s3://bucket/key.copc.laz</code> (built in the temp folder, then uploaded; QGIS does not open "
+    "it). Credentials and endpoint come from the AWS environment variables and profiles (AWS_PROFILE, "
+    "AWS_ENDPOINT_URL...); here, KEY=VALUE lines add to them, such as <code>anon=true</code>, "
+    "<code>region=eu-central-2</code>, <code>endpoint_url=https://minio.example</code>. The values of "
+    "key, secret and token are kept out of the log and the history (as is an URL's user:password), but "
+    "prefer the environment or a profile for them.</p>")
 
 OUTPUTS = (
     "<h3>Outputs</h3>"

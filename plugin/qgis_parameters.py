@@ -68,6 +68,11 @@ class RedactingParameter:
     def redacted(self, value):
         return _shown(value)
 
+    def recorded_files(self, value, context) -> Optional[List[str]]:
+        """The files a value names (``value_files``) as QGIS may record them."""
+        files = value_files(value, context)
+        return None if files is None else self.redacted(files)
+
     def valueAsPythonString(self, value, context):  # noqa: N802 (QGIS's names)
         return super().valueAsPythonString(self.redacted(value), context)
 
@@ -98,21 +103,21 @@ class LasFilesParameter(RedactingParameter, QgsProcessingParameterMultipleLayers
         return len(values) >= self.minimumNumberInputs() if values else is_optional(self)
 
     def valueAsPythonString(self, value, context) -> str:  # noqa: N802
-        files = value_files(value, context)
+        files = self.recorded_files(value, context)
         if files is None:
             return super().valueAsPythonString(value, context)
         return python_list(files) if value is not None else "None"
 
     def valueAsJsonObject(self, value, context):  # noqa: N802
-        files = value_files(value, context)
+        files = self.recorded_files(value, context)
         return super().valueAsJsonObject(value, context) if files is None else files
 
     def valueAsStringList(self, value, context):  # noqa: N802
-        files = value_files(value, context)
+        files = self.recorded_files(value, context)
         return super().valueAsStringList(value, context) if files is None else (files, True)
 
     def valueAsString(self, value, context):  # noqa: N802
-        files = value_files(value, context)
+        files = self.recorded_files(value, context)
         if files is None:
             return super().valueAsString(value, context)
         return (files[0], True) if len(files) == 1 else ("", False)
@@ -211,9 +216,8 @@ class CopcFileParameter(RedactingParameter, QgsProcessingParameterPointCloudLaye
         file = self._file(value, context)
         return super().valueAsString(value, context) if file is None else (file, True)
 
-    @staticmethod
-    def _file(value, context) -> Optional[str]:
-        files = value_files(value, context)
+    def _file(self, value, context) -> Optional[str]:
+        files = self.recorded_files(value, context)
         return None if files is None else (files[0] if files else "")
 
     def clone(self):

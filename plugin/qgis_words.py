@@ -25,6 +25,7 @@ PARAMETERS = {
     "--pipeline": "PDAL pipeline",
     "--scheduler": "Dask scheduler",
     "--workers": "Local Dask workers",
+    "--storage-option": "Storage options",
 }
 
 INSTALLER = '"Install Python dependencies"'
@@ -36,6 +37,9 @@ PHRASES: List[Tuple[str, str]] = [
     (r" \(--recursive searches them\)", " (add their files as inputs)"),
     (r"; use --recursive \(recursive=True\) to search its subfolders",
      "; add the files of its subfolders as inputs"),
+    (r"; use --recursive \(recursive=True\) to search below it", "; add the objects below it as inputs"),
+    (r"--storage-option key=\.\.\. secret=\.\.\.", "key=... and secret=... lines in the Storage options parameter"),
+    (r"pip install 'copc-builder\[storage\]'", f"run {INSTALLER} in the toolbox with Packages: boto3"),
     (r"--scheduler/--workers", "the Dask parameters"),
     (r"--scheduler and --workers", "the Dask scheduler and Local Dask workers parameters"),
     (r"pip install 'dask\[distributed\]' \(or 'pip install copc-builder\[dask\]'\)",

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.qgis
 ROOT = Path(copc_builder.__file__).resolve().parent
 OPTION = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 # Options a message may name in QGIS too: a command of another program.
-NOT_OURS = {"--pdal-plugin-path"}          # 'python -m pdal --pdal-plugin-path', PDAL's own
+NOT_OURS = {"--pdal-plugin-path",          # 'python -m pdal --pdal-plugin-path', PDAL's own
+            "--bucket", "--key", "--upload-id"}  # 'aws s3api abort-multipart-upload ...', the AWS CLI's
 # Messages of the command line's `info` only, which QGIS does not run.
 CLI_ONLY = {"--png"}
 
@@ -57,6 +58,7 @@ def test_every_option_the_core_names_is_phrased_for_qgis():
 def test_the_parameters_named_are_those_the_dialog_shows(copc_processing, monkeypatch):
     monkeypatch.setattr(qgis_build_algorithm, "pdal_installed", lambda: True)
     monkeypatch.setattr(qgis_build_algorithm, "dask_installed", lambda: True)
+    monkeypatch.setattr(qgis_build_algorithm, "storage_installed", lambda: True)
     alg = qgis_build_algorithm.BuildCopcAlgorithm()
     alg.initAlgorithm()
     labels = [p.description() for p in alg.parameterDefinitions()]
@@ -71,6 +73,10 @@ def test_phrases():
     assert in_qgis_words("tiles/: 2 subfolders not searched (--recursive searches them)") == (
         "tiles/: 2 subfolders not searched (add their files as inputs)")
     assert in_qgis_words("/data/--scale.laz: bad") == "/data/--scale.laz: bad"      # a path is left alone
+    assert in_qgis_words("s3://b/tiles/: 2 subfolders not searched; use --recursive (recursive=True) to search "
+                         "below it") == "s3://b/tiles/: 2 subfolders not searched; add the objects below it as inputs"
+    assert in_qgis_words("needs the storage extra: pip install 'copc-builder[storage]'") == (
+        'needs the storage extra: run "Install Python dependencies" in the toolbox with Packages: boto3')
 
 
 def test_a_build_in_qgis_names_the_crs_parameter(copc_processing, tmp_path):
