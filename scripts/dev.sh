@@ -72,6 +72,20 @@ js_readers() {
     fi
 }
 
+# PDAL for the tests: ../shared/pdal, beside the repository on the team's
+# machines and CI, carries PDAL 2.8.4 with its Python bindings, the
+# filters.python and readers.numpy plugins and untwine, built for Debian 12's
+# Python with numpy<2.  Its env.sh puts them on PATH, LD_LIBRARY_PATH,
+# PDAL_DRIVER_PATH and PYTHONPATH; it is sourced here because LD_LIBRARY_PATH
+# must be set before Python starts.  Without the folder the PDAL tests skip.
+shared_pdal() {
+    local env_sh=../shared/pdal/env.sh
+    [ -f "$env_sh" ] || return 0
+    echo "PDAL for the tests: $(cd "$(dirname "$env_sh")" && pwd)" >&2
+    # shellcheck source=/dev/null
+    . "$env_sh"
+}
+
 export PATH="$PWD/.venv/bin:$PATH"
 export PROJ_DATA="${PROJ_DATA:-/usr/share/proj}"
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
@@ -80,7 +94,7 @@ task="${1:-}"
 [ $# -gt 0 ] && shift
 case "$task" in
     sample) exec copc-builder sample "$@" ;;
-    test)   js_readers; exec python -m pytest "$@" ;;
+    test)   js_readers; shared_pdal; exec python -m pytest "$@" ;;
     shell)  exec "${SHELL:-bash}" ;;
     *)      echo "usage: bash scripts/dev.sh sample|test|shell" >&2; exit 2 ;;
 esac
