@@ -30,21 +30,37 @@ def _set_driver_path() -> None:
     product_setting()
 
 
+# PDAL 2.8.4 built for the team's machines, beside the repository (its README).
+SHARED_PDAL = Path(__file__).resolve().parents[2] / "shared" / "pdal"
+
+
 @functools.lru_cache(maxsize=None)
-def pdal_module():
-    """The pdal module when it can run pipelines, else None."""
+def _import_pdal():
+    """(the pdal module, None) when it can run pipelines, else (None, why not)."""
     _set_driver_path()
     try:
         import pdal
-    except (ImportError, OSError):
-        return None
-    return pdal if hasattr(pdal, "Pipeline") else None
+    except (ImportError, OSError) as exc:
+        return None, str(exc)
+    if not hasattr(pdal, "Pipeline"):
+        return None, f"the pdal module at {getattr(pdal, '__file__', None)} has no Pipeline"
+    return pdal, None
+
+
+def pdal_module():
+    """The pdal module when it can run pipelines, else None."""
+    return _import_pdal()[0]
 
 
 def require_pdal():
-    pdal = pdal_module()
+    pdal, why = _import_pdal()
     if pdal is None:
-        pytest.skip("the pdal Python package (with libpdal) is not importable")
+        if (SHARED_PDAL / "env.sh").is_file():
+            hint = (f"{SHARED_PDAL} is there: run the tests with 'bash scripts/dev.sh test', which "
+                    f"sources its env.sh before Python starts")
+        else:
+            hint = "install PDAL and the pdal package (README, PDAL), or put ../shared/pdal beside the repository"
+        pytest.skip(f"the pdal Python package (with libpdal) is not importable ({why}); {hint}")
     return pdal
 
 

@@ -15,6 +15,7 @@ from copc_builder.plugin import qgis_build_algorithm
 from copc_builder.plugin.qgis_parameters import layer_file
 from copc_parse import parse_copc
 from hostile_helpers import assert_holds_files
+from pdal_helpers import require_pdal
 from qgis_helpers import (RecordingFeedback, assert_monotone_0_to_100, input_points, leftovers_beside,
                           project_copc_layer)
 
@@ -311,7 +312,7 @@ def test_pipeline_parameter_only_with_pdal(copc_processing, tmp_path, monkeypatc
 
 def test_build_from_a_pdal_pipeline(copc_processing, scenes, tmp_path):
     """Runs only where PDAL is installed (e.g. by hand in a venv with pdal)."""
-    pytest.importorskip("pdal")
+    require_pdal()
     if not qgis_build_algorithm.pdal_installed():
         pytest.skip("pdal not found by the plugin")
     import json
