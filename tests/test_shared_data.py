@@ -11,7 +11,7 @@ import pytest
 
 from conftest import SHARED_DATA
 from copc_builder import build_copc, validate_copc
-from js_readers import proj4_verdicts
+from js_readers import assert_read_completely, copcjs_reports, proj4_verdicts
 from reference import (check_nodes_contain_points, copc_records, copclib_total, expected_layout,
                        expected_records, extra_ranges_written, raw_range, sorted_rows, wkt_written)
 
@@ -23,6 +23,25 @@ UNREADABLE = {
 }
 FILES = sorted(p.name for p in SHARED_DATA.glob("*.la[sz]")) if SHARED_DATA.is_dir() else []
 READABLE = [f for f in FILES if f not in UNREADABLE]
+
+# Outputs copc.js 0.0.8 cannot open yet, and why (test_copcjs_reads_every_output).
+COPCJS_EB_MIN_MAX = pytest.mark.xfail(strict=True, reason=(
+    "integer extra bytes: copc.js reads their min/max as int64/uint64 ('Cannot convert bigint "
+    "to number') while the writer stores doubles; passes once the Extra Bytes min/max fix "
+    "(issue 19, item 1) lands"))
+COPCJS_ARRAY_TYPE = pytest.mark.xfail(strict=True, reason=(
+    "the input describes arrays with data_type 12/23 (2- and 3-member arrays, 'Deprecated' in "
+    "LAS 1.4 R15's table of data_type values) and the output keeps those descriptors; copc.js "
+    "refuses every data_type >= 11 ('Invalid extra bytes \"type\" value: 23')"))
+COPCJS_XFAIL = {
+    "copcvalidator_ellipsoid-1.4.laz": COPCJS_EB_MIN_MAX,             # uint16
+    "pdal_las_1.2-empty-geotiff-vlrs.las": COPCJS_EB_MIN_MAX,         # uint16, int16
+    "pdal_laz_las_with_several_extra_byte_bloc.laz": COPCJS_EB_MIN_MAX,  # uint16 (+ uint8)
+    "untwine_eb.laz": COPCJS_EB_MIN_MAX,                              # int64
+    "laspy_extra.laz": COPCJS_ARRAY_TYPE,
+    "laspy_extrabytes.las": COPCJS_ARRAY_TYPE,
+    "lazrs_extra-bytes.laz": COPCJS_ARRAY_TYPE,
+}
 
 
 def check_conversion(paths, output, **options):
@@ -89,6 +108,23 @@ def test_each_file_converts(name, tmp_path, one_thread_outputs):
         assert (tmp_path / "spill.copc.laz").read_bytes() == first
     assert sorted(os.listdir(tmp_path)) == sorted(
         ["out.copc.laz"] + (["spill.copc.laz"] if summary.points > 20_000 else []))
+
+
+@pytest.fixture(scope="module")
+def copcjs_read(one_thread_outputs):
+    """copc.js's reports on every output, read in one node process.  The
+    one-thread outputs are byte for byte the outputs (test_each_file_converts)."""
+    return copcjs_reports(one_thread_outputs / (n + ".copc.laz") for n in READABLE)
+
+
+@pytest.mark.skipif(not READABLE, reason="../shared/data not present")
+@pytest.mark.parametrize("name", [pytest.param(n, marks=COPCJS_XFAIL.get(n, ())) for n in READABLE])
+def test_copcjs_reads_every_output(name, one_thread_outputs, copcjs_read):
+    """The npm copc package reads every output as a viewer does: Copc.create,
+    every hierarchy page, loadPointDataView on every node, every dimension of
+    every point; as many points as the header says."""
+    out = one_thread_outputs / (name + ".copc.laz")
+    assert_read_completely(out, copcjs_read[str(out)])
 
 
 @pytest.mark.skipif(not READABLE, reason="../shared/data not present")
