@@ -6,6 +6,7 @@ with laspy and built directly must give the same records.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -300,3 +301,39 @@ def test_cli_pipeline_file_with_las_inputs(tmp_path):
     ref = tmp_path / "ref.copc.laz"
     build_copc([a, b], ref)
     same_points(out, ref)
+
+
+_GDAL_ERROR_AFTER = r"""
+import ctypes, gc, json, sys
+from copc_builder import InputError, build_copc
+csv, las, folder = sys.argv[1:4]
+cases = [("a NaN mid-stream", [csv]), ("a missing file", [{"type": "readers.las", "filename": "missing.las"}]),
+         ("a good pipeline", [las])]
+for i, (name, pipeline) in enumerate(cases):
+    try:
+        build_copc(json.dumps(pipeline), f"{folder}/{i}.copc.laz")
+    except InputError:
+        pass
+    gc.collect()
+    maps = open("/proc/self/maps").read().split("\n")
+    gdal = ctypes.CDLL(next(line.split()[-1] for line in maps if "libgdal.so" in line))
+    gdal.CPLError(3, 1, b"%s", f"GDAL error after {name}".encode())   # 3: CE_Failure
+    print("survived", name, flush=True)
+"""
+
+
+def test_gdal_errors_after_a_pipeline_do_not_crash(tmp_path):
+    """PDAL leaves GDAL's error handler writing to the log of a pipeline that is
+    gone; a GDAL error afterwards (QGIS opening a layer) wrote into freed memory
+    and crashed the process (QGIS, or this suite's later QGIS tests)."""
+    require_pdal()
+    if not os.path.exists("/proc/self/maps"):
+        pytest.skip("the check finds PDAL's libgdal in /proc/self/maps (Linux)")
+    csv = tmp_path / "nan.csv"
+    csv.write_text("X,Y,Z,Intensity\n1,2,3,4\n2,3,nan,5\n3,4,5,6\n")
+    las = rich_las(tmp_path / "src.las", 6, n=500, extra=False)
+    r = subprocess.run([sys.executable, "-c", _GDAL_ERROR_AFTER, str(csv), str(las), str(tmp_path)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f"exit status {r.returncode}: {r.stderr[-2000:]}"
+    assert r.stdout.split("\n")[:3] == ["survived a NaN mid-stream", "survived a missing file",
+                                        "survived a good pipeline"]

@@ -38,7 +38,7 @@ from ..points.point_layout import PointLayout
 from .las_header import read_header
 from .pdal_arrays import ArrayPacker, array_bounds, require_xyz, schema_info
 from .pdal_stages import describe, local_las_readers, moves_points
-from .pdal_support import import_pdal, pdal_problem, stdout_kept
+from .pdal_support import import_pdal, leave_gdal_errors_a_live_log, pdal_problem, stdout_kept
 from .source_info import SourceInfo
 
 DEFAULT_CHUNK = 1_000_000
@@ -107,7 +107,13 @@ class PipelineSource:
         self._first: Optional[np.ndarray] = None
         self._arrays: Optional[List[np.ndarray]] = None
         _close_at_exit(self)
+        try:
+            self._start(from_file, progress, chunk_points)
+        except BaseException:
+            self.close()
+            raise
 
+    def _start(self, from_file: bool, progress, chunk_points: int) -> None:
         stages = self._stages()
         if not from_file:
             self.path = describe(stages)
@@ -287,30 +293,41 @@ class PipelineSource:
                 yield a[start:start + chunk_points]
 
     def _points(self) -> Iterator[np.ndarray]:
-        if self._arrays is not None:
-            arrays, self._arrays = self._arrays, None
-            while arrays:
-                yield arrays.pop(0)   # each view freed once read
+        try:
+            if self._arrays is not None:
+                arrays, self._arrays = self._arrays, None
+                while arrays:
+                    yield arrays.pop(0)   # each view freed once read
+                return
+            if self._first is None:
+                raise InputError(self.path, "the pipeline's points were already read")
+            first, self._first = self._first, None
+            yield first
+            while self._iter is not None:
+                with self._pdal_errors("streaming the points"):
+                    a = next(self._iter, None)
+                if a is None:
+                    break
+                yield a
+        finally:          # read to the end, or left by an error or a cancel
             self.close()
-            return
-        if self._first is None:
-            raise InputError(self.path, "the pipeline's points were already read")
-        first, self._first = self._first, None
-        yield first
-        while self._iter is not None:
-            with self._pdal_errors("streaming the points"):
-                a = next(self._iter, None)
-            if a is None:
-                break
-            yield a
-        self.close()
 
     def close(self) -> None:
-        """Stop the stream and let go of PDAL's points."""
-        self._iter = None
+        """Stop the stream, let go of PDAL's points, and leave GDAL's errors
+        a log that outlives this pipeline (``leave_gdal_errors_a_live_log``)."""
+        opened = getattr(self, "_pipeline", None) is not None
+        self._iter = None        # a stream left midway runs to its end here
         self._first = None
         self._arrays = None
         self._pipeline = None
+        if opened:
+            leave_gdal_errors_a_live_log()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:   # at interpreter exit, modules may be half gone
+            pass
 
 
 def _first_name(spec) -> str:

@@ -1,5 +1,6 @@
 """The optional ``pdal`` package: a guarded import with one message saying what
-to install, and PDAL's errors as one readable line.
+to install, PDAL's errors as one readable line, and GDAL's error handler left
+safe after a pipeline.
 
 Nothing here imports pdal at module level; ``import_pdal()`` does, on demand.
 """
@@ -7,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import re
 import sys
+import threading
 from typing import Optional
 
 from ..common.errors import DependencyError
@@ -97,3 +100,36 @@ def pdal_problem(exc: BaseException) -> str:
                     "(see 'python -m pdal --pdal-plugin-path')")
         text = f"PDAL has no stage '{stage}' ({hint})"
     return text
+
+
+# PDAL (2.8) routes GDAL's errors, process-wide, to the log of the last stage
+# it set up (pdal::gdal::ErrorHandler, installed with CPLSetErrorHandler), and
+# its set/clear calls get out of step (a stage that throws, quickinfo), so the
+# handler stays installed after the pipeline is gone.  That log writes into a
+# stream the pdal.Pipeline owns: once the pipeline is freed, the next GDAL
+# error anywhere in the process (QGIS probing a file with GDAL, say) writes
+# into freed memory and crashes it.  After each pipeline, a one-point
+# pipeline that is kept until the next one takes the handler's log over.
+_KEEPER_STAGES = json.dumps([{"type": "readers.faux", "count": 1, "mode": "constant"}])
+_KEEPERS: list = []
+_KEEPER_LOCK = threading.RLock()   # re-entered when a finalizer closes a pipeline meanwhile
+
+
+def leave_gdal_errors_a_live_log() -> None:
+    """Point PDAL's GDAL error handler at the log of a pipeline that stays
+    alive; call it once a pipeline is done with (and its stream finished)."""
+    pdal = sys.modules.get("pdal")
+    if pdal is None or not hasattr(pdal, "Pipeline"):
+        return
+    with _KEEPER_LOCK, stdout_kept():
+        try:
+            keeper = pdal.Pipeline(_KEEPER_STAGES)
+        except Exception:         # never hide the error the caller is closing for
+            return
+        mine = [keeper]
+        _KEEPERS.append(keeper)
+        try:
+            keeper.execute()      # its stage set-up hands the handler its log
+        except Exception:         # its log is the handler's even so, and it is kept
+            pass
+        _KEEPERS[:] = mine        # the last to run, whatever ran in between
