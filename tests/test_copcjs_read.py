@@ -13,11 +13,6 @@ from copc_builder import build_copc
 from fixtures import patch, write_rich
 from js_readers import assert_read_completely, copcjs_reports
 
-EB_MIN_MAX = pytest.mark.xfail(strict=True, reason=(
-    "integer extra bytes: copc.js reads their min/max as int64/uint64 ('Cannot convert bigint "
-    "to number') while the writer stores doubles; passes once the Extra Bytes min/max fix "
-    "(issue 19, item 1) lands"))
-
 # name: (write_rich options, build options)
 CASES = {
     "format6_paged_hierarchy": (dict(point_format=6, n=40_000), dict(leaf_limit=1_000, hierarchy_page_levels=1)),
@@ -27,7 +22,6 @@ CASES = {
     "format1_legacy": (dict(point_format=1, n=12_000), dict(leaf_limit=2_000)),
     "format3_legacy_rgb": (dict(point_format=3, extra=[("width", "f4")]), {}),
 }
-MARKS = {"format8_integer_extra": EB_MIN_MAX}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +45,7 @@ def outputs(tmp_path_factory):
     return {name: (path, reports[str(path)]) for name, path in paths.items()}
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=MARKS.get(n, ())) for n in CASES])
+@pytest.mark.parametrize("name", list(CASES))
 def test_copcjs_reads_every_point(name, outputs):
     path, report = outputs[name]
     assert_read_completely(path, report)
