@@ -75,15 +75,53 @@ def extra_descriptors(path) -> List[bytes]:
     return [raw[at:at + 192] for raw in raws for at in range(0, len(raw), 192)]
 
 
+def as_written(d: bytes) -> List[bytes]:
+    """The descriptors an output carries for one input descriptor, as LAS 1.4
+    R15 has them: a deprecated array type (11-30) as one descriptor per member
+    of the base type, named "name[i]", with the member's no_data, min, max,
+    scale and offset (the arrays' i-th 8 bytes); an integer no_data, min or
+    max (options bits 0-2) its type cannot hold as the type's low bytes."""
+    data_type = d[2]
+    if 11 <= data_type <= 30:
+        count, base = (2, data_type - 10) if data_type <= 20 else (3, data_type - 20)
+        name = d[4:36].split(b"\0", 1)[0]
+        members = []
+        for i in range(count):
+            index = b"[%d]" % i
+            m = bytearray(192)
+            m[0:2], m[2], m[3] = d[0:2], base, d[3]
+            m[4:36] = (name[:32 - len(index)] + index).ljust(32, b"\0")
+            m[36:40], m[160:192] = d[36:40], d[160:192]
+            for at in (40, 64, 88, 112, 136):               # no_data, min, max, scale, offset
+                m[at:at + 8] = d[at + 8 * i:at + 8 * i + 8]
+            members.extend(as_written(bytes(m)))
+        return members
+    _, element, _, storage = descriptor_types(d)
+    if element is None or element.kind == "f":
+        return [d]
+    fitted = bytearray(d)
+    for bit, at in ((1, 40), (2, 64), (4, 88)):
+        value = int(np.frombuffer(d, storage, 1, at)[0])
+        if d[3] & bit and not np.iinfo(element).min <= value <= np.iinfo(element).max:
+            fitted[at:at + 8] = np.frombuffer(d, element, 1, at).astype(storage).tobytes()
+    return [bytes(fitted)]
+
+
+def written_extra_descriptors(path) -> List[bytes]:
+    """The descriptors an output of this LAS file carries (``as_written`` of each)."""
+    return [m for d in extra_descriptors(path) for m in as_written(d)]
+
+
 def input_extra_dims(path) -> List[Tuple[str, int, int]]:
-    """[(name, byte size, offset in the record)] of a LAS file's extra bytes:
-    every descriptor of every Extra Bytes VLR, then the bytes none describes
-    as "ExtraBytes" (laspy's name)."""
+    """[(name, byte size, offset in the record)] of a LAS file's extra bytes as
+    an output carries them: every descriptor of every Extra Bytes VLR (array
+    types as their members), then the bytes none describes as "ExtraBytes"
+    (laspy's name)."""
     with laspy.open(str(path)) as r:
         pf = r.header.point_format
         record, at = pf.size, pf.size - sum(int(d.num_bits // 8) for d in pf.extra_dimensions)
     dims = []
-    for d in extra_descriptors(path):
+    for d in written_extra_descriptors(path):
         size = descriptor_types(d)[0]
         dims.append((d[4:36].split(b"\0", 1)[0].decode("ascii", "replace"), size, at))
         at += size
@@ -316,14 +354,15 @@ def las_records(path) -> np.ndarray:
 def assert_extra_ranges(output, inputs) -> Dict[str, bytes]:
     """The COPC's Extra Bytes descriptors against its inputs' stored bytes:
     min and max (options bits 1 and 2 set) are the range over every input's
-    raw values (LAS 1.4 R15: upcast to uint64, int64 or double, one per
-    element for the types 11-30; NaN and no_data left out); every other byte
-    as the first input holding the dimension gave it.  Returns them by name."""
+    raw values (LAS 1.4 R15: upcast to uint64, int64 or double; NaN and
+    no_data left out); every other byte as the first input holding the
+    dimension gave it (``as_written``: array types as their members).
+    Returns them by name."""
     out = {d[4:36].split(b"\0", 1)[0].decode(): d for d in copc_descriptors(output)}
     given, values = {}, {}
     for path in inputs:
         records = las_records(path)
-        for d, (name, size, at) in zip(extra_descriptors(path), input_extra_dims(path)):
+        for d, (name, size, at) in zip(written_extra_descriptors(path), input_extra_dims(path)):
             given.setdefault(name, d)
             values.setdefault(name, []).append(records[:, at:at + size])
     for name, d_in in given.items():

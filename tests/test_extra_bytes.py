@@ -34,7 +34,10 @@ def test_min_max_are_the_raw_values_upcast_by_type(tmp_path):
     src = write_typed_extra(tmp_path / "typed.las")
     out = build_valid([src], tmp_path / "typed.copc.laz")
     written = assert_extra_ranges(out, [src])
-    assert list(written) == [name for name, _, _ in TYPED_EXTRA]
+    # The deprecated arrays (types 20 and 23) become their members, as R15 recommends.
+    assert list(written) == [f"{name}[{i}]" if np.dtype(t).shape else name for name, t, _ in TYPED_EXTRA
+                             for i in range(np.dtype(t).shape[0] if np.dtype(t).shape else 1)]
+    assert [written["pair[0]"][2], written["triple[2]"][2]] == [10, 3]       # double, uint16
     # The spec's words, checked directly on the bytes: 64-bit integers keep
     # every digit (both ends of their types are in the fixture), and the
     # fields the spec says must be zero pass through as the input had them.
@@ -46,7 +49,7 @@ def test_min_max_are_the_raw_values_upcast_by_type(tmp_path):
     # no_data stays as it was: 0, -9999.5 and [1, 2, 3] (values the points hold, not in the range).
     assert np.frombuffer(written["u2v"], "<u8", 1, 40)[0] == 0 and written["u2v"][3] & 1
     assert np.frombuffer(written["f4v"], "<f8", 1, 40)[0] == -9999.5
-    assert np.frombuffer(written["triple"], "<u8", 3, 40).tolist() == [1, 2, 3]
+    assert [np.frombuffer(written[f"triple[{i}]"], "<u8", 1, 40)[0] for i in range(3)] == [1, 2, 3]
     records = las_records(src)
     assert _laspy_ranges(out) == _laspy_ranges_wanted(records, src)
 
@@ -79,7 +82,10 @@ def _laspy_ranges_wanted(records, src):
         if dims[name].scales is not None:
             lo, hi = lo * dims[name].scales + dims[name].offsets, hi * dims[name].scales + dims[name].offsets
         nd = None if no_data is None else np.array(no_data, storage).astype(element).tolist()
-        want[name] = [lo.tolist(), hi.tolist(), nd]
+        if count == 1:
+            want[name] = [lo.tolist(), hi.tolist(), nd]
+        for i in range(count if count > 1 else 0):      # an array: its members, as the output has them
+            want[f"{name}[{i}]"] = [[lo[i].tolist()], [hi[i].tolist()], None if nd is None else [nd[i]]]
     return want
 
 
@@ -165,3 +171,23 @@ def test_pdal_file_with_several_extra_byte_vlrs(tmp_path):
     info = copc_info(out)
     assert [(d["name"], d["type"], d["data_type"]) for d in info["extra_dims"]] == \
         [("Deviation", "u2", 3), ("confidence", "u1", 1)]
+
+
+def test_a_no_data_its_type_cannot_hold_is_written_as_the_types_bytes(tmp_path):
+    """A uint16 whose no_data reads 0xFFFFFFFFFFFFFFFF (as in PDAL's
+    1.2-empty-geotiff-vlrs.las) is written as 65535: the spec's upcast holds
+    only values of the type, and copc.js refuses integers beyond 2**53."""
+    from js_readers import assert_read_completely, copcjs_reports, require_node
+
+    src = write_rich(tmp_path / "nodata.las", point_format=6, n=2_000, seed=7, crs="EPSG:32631",
+                     extra=[("Deviation", "u2")])
+    data = bytearray(src.read_bytes())
+    at = data.index(b"Deviation\0") - 4                 # the descriptor starts 4 bytes before its name
+    data[at + 3] |= 1                                  # no_data bit
+    data[at + 40:at + 48] = b"\xff" * 8
+    src.write_bytes(bytes(data))
+    out = build_valid([src], tmp_path / "nodata.copc.laz")
+    written = assert_extra_ranges(out, [src])
+    assert np.frombuffer(written["Deviation"], "<u8", 1, 40)[0] == 65535 and written["Deviation"][3] & 1
+    require_node()
+    assert_read_completely(out, copcjs_reports([out])[str(out)])

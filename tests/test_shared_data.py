@@ -24,23 +24,6 @@ UNREADABLE = {
 FILES = sorted(p.name for p in SHARED_DATA.glob("*.la[sz]")) if SHARED_DATA.is_dir() else []
 READABLE = [f for f in FILES if f not in UNREADABLE]
 
-# Outputs copc.js 0.0.8 cannot open, and why (test_copcjs_reads_every_output).
-COPCJS_NO_DATA = pytest.mark.xfail(strict=True, reason=(
-    "the input's Deviation (uint16) declares no_data 0xFFFFFFFFFFFFFFFF, which the output keeps; "
-    "copc.js reads it as a uint64 and refuses any value over 2**53 ('Cannot convert bigint to "
-    "number: 18446744073709551615')"))
-COPCJS_ARRAY_TYPE = pytest.mark.xfail(strict=True, reason=(
-    "the input describes arrays with data_type 12/23 (2- and 3-member arrays, 'Deprecated' in "
-    "LAS 1.4 R15's table of data_type values) and the output keeps those descriptors; copc.js "
-    "refuses every data_type >= 11 ('Invalid extra bytes \"type\" value: 23')"))
-COPCJS_XFAIL = {
-    "pdal_las_1.2-empty-geotiff-vlrs.las": COPCJS_NO_DATA,
-    "laspy_extra.laz": COPCJS_ARRAY_TYPE,
-    "laspy_extrabytes.las": COPCJS_ARRAY_TYPE,
-    "lazrs_extra-bytes.laz": COPCJS_ARRAY_TYPE,
-}
-
-
 def check_conversion(paths, output, **options):
     summary = build_copc(paths, output, **options)
     report = validate_copc(output)
@@ -115,7 +98,7 @@ def copcjs_read(one_thread_outputs):
 
 
 @pytest.mark.skipif(not READABLE, reason="../shared/data not present")
-@pytest.mark.parametrize("name", [pytest.param(n, marks=COPCJS_XFAIL.get(n, ())) for n in READABLE])
+@pytest.mark.parametrize("name", READABLE)
 def test_copcjs_reads_every_output(name, one_thread_outputs, copcjs_read):
     """The npm copc package reads every output as a viewer does: Copc.create,
     every hierarchy page, loadPointDataView on every node, every dimension of

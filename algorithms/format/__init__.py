@@ -23,7 +23,7 @@ from ..kernels.point_formats import COPC_FORMATS, LEGACY_FORMATS, RECORD_SIZE, W
 from .copc_hierarchy import PAGE_POINTER, HierarchyEntry, build_pages, level_counts, parse_page
 from .copc_info import CopcInfo
 from .extra_bytes import (DESCRIPTOR_SIZE, MAX_AT, MAX_BIT, MIN_AT, MIN_BIT, NO_DATA_AT, NO_DATA_BIT, OFFSET_BIT,
-                          SCALE_BIT, ExtraBytesField, parse_descriptors)
+                          SCALE_BIT, ExtraBytesField, parse_descriptors, written_descriptors)
 from .laz_vlr import (COMPRESSOR_LAYERED_CHUNKED, COMPRESSOR_NAMES, COMPRESSOR_NONE, COMPRESSOR_POINTWISE,
                       COMPRESSOR_POINTWISE_CHUNKED, ITEM_NAMES, LAZ_ITEM_BYTE14, LAZ_ITEM_POINT14, LAZ_ITEM_RGB14,
                       LAZ_ITEM_RGBNIR14, LAZ_ITEM_WAVEPACKET14, LAZ_LAYERED_COMPRESSOR, ChunkTable, LazItem, LazVlr,
@@ -54,7 +54,7 @@ __all__ = [
     "PROJECTION_USER", "RECORD_SIZE", "ROOT", "SPEC_USER", "VARIABLE_CHUNK_SIZE", "VLR_HEADER_SIZE", "Vlr",
     "WAVEFORM_FORMATS", "WKT_ENCODING_BIT", "WKT_RECORD", "build_pages", "key_level", "key_xyz",
     "layered_chunk_header", "layered_chunk_size", "level_counts", "padded", "parse_descriptors", "parse_page",
-    "point_record_dtype", "text_field",
+    "point_record_dtype", "text_field", "written_descriptors",
 ]
 __all__ += [
     "MAX_AT", "MAX_BIT", "MIN_AT", "MIN_BIT", "NO_DATA_AT", "NO_DATA_BIT", "OFFSET_BIT", "SCALE_BIT",

@@ -103,6 +103,62 @@ class ExtraBytesField:
         return np.frombuffer(getattr(self, which), storage, self.count).copy()
 
 
+def written_descriptors(given: bytes) -> List[bytes]:
+    """An input's descriptor as an output carries it: as given, but in the
+    form every reader of LAS 1.4 R15 takes.
+
+    - A deprecated array type (11-30) becomes one descriptor per member, of
+      the base type, named ``name[i]``: R15 deprecated them "to simplify
+      implementation" and says "Multiple sequential "extra byte" records can
+      compose an array of associated values. It is recommended that each
+      member's name be consistent with other members, only varying by an
+      index number wrapped in square brackets" (copc.js refuses types 11-30).
+      Member i's no_data, min, max, scale and offset are the array's i-th.
+    - An integer no_data, min or max that its data type cannot hold (a
+      uint16 with no_data 0xFFFFFFFFFFFFFFFF) is taken as the data type's
+      bytes, the low ones, as a C cast does: "for any uint8_t, uint16_t, or
+      uint32_t they would be upcast to a uint64_t" holds only values of the
+      type (copc.js refuses integers beyond 2^53).
+    The point records do not change: the members lie where the array lay.
+    """
+    field = ExtraBytesField.from_bytes(given)
+    if field.count == 1:
+        return [_fitted(field, given)]
+    base = (field.data_type - 1) % 10 + 1
+    out = []
+    for i in range(field.count):
+        index = f"[{i}]"
+        member = ExtraBytesField(
+            data_type=base, options=field.options, name=field.name.encode("ascii", "replace")[:32 - len(index)]
+            .decode("ascii") + index, description=field.description,
+            scale=(field.scale[i], 0.0, 0.0), offset=(field.offset[i], 0.0, 0.0),
+            no_data=_member(field.no_data, i), min=_member(field.min, i), max=_member(field.max, i),
+            reserved=field.reserved, unused=field.unused)
+        out.append(_fitted(member, member.to_bytes()))
+    return out
+
+
+def _member(values: bytes, i: int) -> bytes:
+    return values[8 * i:8 * i + 8] + bytes(16)
+
+
+def _fitted(field: ExtraBytesField, raw: bytes) -> bytes:
+    """``raw`` with every set integer no_data/min/max brought into its data type's range."""
+    base = field.base_type
+    if base is None or np.dtype(base).kind == "f":
+        return raw
+    fitted = bytearray(raw)
+    base_type, storage = np.dtype("<" + base), field.storage_type
+    for bit, at in ((NO_DATA_BIT, NO_DATA_AT), (MIN_BIT, MIN_AT), (MAX_BIT, MAX_AT)):
+        if field.options & bit:
+            value = np.frombuffer(raw, storage, 1, at)[0]
+            limits = np.iinfo(base_type)
+            if not limits.min <= int(value) <= limits.max:
+                low = np.frombuffer(raw, base_type, 1, at)[0]          # little-endian: the low bytes
+                fitted[at:at + 8] = np.asarray(low, storage).tobytes()
+    return bytes(fitted)
+
+
 def parse_descriptors(raw: bytes) -> List[ExtraBytesField]:
     """Every descriptor of an Extra Bytes VLR's data (a multiple of 192 bytes)."""
     if len(raw) % DESCRIPTOR_SIZE:

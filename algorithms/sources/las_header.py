@@ -12,7 +12,7 @@ import numpy as np
 
 from ..format import (COMPRESSOR_LAYERED_CHUNKED, COMPRESSOR_POINTWISE, COMPRESSOR_POINTWISE_CHUNKED,
                       LAS12_HEADER_SIZE, LAZ_RECORD, LAZ_USER, RECORD_SIZE, VLR_HEADER_SIZE, ExtraBytesField,
-                      LasHeader, LazVlr)
+                      LasHeader, LazVlr, written_descriptors)
 from ..common.errors import InputError
 from ..kernels.point_formats import WAVEFORM_FORMATS
 from ..points.point_layout import ExtraDim
@@ -146,7 +146,7 @@ def _extra_dims(path, header) -> Tuple[Tuple[ExtraDim, ...], Tuple[int, ...]]:
     dims: List[ExtraDim] = []
     offsets: List[int] = []
     offset = RECORD_SIZE[pf.id]
-    for desc in _descriptors(header):
+    for desc in (d for given in _descriptors(header) for d in written_descriptors(given)):
         field = ExtraBytesField.from_bytes(desc)
         if not field.size:
             raise InputError(path, f"extra-bytes descriptor {field.name!r} has data type {field.data_type} "
