@@ -52,7 +52,8 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
                page_points: Optional[int] = None, hierarchy_page_levels: int = 0,
                temporal_index: Optional[int] = None, statistics: bool = True,
                recursive: bool = False, scheduler: Optional[str] = None,
-               workers: int = 0, storage_options=None) -> BuildSummary:
+               workers: int = 0, storage_options=None, tile_size: Optional[float] = None,
+               overview: bool = True, overview_size: Optional[float] = None) -> BuildSummary:
     """Build one COPC file from LAS/LAZ files.
 
     inputs      a path or a list of paths (LAS/LAZ 1.0-1.4, any point format; a
@@ -83,19 +84,51 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
                 ({"anon": True, "region": "eu-central-2", "endpoint_url": ...,
                 "key": ..., "secret": ...}) or "KEY=VALUE" strings, over what the
                 AWS environment variables and profiles give; needs the storage extra
+    tile_size   COPC tiles of this size (output CRS units) in OUTPUT-tiles/ and
+                ``output`` a .vpc listing them (README: Tiles); a TilesSummary
+    overview, overview_size  the overview COPC of the tiles' roots (default on),
+                split on cells of overview_size (whole tiles) when given
     """
     options = _options(memory_budget=memory_budget, temp_dir=temp_dir, threads=threads, scale=scale,
                        offset=offset, a_srs=a_srs, leaf_limit=leaf_limit, chunk_points=chunk_points,
                        page_points=page_points, hierarchy_page_levels=hierarchy_page_levels,
                        temporal_index=temporal_index, statistics=statistics, recursive=recursive,
                        scheduler=scheduler, workers=workers, storage=storage_options)
+    options = _with_tiles(options, output, tile_size, overview, overview_size)
     progress = Progress(observer, cancel)
     with set_threads(options.threads):
+        if options.tile_size is not None:
+            return _build_tiles(inputs, output, options, progress)
         if options.on_cluster:
             from .cluster.cluster_build import ClusterBuild
 
             return ClusterBuild(inputs, output, options, progress, f"copc_builder {_version()}").run()
         return Build(inputs, output, options, progress, f"copc_builder {_version()}").run()
+
+
+def _with_tiles(options: BuildOptions, output, tile_size, overview, overview_size) -> BuildOptions:
+    """The options with the tiled build's (checked)."""
+    from .tiles.grid import check_size
+
+    options.tile_size = check_size(tile_size) if tile_size is not None else None
+    options.overview = bool(overview)
+    options.overview_size = check_size(overview_size, "overview size") if overview_size is not None else None
+    if options.tile_size is None and str(output).lower().endswith(".vpc"):
+        raise OptionError(f"{output}: a .vpc lists tiles; give a tile size (--tile-size) to write one")
+    if options.tile_size is not None and "://" in str(output):
+        raise OptionError(f"{output}: a tiled build writes local files (the .vpc, its tiles folder, the "
+                          f"overview); write them to a folder and upload it")
+    return options.checked()
+
+
+def _build_tiles(inputs, output, options: BuildOptions, progress: Progress) -> BuildSummary:
+    if options.on_cluster:
+        from .tiles.cluster_tiles import ClusterTiledBuild
+
+        return ClusterTiledBuild(inputs, output, options, progress, f"copc_builder {_version()}").run()
+    from .tiles.tiled_build import TiledBuild
+
+    return TiledBuild(inputs, output, options, progress, f"copc_builder {_version()}").run()
 
 
 def dry_run(inputs, output=None, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir: Optional[str] = None,

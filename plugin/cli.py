@@ -1,6 +1,7 @@
 """The copc-builder command line (also ``python -m copc_builder``).
 
     copc-builder build [INPUT ...] [--pipeline PIPELINE] -o OUTPUT.copc.laz [options]
+    copc-builder build [INPUT ...] -o OUTPUT.vpc --tile-size SIZE [options]
     copc-builder validate FILE.copc.laz
     copc-builder info FILE [--compare OTHER] [--png OUT.png]
     (FILE, INPUT and OUTPUT may be s3:// or http(s):// URLs: --storage-option KEY=VALUE)
@@ -65,7 +66,7 @@ def cmd_build(args) -> int:
             threads=args.threads, scale=args.scale, offset=args.offset, a_srs=args.a_srs,
             temporal_index=args.temporal_index, statistics=args.statistics, recursive=args.recursive,
             scheduler=args.scheduler, workers=args.workers, observer=progress,
-            cancel=cancel.is_set, storage_options=args.storage_option)
+            cancel=cancel.is_set, storage_options=args.storage_option, **tile_options(args))
     finally:
         progress.close()
     if args.progress == "json":
@@ -73,6 +74,11 @@ def cmd_build(args) -> int:
     else:
         print(summary.describe())
     return EXIT_OK
+
+
+def tile_options(args) -> dict:
+    """build_copc's tile options from --tile-size, --no-overview, --overview-size."""
+    return dict(tile_size=args.tile_size, overview=args.overview, overview_size=args.overview_size)
 
 
 def build_dry_run(args, inputs) -> int:
@@ -215,7 +221,22 @@ def add_build_command(sub) -> None:
                    help="progress display (default: bar on a terminal, else plain)")
     add_storage_option(b)
     add_cluster_options(b)
+    add_tile_options(b)
     b.set_defaults(func=cmd_build, build_parser=b)
+
+
+def add_tile_options(b) -> None:
+    """``--tile-size`` and the overview: COPC tiles and a virtual point cloud (.vpc)."""
+    g = b.add_argument_group(
+        "tiles (OUTPUT names a virtual point cloud, OUTPUT.vpc)",
+        "One COPC per non-empty cell of a grid of SIZE (output CRS units, corners at multiples of SIZE) in the "
+        "folder OUTPUT-tiles, an overview OUTPUT-overview.copc.laz of every tile's coarsest level, and "
+        "OUTPUT.vpc listing them (QGIS opens it as one layer). The inputs are read once.")
+    g.add_argument("--tile-size", type=float, metavar="SIZE", help="cut the points into square tiles of SIZE")
+    g.add_argument("--no-overview", dest="overview", action="store_false", help="write no overview")
+    g.add_argument("--overview-size", type=float, metavar="SIZE",
+                   help="split the overview into files covering SIZE x SIZE (rounded up to whole tiles); "
+                        "default: one overview, split only past 100 M points")
 
 
 def add_cluster_options(b) -> None:

@@ -36,6 +36,7 @@ LAYERS = [
     ("sources", "store", "writer", "copc_file"),
     ("build", "validate"),
     ("cluster", "inspection"),
+    ("tiles",),
 ]
 RANK = {folder: rank for rank, folders in enumerate(LAYERS) for folder in folders}
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}

@@ -12,6 +12,8 @@ cluster task): the node's own points are then left in the store for the
 levels above, built elsewhere (``build_top``).
 The result does not depend on where the cuts fall: every node's points are
 chosen by the same rule from the same candidates, in canonical order.
+The builder sees only node keys of the store: a tiled build keeps the other
+tiles' points in the same store under tile keys (store/keys.py).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from ..kernels.octree import lod_grid, merge_canonical
 from ..points.columns import Columns
 from ..points.cube import Cube
 from ..store import PointStore
+from ..store.keys import is_node_key
 from .big_node import merged, sort_into_runs
 from .distribution import split_into_buckets
 from .octree_unit import Emit, build_unit, index_dtype, merge_children, point_keys
@@ -60,7 +63,7 @@ class TreeBuilder:
     # -- planning ----------------------------------------------------------------
     def _subtree_counts(self) -> Dict[int, int]:
         counts: Dict[int, int] = {}
-        for key in self.store.keys():
+        for key in filter(is_node_key, self.store.keys()):
             n = self.store.count(key)
             while key:
                 counts[key] = counts.get(key, 0) + n
@@ -82,7 +85,7 @@ class TreeBuilder:
             levels = min(SPLIT_LEVELS, self.cube.max_depth - level)
             for part in self.store.drain(key):
                 split_into_buckets(self.store, part, self.cube.fine_codes(part.xyz), key, levels)
-            for sub in self.store.keys():
+            for sub in filter(is_node_key, self.store.keys()):
                 if sub > key and key_level(sub) == level + levels and sub >> (3 * levels) == key:
                     c = self.store.count(sub)
                     k = sub >> 3
@@ -97,7 +100,7 @@ class TreeBuilder:
     def _buckets_under(self, unit: int) -> List[int]:
         level = key_level(unit)
         found = []
-        for key in self.store.keys():
+        for key in filter(is_node_key, self.store.keys()):
             d = key_level(key) - level
             if d >= 0 and key >> (3 * d) == unit:
                 found.append(key)

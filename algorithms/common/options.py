@@ -63,6 +63,12 @@ class BuildOptions:
     # s3:// and http(s):// inputs and output: storage.StorageOptions (credentials,
     # endpoint, retries; its repr hides secrets); None: the environment's.
     storage: Optional[Any] = None
+    # Tiles: a tile size (output CRS units) builds one COPC per cell of that grid
+    # and a .vpc; ``overview`` adds the overview COPC, split on cells of
+    # ``overview_size`` when given (else only when too large).
+    tile_size: Optional[float] = None
+    overview: bool = True
+    overview_size: Optional[float] = None
 
     @property
     def on_cluster(self) -> bool:
@@ -92,6 +98,12 @@ class BuildOptions:
         if self.scheduler and self.workers:
             raise OptionError(f"give a scheduler ({self.scheduler}) or a number of local workers "
                               f"({self.workers}), not both")
+        for name in ("tile_size", "overview_size"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise OptionError(f"{name.replace('_', ' ')} must be a positive length, got {value!r}")
+        if self.overview_size is not None and self.tile_size is None:
+            raise OptionError("an overview size needs a tile size (the overview splits on whole tiles)")
         if self.temp_dir is not None and not os.path.isdir(self.temp_dir):
             what = "is not a folder" if os.path.exists(self.temp_dir) else "does not exist"
             raise OptionError(f"temp folder {self.temp_dir} {what}")
