@@ -73,6 +73,7 @@ class TiledBuild:
         self.progress, self.software = progress, software
         self.written: Dict[Cell, CopcWritten] = {}
         self.done = 0
+        self.points = 0
 
     def run(self) -> TilesSummary:
         t0 = time.perf_counter()
