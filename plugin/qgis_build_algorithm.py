@@ -88,7 +88,8 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         if pipelines:
             self.addParameter(QgsProcessingParameterFile(
                 self.PIPELINE, _tr("PDAL pipeline (JSON file)"), extension="json", optional=True))
-        self.addParameter(CopcDestinationParameter(self.OUTPUT, _tr("COPC file")))
+        self.addParameter(self.output_parameter())
+        self.add_main_parameters()
 
         advanced = [
             QgsProcessingParameterString(self.MEMORY_BUDGET, _tr("Memory budget (e.g. 512M, 2G)"),
@@ -171,9 +172,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
 
         if "://" in output:    # an s3:// object: uploaded, not a file QGIS can open
             not_loaded(context, output)
-        if not output.lower().endswith(".copc.laz"):
-            feedback.pushWarning(_tr("{}: COPC readers recognise COPC files by the .copc.laz ending")
-                                 .format(output))
+        self.check_output_name(output, feedback)
 
         from copc_builder.algorithms.api import BuildCancelled, CopcBuilderError
 
@@ -190,11 +189,25 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         except CopcBuilderError as exc:
             raise QgsProcessingException(in_qgis_words(str(exc))) from None
         observer.finish()
+        name_layer_after_file(context, output)
+        return self.results(summary, context, feedback)
+
+    # -- what the tiles algorithm (qgis_tiles_algorithm.py) changes ---------------------------
+    def output_parameter(self):
+        return CopcDestinationParameter(self.OUTPUT, _tr("COPC file"))
+
+    def add_main_parameters(self) -> None:
+        """Parameters shown between the output and the advanced ones (none here)."""
+
+    def check_output_name(self, output: str, feedback) -> None:
+        if not output.lower().endswith(".copc.laz"):
+            feedback.pushWarning(_tr("{}: COPC readers recognise COPC files by the .copc.laz ending")
+                                 .format(output))
+
+    def results(self, summary, context, feedback) -> dict:
         feedback.pushInfo(_tr("Wrote {}: {:,} points in {:,} nodes, {} levels, {:.1f} MB in {:.1f} s").format(
             summary.output, summary.points, summary.nodes, summary.depth + 1, summary.bytes / 1e6,
             summary.seconds))
-
-        name_layer_after_file(context, output)
         return {self.OUTPUT: summary.output, self.POINTS: summary.points, self.NODES: summary.nodes}
 
     def build_options(self, parameters, context) -> dict:
@@ -254,7 +267,7 @@ def name_layer_after_file(context, output: str) -> None:
 
 def layer_name(path: str) -> str:
     name = os.path.basename(path)
-    for ending in (".copc.laz", ".laz"):
+    for ending in (".copc.laz", ".laz", ".vpc"):
         if name.lower().endswith(ending) and len(name) > len(ending):
             return name[:-len(ending)]
     return name

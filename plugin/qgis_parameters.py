@@ -36,6 +36,7 @@ from qgis.core import (
 LAS_FILTER = "LAS/LAZ files (*.las *.laz *.LAS *.LAZ);;All files (*.*)"
 COPC_FILTER = "COPC files (*.copc.laz)"
 COPC_OR_LAZ_FILTER = "COPC files (*.copc.laz);;LAZ files (*.laz *.LAZ);;All files (*.*)"
+VPC_FILTER = "Virtual point clouds (*.vpc *.VPC)"
 
 
 def is_optional(param) -> bool:
@@ -183,6 +184,25 @@ class StorageOptionsParameter(RedactingParameter, QgsProcessingParameterString):
 def storage_option_lines(text: str) -> List[str]:
     """The KEY=VALUE items of the storage options parameter (lines, or ; between them)."""
     return [item.strip() for line in (text or "").splitlines() for item in line.split(";") if item.strip()]
+
+
+class VpcDestinationParameter(QgsProcessingParameterPointCloudDestination):
+    """A point-cloud output named *.vpc: a virtual point cloud of COPC tiles,
+    which QGIS's ``vpc`` provider opens as one layer."""
+
+    def defaultFileExtension(self) -> str:  # noqa: N802
+        return "vpc"
+
+    def createFileFilter(self) -> str:  # noqa: N802
+        return VPC_FILTER
+
+    def clone(self):
+        copy = VpcDestinationParameter(self.name(), self.description(), self.defaultValue(), is_optional(self),
+                                       self.createByDefault())
+        copy.setFlags(self.flags())
+        copy.setHelp(self.help())
+        copy.setMetadata(self.metadata())
+        return copy
 
 
 class CopcFileParameter(RedactingParameter, QgsProcessingParameterPointCloudLayer):

@@ -31,8 +31,9 @@ class CopcBuilderProvider(QgsProcessingProvider):
 
     def supportedOutputPointCloudLayerExtensions(self):  # noqa: N802
         # What QGIS accepts as a point-cloud output of ours: COPC, and the
-        # plain .laz a user may still type (Build COPC warns about it).
-        return ["copc.laz", "laz"]
+        # plain .laz a user may still type (Build COPC warns about it), and
+        # the virtual point cloud of Build COPC tiles.
+        return ["copc.laz", "laz", "vpc"]
 
     def defaultPointCloudFileExtension(self) -> str:  # noqa: N802
         return "copc.laz"
@@ -42,8 +43,10 @@ class CopcBuilderProvider(QgsProcessingProvider):
         # numpy, numba, laspy and lazrs wait until an algorithm runs.
         from .qgis_build_algorithm import BuildCopcAlgorithm
         from .qgis_install_algorithm import InstallDependenciesAlgorithm
+        from .qgis_tiles_algorithm import BuildCopcTilesAlgorithm
         from .qgis_validate_algorithm import ValidateCopcAlgorithm
 
         self.addAlgorithm(BuildCopcAlgorithm())
         self.addAlgorithm(ValidateCopcAlgorithm())
         self.addAlgorithm(InstallDependenciesAlgorithm())
+        self.addAlgorithm(BuildCopcTilesAlgorithm())

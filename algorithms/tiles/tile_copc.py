@@ -6,8 +6,11 @@ format, scale, offset, CRS), not on which other tiles exist.  Points that fit
 a unit are built in memory at once (``build_unit``); a bigger tile is cut
 into buckets of its cube in the shared store and built unit by unit by the
 same ``TreeBuilder`` as the single-file build, so the bytes are the same
-whatever the memory budget.  The root node's points (the tile's coarsest
-level) are handed to ``on_root``: they make the overview.
+whatever the memory budget.  The root node's points, thinned to one point
+per cell of the root's 128 x 128 x 128 sampling grid (the points a parent of
+the root would take; a tile of many nodes has no more than that in its root,
+a tile of one node has all its points there), are handed to ``on_root``:
+they make the overview.
 """
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ from ..build.memory_budget import MemoryBudget
 from ..build.octree_unit import build_unit
 from ..build.tree import TreeBuilder
 from ..format.node_key import ROOT
+from ..kernels.merge import sample_stream
+from ..kernels.octree import lod_grid
 from ..points.columns import Columns
 from ..points.cube import Cube
 from ..store import PointStore
@@ -68,8 +73,8 @@ def write_copc_from_columns(cols: Columns, imin, imax, path: str, settings: Tile
     cube = tile_cube(settings, imin, imax)
     writer = _open_writer(path, cube, settings)
     try:
-        build_unit(cols, ROOT, cube, settings.leaf_limit, _emitter(writer, settings, on_root), True,
-                   settings.check_cancel)
+        build_unit(cols, ROOT, cube, settings.leaf_limit, _emitter(writer, settings, _thinned(on_root, cube)),
+                   True, settings.check_cancel)
         return _close(writer)
     except BaseException:
         writer.abort()
@@ -88,8 +93,9 @@ def write_copc_from_store(store: PointStore, key: int, imin, imax, path: str, se
         split_into_buckets(store, part, cube.fine_codes(part.xyz), ROOT, level)
     writer = _open_writer(path, cube, settings)
     try:
-        TreeBuilder(store, cube, settings.leaf_limit, settings.unit_points, _emitter(writer, settings, on_root),
-                    settings.check_cancel, _stream_emitter(writer, settings, on_root)).run()
+        thinned = _thinned(on_root, cube)
+        TreeBuilder(store, cube, settings.leaf_limit, settings.unit_points, _emitter(writer, settings, thinned),
+                    settings.check_cancel, _stream_emitter(writer, settings, thinned)).run()
         return _close(writer)
     except BaseException:
         writer.abort()
@@ -105,6 +111,20 @@ def _close(writer: CopcWriter) -> CopcWritten:
     size = writer.close()
     return CopcWritten(writer.output, writer.points, writer.node_count, writer.depth, size,
                        writer.fold.mins.copy(), writer.fold.maxs.copy())
+
+
+def _thinned(on_root: Optional[RootSink], cube: Cube) -> Optional[RootSink]:
+    """``on_root`` given only the first point of each cell of the root's sampling grid, in the
+    order the root's points come (canonical order)."""
+    if on_root is None:
+        return None
+    bitmap = np.zeros(lod_grid(0)[2], np.uint8)
+
+    def sink(cols: Columns) -> None:
+        flags = np.empty(len(cols), np.uint8)
+        sample_stream(cube.fine_codes(cols.xyz), 0, bitmap, flags)
+        on_root(cols.take(np.flatnonzero(flags)))
+    return sink
 
 
 def _emitter(writer: CopcWriter, settings: TileSettings, on_root: Optional[RootSink]):
