@@ -33,9 +33,11 @@ from qgis.core import (
     QgsProviderRegistry,
 )
 
-LAS_FILTER = "LAS/LAZ files (*.las *.laz *.LAS *.LAZ);;All files (*.*)"
+LAS_FILTER = ("LAS/LAZ files (*.las *.laz *.LAS *.LAZ);;Virtual point clouds of LAS/LAZ/COPC files (*.vpc *.VPC);;"
+              "All files (*.*)")
 COPC_FILTER = "COPC files (*.copc.laz)"
-COPC_OR_LAZ_FILTER = "COPC files (*.copc.laz);;LAZ files (*.laz *.LAZ);;All files (*.*)"
+COPC_OR_LAZ_FILTER = ("COPC files (*.copc.laz);;Virtual point clouds (*.vpc *.VPC);;LAZ files (*.laz *.LAZ);;"
+                      "All files (*.*)")
 VPC_FILTER = "Virtual point clouds (*.vpc *.VPC)"
 
 

@@ -125,3 +125,14 @@ def test_overview_is_written_and_listed(loaded):
     assert {f["assets"]["overview"]["href"] for f in items} == {"./zurich-overview.copc.laz"}
     assert sorted(os.listdir(out.parent)) == ["zurich-overview.copc.laz", "zurich-tiles", "zurich.vpc"]
     assert len(os.listdir(out.parent / "zurich-tiles")) == 16
+
+
+def test_validate_copc_accepts_the_vpc(loaded, tmp_path):
+    _, layer, out = loaded
+    result = processing.run("copcbuilder:validatecopc", {"INPUT": str(out), "REPORT": str(tmp_path / "r.html")},
+                            feedback=RecordingFeedback())
+    assert result["VALID"] and result["POINTS"] == ZURICH_POINTS and result["ERRORS"] == 0
+    assert "valid virtual point cloud" in (tmp_path / "r.html").read_text()
+    as_layer = processing.run("copcbuilder:validatecopc", {"INPUT": layer, "REPORT": str(tmp_path / "s.html")},
+                              feedback=RecordingFeedback())
+    assert as_layer["VALID"] and as_layer["POINTS"] == ZURICH_POINTS

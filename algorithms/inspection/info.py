@@ -16,6 +16,7 @@ from ..common.errors import CopcBuilderError
 from ..copc_file import CopcFile, HierarchyCounts, PageProblem, walk_pages
 from ..format import (CopcInfo, GEOTIFF_RECORD, HIERARCHY_ENTRY_SIZE, HierarchyEntry, LAZ_RECORD, LAZ_USER,
                       LazVlr, OFFSET_BIT, PROJECTION_USER, SCALE_BIT)
+from .vpc_info import format_vpc_info, vpc_info
 from ..format import TEMPORAL_RECORD, TEMPORAL_USER, TemporalHeader, TemporalNodeEntry, walk_temporal_pages
 
 
@@ -23,7 +24,10 @@ from ..format import TEMPORAL_RECORD, TEMPORAL_USER, TemporalHeader, TemporalNod
 def copc_info(path, storage=None) -> Dict[str, Any]:
     """A dict describing the file (a path, or an s3:// or http(s):// URL read
     by ranges, with ``storage`` options); raises ``InputError`` only if it is
-    not LAS at all."""
+    not LAS at all.  A virtual point cloud (.vpc) is described by what it
+    lists (vpc_info.py)."""
+    if str(path).lower().endswith(".vpc"):
+        return vpc_info(path)
     with CopcFile(path, storage) as f:
         h = f.header
         info: Dict[str, Any] = {
@@ -290,6 +294,8 @@ def _copc_rows(copc: Dict[str, Any], add) -> None:
 
 def format_info(info: Dict[str, Any]) -> str:
     """The dict from ``copc_info`` as aligned lines of text."""
+    if info.get("is_vpc"):
+        return format_vpc_info(info)
     rows: List[tuple] = []
     add = lambda label, text: rows.append((label, text))  # noqa: E731
     add("File", f"{info['path']} ({info['file_size']:,} bytes)")

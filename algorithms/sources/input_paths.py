@@ -11,6 +11,8 @@ they stand for.
     s3://bucket/tiles/
                   the LAS/LAZ objects under the prefix, as a folder's files
                   (an s3:// URL not ending in .las/.laz is a prefix)
+    tiles.vpc     a virtual point cloud: the files its items' data assets
+                  name (LAS, LAZ or COPC), hrefs relative to the .vpc
 
 Everything else (files, arrays, pipelines, opened sources) passes through
 unchanged.  A file whose name starts with @ is given as ``./@name``.
@@ -23,6 +25,7 @@ from typing import Callable, List, Optional
 
 from ..common.errors import InputError
 from ..storage.urls import is_url, parse_url
+from ..format.vpc_record import parse_collection, resolve_href
 
 LAS_SUFFIXES = (".las", ".laz")
 LIST_PREFIX = "@"
@@ -124,6 +127,35 @@ def read_list_file(list_path: str) -> List[str]:
     return paths
 
 
+def is_vpc_file(item) -> bool:
+    """A virtual point cloud (.vpc) among the inputs."""
+    return isinstance(item, (str, os.PathLike)) and os.fspath(item).lower().endswith(".vpc")
+
+
+def read_vpc_members(vpc_path: str) -> List[str]:
+    """The files a .vpc lists (its items' data assets), in its order."""
+    if "://" in vpc_path:
+        raise InputError(vpc_path, "a virtual point cloud is read from a local file; download it first")
+    try:
+        with open(vpc_path, "rb") as f:
+            items = parse_collection(f.read())
+    except FileNotFoundError:
+        raise InputError(vpc_path, "virtual point cloud does not exist") from None
+    except OSError as exc:
+        raise InputError(vpc_path, f"cannot read the virtual point cloud ({exc.strerror})") from None
+    except ValueError as exc:
+        raise InputError(vpc_path, str(exc)) from None
+    paths = []
+    for item in items:
+        path = resolve_href(vpc_path, item.data_href)
+        if "://" in path:
+            raise InputError(vpc_path, f"item {item.id} names {item.data_href}; only local files can be read")
+        if not os.path.isfile(path):
+            raise InputError(vpc_path, f"item {item.id} names {item.data_href}, which does not exist ({path})")
+        paths.append(path)
+    return paths
+
+
 def is_list_file(item) -> bool:
     """``@path``: a list file of input paths."""
     return isinstance(item, str) and item.startswith(LIST_PREFIX) and len(item) > 1
@@ -139,11 +171,13 @@ def expand_inputs(inputs, recursive: bool = False, note: Optional[Callable[[str]
     if not single and not isinstance(inputs, (list, tuple)):
         return inputs
     items = [inputs] if single else list(inputs)
-    if not any(is_list_file(i) or _is_folder(i) for i in items):
+    if not any(is_list_file(i) or _is_folder(i) or is_vpc_file(i) for i in items):
         return inputs
     out: list = []
     for item in items:
-        if is_list_file(item):
+        if is_vpc_file(item):
+            out += read_vpc_members(os.fspath(item))
+        elif is_list_file(item):
             for path in read_list_file(item[1:]):
                 out += _folder_files(path, recursive, note, storage) if _is_folder(path) else [path]
         elif _is_folder(item):

@@ -27,6 +27,7 @@ Every finding names its check (a dotted name, stable for tests and scripts):
     extra_bytes           extra-bytes VLRs (all of them) vs the record length
     extra_bytes.range     points' extra-bytes values outside the min/max their
                           descriptor declares (raw values, typed by data_type)
+    vpc.*                 a virtual point cloud (.vpc) and its members (vpc_checks.py)
 
 Points are decoded one node at a time (memory is bounded by the largest
 node) and checked with numpy; validation costs about one decode of the file.

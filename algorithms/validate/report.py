@@ -92,12 +92,17 @@ class FindingSink:
 def format_report(report: ValidationReport) -> str:
     """One line per finding, then a verdict line."""
     lines = [str(f) for f in report.findings]
-    if report.ok:
+    if report.ok and report.path.lower().endswith(".vpc"):
+        lines.append(f"{report.path}: valid virtual point cloud, every file valid COPC 1.0 ("
+                     f"{_count(report.points, 'point')} in {_count(report.nodes, 'node')}; "
+                     f"{_count(len(report.warnings), 'warning')})")
+    elif report.ok:
         lines.append(f"{report.path}: valid COPC 1.0 ({_count(report.points, 'point')} in "
                      f"{_count(report.nodes, 'node')}, {_count(report.depth, 'level')}; "
                      f"{_count(len(report.warnings), 'warning')})")
     else:
-        lines.append(f"{report.path}: NOT a valid COPC 1.0 file ({_count(len(report.errors), 'error')}, "
+        what = "virtual point cloud" if report.path.lower().endswith(".vpc") else "COPC 1.0 file"
+        lines.append(f"{report.path}: NOT a valid {what} ({_count(len(report.errors), 'error')}, "
                      f"{_count(len(report.warnings), 'warning')})")
     return "\n".join(lines)
 

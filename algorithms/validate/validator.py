@@ -18,6 +18,7 @@ from .point_checks import check_points
 from .report import FindingSink, ValidationReport
 from .temporal_check import check_temporal_index
 from .vlr_checks import check_crs, check_extra_bytes, check_vlrs
+from .vpc_checks import validate_vpc
 
 
 def validate_copc(path, observer=None, cancel: Optional[Callable[[], bool]] = None,
@@ -26,8 +27,11 @@ def validate_copc(path, observer=None, cancel: Optional[Callable[[], bool]] = No
 
     ``observer.on_progress(ProgressEvent)`` gets stage "finish" events with
     the fraction of points decoded; ``cancel()`` is polled between nodes and
-    raises ``BuildCancelled`` when it returns True.
+    raises ``BuildCancelled`` when it returns True.  A virtual point cloud
+    (.vpc) is checked with every file it lists (vpc_checks.py).
     """
+    if str(path).lower().endswith(".vpc"):
+        return validate_vpc(path, observer, cancel, validate_member=validate_copc)
     findings = FindingSink(ValidationReport(path=shown_name(path)))
     # One stage: the fraction of points decoded.
     progress = Progress(observer, cancel, stages=(("finish", 1.0),), cancelled="validation cancelled")
