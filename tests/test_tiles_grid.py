@@ -69,3 +69,21 @@ def test_points_are_grouped_by_cell_in_cell_order_keeping_arrival_order():
 def test_a_bad_tile_size_is_refused(bad):
     with pytest.raises(OptionError, match="tile size"):
         check_size(bad)
+
+
+@pytest.mark.parametrize("scale, offset, size", [("0.01", "2600000", "500"), ("0.003", "7.001", "1.5"),
+                                                 ("0.1", "-5000", "250")])
+def test_grouping_by_cell_matches_the_exact_cells_and_keeps_arrival_order(scale, offset, size):
+    """TileGrid.grouped (the counting-sort kernel for whole cells, numpy otherwise) against a plain reference."""
+    grid = TileGrid(float(size), (float(scale),) * 3, (float(offset),) * 3)
+    rng = np.random.default_rng(7)
+    xyz = rng.integers(-300_000, 300_000, (20_000, 3)).astype(np.int32)
+    lo, hi = xyz.min(axis=0), xyz.max(axis=0)
+    xs, ys, bounds, order = grid.grouped(xyz, lo, hi)
+    cells = [(reference_cell(int(x), scale, offset, size), reference_cell(int(y), scale, offset, size))
+             for x, y in xyz[:, :2]]
+    want = sorted(range(len(cells)), key=lambda i: (cells[i], i))
+    assert order.tolist() == want
+    got = [cells[i] for i in order.tolist()]
+    for k, cell in enumerate(zip(xs.tolist(), ys.tolist())):
+        assert set(got[bounds[k]:bounds[k + 1]]) == {cell}

@@ -100,6 +100,24 @@ class TileGrid:
         ax, ay = self.axes
         return ax.cells(xyz[:, 0], int(lo[0]), int(hi[0])), ay.cells(xyz[:, 1], int(lo[1]), int(hi[1]))
 
+    def grouped(self, xyz: np.ndarray, lo, hi) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The points grouped by cell: (cells' x, cells' y in cell order, segment bounds, the
+        order of the points, arrival order kept within a cell); lo/hi are their integer bounds."""
+        from ..kernels.tiling import cell_order
+
+        ax, ay = self.axes
+        kx0, kx1 = ax.cell_of(int(lo[0])), ax.cell_of(int(hi[0]))
+        ky0, ky1 = ay.cell_of(int(lo[1])), ay.cell_of(int(hi[1]))
+        nx, ny = kx1 - kx0 + 1, ky1 - ky0 + 1
+        if ax.size.denominator == 1 and ay.size.denominator == 1 and nx * ny <= 1 << 22:
+            # whole cells: one pass of a counting sort, no per-point temporaries
+            order, counts = cell_order(xyz, ax.first_integer(0), int(ax.size), ay.first_integer(0), int(ay.size),
+                                       kx0, ky0, nx, ny)
+            present = np.flatnonzero(counts)
+            bounds = np.concatenate(([0], np.cumsum(counts[present]))).astype(np.int64)
+            return present // ny + kx0, present % ny + ky0, bounds, order
+        return group_by_cell(*self.cells(xyz, lo, hi))
+
     def corner(self, cell: Tuple[int, int]) -> Tuple[Fraction, Fraction]:
         size = decimal(self.size)
         return cell[0] * size, cell[1] * size

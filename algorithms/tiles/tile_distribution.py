@@ -15,9 +15,10 @@ from typing import Dict, Iterator, Tuple
 import numpy as np
 
 from ..kernels.distribute import int_bounds
+from ..kernels.tiling import gather_columns
 from ..points.columns import Columns
 from ..store import PointStore
-from .grid import TileGrid, cell_key, group_by_cell
+from .grid import TileGrid, cell_key
 
 Cell = Tuple[int, int]
 Bounds = Tuple[np.ndarray, np.ndarray]
@@ -27,6 +28,13 @@ def segment_bounds(xyz: np.ndarray, bounds: np.ndarray) -> Tuple[np.ndarray, np.
     """Per segment [bounds[i], bounds[i+1]) of xyz: its lowest and highest integer coordinates."""
     starts = bounds[:-1]
     return np.minimum.reduceat(xyz, starts, axis=0), np.maximum.reduceat(xyz, starts, axis=0)
+
+
+def gather(cols: Columns, index: np.ndarray) -> Columns:
+    """cols[index], the rows gathered in parallel (numpy's take copies a 2-D uint8 column slowly)."""
+    out = Columns.empty(cols.rest.shape[1], len(index))
+    gather_columns(cols.xyz, cols.gps, cols.rest, index, out.xyz, out.gps, out.rest)
+    return out
 
 
 def fold_bounds(table: Dict[Cell, Bounds], cell: Cell, lo: np.ndarray, hi: np.ndarray) -> None:
@@ -51,9 +59,8 @@ class TileDistributor:
         self.bounds: Dict[Cell, Bounds] = {}
 
     def add(self, cols: Columns, lo: np.ndarray, hi: np.ndarray) -> None:
-        cx, cy = self.grid.cells(cols.xyz, lo, hi)
-        xs, ys, seg, order = group_by_cell(cx, cy)
-        grouped = cols.take(order) if len(xs) > 1 else cols
+        xs, ys, seg, order = self.grid.grouped(cols.xyz, lo, hi)
+        grouped = gather(cols, order) if len(xs) > 1 else cols
         los, his = segment_bounds(grouped.xyz, seg)
         keys = []
         for i, cell in enumerate(zip(xs.tolist(), ys.tolist())):
@@ -67,10 +74,9 @@ class TileDistributor:
 
 def tiles_in_memory(cols: Columns, grid: TileGrid, imin, imax) -> Iterator[Tuple[Cell, Columns, Bounds]]:
     """Each tile's points (a copy) and exact bounds, tile after tile in cell order."""
-    cx, cy = grid.cells(cols.xyz, imin, imax)
-    xs, ys, seg, order = group_by_cell(cx, cy)
+    xs, ys, seg, order = grid.grouped(cols.xyz, imin, imax)
     for i, cell in enumerate(zip(xs.tolist(), ys.tolist())):
-        part = cols.take(order[seg[i]:seg[i + 1]])
+        part = gather(cols, order[seg[i]:seg[i + 1]])
         lo = np.full(3, np.iinfo(np.int64).max, np.int64)
         hi = np.full(3, np.iinfo(np.int64).min, np.int64)
         int_bounds(part.xyz, lo, hi)

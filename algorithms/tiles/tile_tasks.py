@@ -24,8 +24,9 @@ from ..common.timing import TIMINGS
 from ..points.columns import Columns
 from ..store import PointStore
 from ..writer.output_header import HeaderTemplate
-from .grid import TileGrid, cell_key, group_by_cell
+from .grid import TileGrid, cell_key
 from .tile_copc import CopcWritten, TileSettings, write_copc_from_store
+from .tile_distribution import gather
 
 Cell = Tuple[int, int]
 
@@ -37,9 +38,8 @@ class TileBucketing:
     grid: TileGrid
 
     def add(self, shard: ShardWriter, cols: Columns, lo: np.ndarray, hi: np.ndarray) -> bool:
-        cx, cy = self.grid.cells(cols.xyz, lo, hi)
-        xs, ys, seg, order = group_by_cell(cx, cy)
-        grouped = cols.take(order) if len(xs) > 1 else cols
+        xs, ys, seg, order = self.grid.grouped(cols.xyz, lo, hi)
+        grouped = gather(cols, order) if len(xs) > 1 else cols
         shard.add_segments([cell_key(c) for c in zip(xs.tolist(), ys.tolist())], seg, grouped)
         return True      # a tile has no bounds a point can fall outside of
 
