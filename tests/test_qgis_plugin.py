@@ -82,7 +82,8 @@ def test_plugin_registers_and_removes_the_provider(copc_processing):
     assert provider is plugin.provider
     assert provider.name() == "COPC Builder"
     assert not provider.icon().isNull()
-    assert sorted(a.id() for a in provider.algorithms()) == ["copcbuilder:buildcopc", "copcbuilder:installdependencies",
+    assert sorted(a.id() for a in provider.algorithms()) == ["copcbuilder:buildcopc", "copcbuilder:buildcopctiles",
+                                                             "copcbuilder:installdependencies",
                                                              "copcbuilder:validatecopc"]
     assert [p.id() for p in registry.providers()].count("copcbuilder") == 1
 
@@ -182,8 +183,8 @@ def test_qgis_starts_without_the_dependencies(tmp_path):
                          env=env, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     lines = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in run.stdout.splitlines() if " " in line}
-    assert lines["ALGORITHMS"] == ("['copcbuilder:buildcopc', 'copcbuilder:installdependencies', "
-                                   "'copcbuilder:validatecopc']")
+    assert lines["ALGORITHMS"] == ("['copcbuilder:buildcopc', 'copcbuilder:buildcopctiles', "
+                                   "'copcbuilder:installdependencies', 'copcbuilder:validatecopc']")
     assert lines["CAN_EXECUTE"] == "False"
     assert lines["MESSAGE"].startswith("missing Python packages: numba, laspy, lazrs.")
     assert "pip install" in lines["MESSAGE"]
@@ -270,8 +271,8 @@ def test_unzipped_plugin_loads_in_qgis(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QGIS_CUSTOM_CONFIG_PATH=str(tmp_path / "settings"))
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert ("ALGORITHMS ['copcbuilder:buildcopc', 'copcbuilder:installdependencies', 'copcbuilder:validatecopc']"
-            in run.stdout)
+    assert ("ALGORITHMS ['copcbuilder:buildcopc', 'copcbuilder:buildcopctiles', 'copcbuilder:installdependencies', "
+            "'copcbuilder:validatecopc']" in run.stdout)
 
 
 # -- the test session itself ---------------------------------------------------------
