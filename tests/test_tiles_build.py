@@ -204,3 +204,22 @@ def test_cancel_leaves_nothing_behind(survey, tmp_path):
     with pytest.raises(BuildCancelled):
         build_copc([str(survey)], tmp_path / "c.vpc", tile_size=250, cancel=cancel, **SMALL)
     assert os.listdir(tmp_path) == []
+
+
+def test_tiles_from_an_http_input_are_the_local_tiles(survey, tiled, tmp_path):
+    """Inputs read by ranges over HTTP (storage/) cut into the same tiles."""
+    pytest.importorskip("urllib3")
+    from storage_servers import RangeServer
+
+    server = RangeServer(Path(survey).parent)
+    try:
+        remote = build_copc([server.url(Path(survey).name)], tmp_path / "survey.vpc", tile_size=250, threads=1,
+                            **SMALL)
+    finally:
+        server.close()
+    assert [digest(t["path"]) for t in remote.tiles] == [digest(t["path"]) for t in tiled.tiles]
+
+
+def test_a_tiled_build_writes_local_files_only(survey, tmp_path):
+    with pytest.raises(OptionError, match="writes local files"):
+        build_copc([str(survey)], "s3://bucket/city.vpc", tile_size=250)

@@ -58,7 +58,7 @@ class ClusterTiledBuild(TiledBuild):
                                   f"itself; build arrays and PDAL pipelines without --scheduler/--workers")
         opts = self.options
         self.session = session = ClusterSession(opts.scheduler, opts.workers, opts.temp_dir, self.progress)
-        session.check_visible([s.path for s in sources])
+        session.check_visible([s.path for s in sources if s.file.remote is None])   # URLs: workers read the store
         workers = max(session.worker_count, 1)
         threads = opts.threads or (max(1, (os.cpu_count() or 1) // workers) if session.local else None)
         budget = MemoryBudget(task_budget(opts.memory_budget, session.worker_memory()))

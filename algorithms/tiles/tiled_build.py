@@ -78,7 +78,7 @@ class TiledBuild:
     def run(self) -> TilesSummary:
         t0 = time.perf_counter()
         TIMINGS.seconds.clear()
-        inputs = expand_inputs(self.inputs, self.options.recursive, self.progress.info)
+        inputs = expand_inputs(self.inputs, self.options.recursive, self.progress.info, self.options.storage)
         paths = inputs if isinstance(inputs, (list, tuple)) else [inputs]
         outputs = VpcOutputs(self.output, [os.fspath(i) for i in paths if is_path(i)])
         work = store = None
