@@ -40,6 +40,8 @@ PHRASES: List[Tuple[str, str]] = [
     (r"; use --recursive \(recursive=True\) to search below it", "; add the objects below it as inputs"),
     (r"--storage-option key=\.\.\. secret=\.\.\.", "key=... and secret=... lines in the Storage options parameter"),
     (r"pip install 'copc-builder\[storage\]'", f"run {INSTALLER} in the toolbox with Packages: boto3"),
+    (r"give a tile size \(--tile-size\) to write one",
+     'run "Build COPC tiles (virtual point cloud)" to write one'),
     (r"--scheduler/--workers", "the Dask parameters"),
     (r"--scheduler and --workers", "the Dask scheduler and Local Dask workers parameters"),
     (r"pip install 'dask\[distributed\]' \(or 'pip install copc-builder\[dask\]'\)",

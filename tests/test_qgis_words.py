@@ -75,6 +75,8 @@ def test_phrases():
     assert in_qgis_words("/data/--scale.laz: bad") == "/data/--scale.laz: bad"      # a path is left alone
     assert in_qgis_words("s3://b/tiles/: 2 subfolders not searched; use --recursive (recursive=True) to search "
                          "below it") == "s3://b/tiles/: 2 subfolders not searched; add the objects below it as inputs"
+    assert in_qgis_words("out.vpc: a .vpc lists tiles; give a tile size (--tile-size) to write one") == (
+        'out.vpc: a .vpc lists tiles; run "Build COPC tiles (virtual point cloud)" to write one')
     assert in_qgis_words("needs the storage extra: pip install 'copc-builder[storage]'") == (
         'needs the storage extra: run "Install Python dependencies" in the toolbox with Packages: boto3')
 
