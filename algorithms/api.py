@@ -9,17 +9,17 @@ import os
 from typing import Callable, Optional
 
 from .build.builder import Build, BuildSummary
-from .common.errors import (BuildCancelled, CopcBuilderError, DependencyError, InputError, OptionError,
-                     OutputError)
 from .build.kernel_warm import kernels_compiled, warm_kernels
+from .common.errors import (BuildCancelled, CopcBuilderError, DependencyError, InputError, OptionError,
+                            OutputError)
+from .common.options import (CHUNK_POINTS, DEFAULT_MEMORY_BUDGET, LEAF_LIMIT, BuildOptions, parse_size,
+                             parse_triple)
+from .common.progress import Progress
+from .common.threads import prepare_threads, set_threads
 from .inspection.dry_run import DryRun, plan_dry_run
 from .inspection.info import copc_info, format_info
 from .inspection.info_compare import compare_infos, format_compare
 from .inspection.info_picture import Picture, draw_info_png
-from .common.options import (CHUNK_POINTS, DEFAULT_MEMORY_BUDGET, LEAF_LIMIT, BuildOptions, parse_size,
-                      parse_triple)
-from .common.progress import Progress
-from .common.threads import prepare_threads, set_threads
 from .sources.pdal_pipeline import PipelineInput
 from .sources.pdal_stage_points import stage_source
 from .sources.pdal_support import STAGE_INSTALL, import_pdal, pdal_missing_message

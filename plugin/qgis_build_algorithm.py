@@ -29,7 +29,7 @@ from .qgis_kernels import compile_before_build
 from .qgis_support import (BUILD_MODULES, CopcAlgorithm, FeedbackObserver, dependency_help, dependency_problem,
                            findable, spawn_python_processes)
 from .qgis_parameters import (CopcDestinationParameter, LasFilesParameter, StorageOptionsParameter, parameter_files,
-                               storage_option_lines)
+                              storage_option_lines)
 from .qgis_words import in_qgis_words
 
 STAGE_TEXTS = {

@@ -19,7 +19,7 @@ distributed = pytest.importorskip("distributed")
 
 from copc_builder.algorithms.api import build_copc  # noqa: E402
 from copc_builder.algorithms.common.errors import (BuildCancelled, DependencyError, InputError,  # noqa: E402
-                                            OptionError)
+                                                   OptionError)
 from copc_builder.demo import write_sample_scene  # noqa: E402
 from fixtures import patch, write_las, write_rich, write_typed_extra  # noqa: E402
 

@@ -18,12 +18,12 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from ..points.columns import Columns
-from ..points.cube import FINE_LEVEL, Cube
-from ..kernels.octree import (merge_canonical, sample_parents, sort_canonical,
-                             split_big_node, split_nodes, split_promoted, split_root)
 from ..common.timing import TIMINGS
 from ..format.node_key import key_level
+from ..kernels.octree import (merge_canonical, sample_parents, sort_canonical,
+                              split_big_node, split_nodes, split_promoted, split_root)
+from ..points.columns import Columns
+from ..points.cube import FINE_LEVEL, Cube
 from .heap import release_free_memory
 
 BIG_NODE = 1 << 20   # points from which a node is split by several threads

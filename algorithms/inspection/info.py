@@ -16,8 +16,8 @@ from ..common.errors import CopcBuilderError
 from ..copc_file import CopcFile, HierarchyCounts, PageProblem, walk_pages
 from ..format import (CopcInfo, GEOTIFF_RECORD, HIERARCHY_ENTRY_SIZE, HierarchyEntry, LAZ_RECORD, LAZ_USER,
                       LazVlr, OFFSET_BIT, PROJECTION_USER, SCALE_BIT)
-from .vpc_info import format_vpc_info, vpc_info
 from ..format import TEMPORAL_RECORD, TEMPORAL_USER, TemporalHeader, TemporalNodeEntry, walk_temporal_pages
+from .vpc_info import format_vpc_info, vpc_info
 
 
 

@@ -20,7 +20,7 @@ from typing import Tuple
 import numpy as np
 
 from ..kernels.point_formats import (COLOR_SIZE, CORE_SIZE, RECORD_SIZE, REST_CLASS, REST_FLAGS, REST_INTENSITY,
-                                   REST_RETURN, REST_RGB, REST_SCAN_ANGLE, REST_SOURCE_ID, REST_USER, STORE_FIXED_SIZE)
+                                     REST_RETURN, REST_RGB, REST_SCAN_ANGLE, REST_SOURCE_ID, REST_USER, STORE_FIXED_SIZE)
 
 __all__ = ["ExtraDim", "PointLayout", "choose_point_format", "empty_columns", "CORE_SIZE", "REST_CLASS",
            "REST_FLAGS", "REST_INTENSITY", "REST_RETURN", "REST_RGB", "REST_SCAN_ANGLE", "REST_SOURCE_ID",

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
 from ..common.errors import InputError
-from ..storage.urls import is_url, parse_url
 from ..format.vpc_record import parse_collection, resolve_href
+from ..storage.urls import is_url, parse_url
 
 LAS_SUFFIXES = (".las", ".laz")
 LIST_PREFIX = "@"

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..common.errors import InputError
 from ..common.timing import TIMINGS
-from .las_count import count_points
 from .input_file import InputFile
+from .las_count import count_points
 from .las_header import read_header
 from .native_errors import quiet_stderr, reraise_fatal, reraise_transfer, short_text
 

@@ -10,10 +10,10 @@ from typing import List, Optional, Tuple, Union
 
 import numpy as np
 
+from ..common.errors import InputError
 from ..format import (COMPRESSOR_LAYERED_CHUNKED, COMPRESSOR_POINTWISE, COMPRESSOR_POINTWISE_CHUNKED,
                       LAS12_HEADER_SIZE, LAZ_RECORD, LAZ_USER, RECORD_SIZE, VLR_HEADER_SIZE, ExtraBytesField,
                       LasHeader, LazVlr, written_descriptors)
-from ..common.errors import InputError
 from ..kernels.point_formats import WAVEFORM_FORMATS
 from ..points.point_layout import ExtraDim
 from .input_file import InputFile, input_file

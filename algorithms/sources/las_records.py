@@ -5,10 +5,10 @@ from typing import Optional
 
 import numpy as np
 
+from ..kernels.point_formats import GPS_OFFSET, LEGACY_FORMATS, NIR_OFFSET, RGB_OFFSET
 from ..kernels.records import split_records
 from ..points.columns import Columns
 from ..points.point_layout import (CORE_SIZE, REST_RGB, REST_SOURCE_ID, REST_USER, PointLayout)
-from ..kernels.point_formats import GPS_OFFSET, LEGACY_FORMATS, NIR_OFFSET, RGB_OFFSET
 from ..points.quantize import quantize
 from .source_info import SourceInfo
 

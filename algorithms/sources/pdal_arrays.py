@@ -15,8 +15,8 @@ import numpy as np
 from ..common.errors import InputError
 from ..points.columns import Columns
 from ..points.point_layout import (REST_CLASS, REST_FLAGS, REST_INTENSITY, REST_RETURN,
-                            REST_RGB, REST_SCAN_ANGLE, REST_SOURCE_ID, REST_USER, ExtraDim,
-                            PointLayout)
+                                   REST_RGB, REST_SCAN_ANGLE, REST_SOURCE_ID, REST_USER, ExtraDim,
+                                   PointLayout)
 from ..points.quantize import quantize
 from .source_info import SourceInfo
 

@@ -23,8 +23,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..build.memory_budget import MemoryBudget
 from ..build.build_stages import return_zero_warning
+from ..build.memory_budget import MemoryBudget
 from ..cluster.cluster_build import task_budget
 from ..cluster.cluster_plan import TASKS_PER_WORKER, read_ranges
 from ..cluster.session import ClusterSession

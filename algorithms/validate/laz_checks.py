@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..common.errors import CopcBuilderError
 from ..format import (COPC_FORMATS, LAZ_ITEM_BYTE14, LAZ_ITEM_POINT14, LAZ_ITEM_RGB14, LAZ_ITEM_RGBNIR14,
                       LAZ_LAYERED_COMPRESSOR, LAZ_RECORD, LAZ_USER, LazVlr, RECORD_SIZE, VARIABLE_CHUNK_SIZE)
-from ..common.errors import CopcBuilderError
 from .context import ValidationContext
 
 

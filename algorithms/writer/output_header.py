@@ -9,8 +9,8 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..format import (COPC_INFO_RECORD, COPC_USER, EXTRA_BYTES_RECORD, GPS_STANDARD_BIT, LAS14_HEADER_SIZE,
-                     LAZ_FORMAT_BIT, LAZ_RECORD, LAZ_USER, PROJECTION_USER, SPEC_USER, WKT_ENCODING_BIT, WKT_RECORD,
-                     CopcInfo, LasHeader, Vlr)
+                      LAZ_FORMAT_BIT, LAZ_RECORD, LAZ_USER, PROJECTION_USER, SPEC_USER, WKT_ENCODING_BIT, WKT_RECORD,
+                      CopcInfo, LasHeader, Vlr)
 from ..points.point_layout import PointLayout
 
 SYSTEM_IDENTIFIER = "copc_builder"

@@ -21,7 +21,7 @@ from ..format.qgis_statistics import QGIS_STATISTICS_DESCRIPTION, AttributeStati
 from ..format.record_ids import QGIS_STATISTICS_RECORD, QGIS_USER
 from ..kernels import attribute_stats as ks
 from ..kernels.point_formats import (CLASS_AT, COLOR_AT, FLAGS_AT, GPS_AT, INTENSITY_AT, RECORD_SIZE, RETURN_AT,
-                                    SCAN_ANGLE_AT, SCAN_ANGLE_UNIT, SOURCE_ID_AT, USER_DATA_AT, XYZ_AT)
+                                     SCAN_ANGLE_AT, SCAN_ANGLE_UNIT, SOURCE_ID_AT, USER_DATA_AT, XYZ_AT)
 from .writer_extension import EvlrData, NodeEntries
 
 # Attributes QGIS 3.40's statistics calculator counts classes of.
