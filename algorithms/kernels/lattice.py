@@ -1,0 +1,77 @@
+"""A lattice of small cells over real coordinates, and trilinear
+interpolation inside its cells: the fast path of reprojection.
+
+The cells are anchored at whole multiples of ``steps`` (cell (i, j, k) spans
+[i*sx, (i+1)*sx) ...), never at a chunk's own corner, so a point's cell, and
+so its interpolated value, do not depend on which chunk carries it.
+"""
+import numpy as np
+from numba import njit
+
+# The 8 corners of a cell, corner j at (j & 1, j >> 1 & 1, j >> 2 & 1).
+CORNERS = np.array([[j & 1, (j >> 1) & 1, (j >> 2) & 1] for j in range(8)], np.int64)
+
+
+@njit(cache=True, nogil=True)
+def lattice_cells(real, steps, cells, lo, hi):
+    """cells[i] = floor(real[i] / steps), folding their bounds into lo/hi."""
+    for i in range(real.shape[0]):
+        for a in range(3):
+            c = np.int64(np.floor(real[i, a] / steps[a]))
+            cells[i, a] = c
+            if c < lo[a]:
+                lo[a] = c
+            if c > hi[a]:
+                hi[a] = c
+
+
+@njit(cache=True, nogil=True)
+def rank_cells(cells, lo, dims, rank, origins, cell_of):
+    """Number the distinct cells in order of first appearance.
+
+    ``rank`` (-1 filled, one entry per cell of the box lo .. lo + dims) gets
+    each seen cell's number; ``origins[r]`` the cells themselves,
+    ``cell_of[i]`` point i's cell number.  Returns how many cells were seen.
+    """
+    m = 0
+    for i in range(cells.shape[0]):
+        code = ((cells[i, 2] - lo[2]) * dims[1] + (cells[i, 1] - lo[1])) * dims[0] + (cells[i, 0] - lo[0])
+        r = rank[code]
+        if r < 0:
+            r = m
+            rank[code] = m
+            for a in range(3):
+                origins[m, a] = cells[i, a]
+            m += 1
+        cell_of[i] = r
+    return m
+
+
+@njit(cache=True, nogil=True)
+def interpolate_in_cells(real, steps, cell_of, origins, corners, values, bad, out, exact):
+    """Trilinear interpolation of the corner ``values`` at each point.
+
+    Point i lies in cell ``cell_of[i]`` (integer cell ``origins[c]``), whose
+    corner j holds ``values[corners[c, j]]``.  Points of a ``bad`` cell are
+    left alone and flagged in ``exact``.  The value is the first corner's
+    plus weighted differences, so large coordinates lose no precision.
+    """
+    w = np.empty(8)
+    for i in range(real.shape[0]):
+        c = cell_of[i]
+        if bad[c]:
+            exact[i] = True
+            continue
+        tx = real[i, 0] / steps[0] - origins[c, 0]
+        ty = real[i, 1] / steps[1] - origins[c, 1]
+        tz = real[i, 2] / steps[2] - origins[c, 2]
+        for j in range(8):
+            w[j] = ((tx if j & 1 else 1.0 - tx) * (ty if j & 2 else 1.0 - ty)
+                    * (tz if j & 4 else 1.0 - tz))
+        first = corners[c, 0]
+        for a in range(3):
+            v0 = values[first, a]
+            acc = 0.0
+            for j in range(1, 8):
+                acc += w[j] * (values[corners[c, j], a] - v0)
+            out[i, a] = v0 + acc

@@ -1,0 +1,91 @@
+"""kernels.lattice against numpy: cells, their numbering, trilinear interpolation."""
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from copc_builder.algorithms.kernels.lattice import CORNERS, interpolate_in_cells, lattice_cells, rank_cells
+
+SETTINGS = settings(max_examples=40, deadline=None)
+I64 = np.iinfo(np.int64)
+
+
+def cells_of(real, steps):
+    cells = np.empty((len(real), 3), np.int64)
+    lo, hi = np.full(3, I64.max, np.int64), np.full(3, I64.min, np.int64)
+    lattice_cells(real, steps, cells, lo, hi)
+    return cells, lo, hi
+
+
+@SETTINGS
+@given(st.integers(0, 2 ** 32 - 1), st.integers(1, 300), st.sampled_from([0.25, 1.0, 2.0, 64.0]))
+def test_cells_are_floors_and_ranks_number_them(seed, n, step):
+    rng = np.random.default_rng(seed)
+    real = rng.uniform(-1e4, 1e4, (n, 3)) + rng.choice([0.0, 2.6e6], 3)
+    steps = np.array([step, step, step * 4])
+    cells, lo, hi = cells_of(real, steps)
+    assert np.array_equal(cells, np.floor(real / steps).astype(np.int64))
+    assert np.array_equal(lo, cells.min(axis=0)) and np.array_equal(hi, cells.max(axis=0))
+    dims = hi - lo + 1
+    if np.prod(dims.astype(float)) > 5e6:
+        return
+    rank = np.full(int(np.prod(dims)), -1, np.int64)
+    origins = np.empty((n, 3), np.int64)
+    cell_of = np.empty(n, np.int64)
+    m = rank_cells(cells, lo, dims, rank, origins, cell_of)
+    assert m == len(np.unique(cells, axis=0))
+    assert np.array_equal(origins[:m][cell_of], cells)           # each point's number leads to its cell
+    first_seen = [int(cell_of[i]) for i in sorted(np.unique(cells, axis=0, return_index=True)[1])]
+    assert first_seen == list(range(m))                           # numbered in order of first appearance
+
+
+def trilinear(point, origin, step, corner_values):
+    t = point / step - origin
+    out = np.zeros(3)
+    for j, (dx, dy, dz) in enumerate(CORNERS):
+        w = (t[0] if dx else 1 - t[0]) * (t[1] if dy else 1 - t[1]) * (t[2] if dz else 1 - t[2])
+        out += w * corner_values[j]
+    return out
+
+
+@SETTINGS
+@given(st.integers(0, 2 ** 32 - 1), st.integers(1, 200))
+def test_interpolation_is_trilinear_and_skips_bad_cells(seed, n):
+    rng = np.random.default_rng(seed)
+    steps = np.array([2.0, 2.0, 8.0])
+    real = rng.uniform(0, 20, (n, 3)) + np.array([2.6e6, 1.2e6, 400.0])
+    cells = np.floor(real / steps).astype(np.int64)
+    origins, cell_of = np.unique(cells, axis=0, return_inverse=True)
+    cell_of = cell_of.reshape(-1)
+    m = len(origins)
+    nodes, inverse = np.unique((origins[:, None, :] + CORNERS[None]).reshape(-1, 3), axis=0, return_inverse=True)
+    corners = np.ascontiguousarray(inverse.reshape(m, 8))
+    values = rng.uniform(-1, 1, (len(nodes), 3)) + np.array([8.5, 47.3, 500.0])
+    bad = rng.random(m) < 0.2
+    out = np.full((n, 3), -7.0)
+    exact = np.zeros(n, np.bool_)
+    interpolate_in_cells(real, steps, cell_of.astype(np.int64), origins, corners, values, bad, out, exact)
+    assert np.array_equal(exact, bad[cell_of])
+    assert np.all(out[exact] == -7.0)                   # points of bad cells are left to PROJ
+    for i in np.flatnonzero(~exact):
+        c = cell_of[i]
+        want = trilinear(real[i], origins[c], steps, values[corners[c]])
+        assert np.allclose(out[i], want, rtol=0, atol=1e-9)
+
+
+def test_interpolation_reproduces_an_affine_map_and_the_corners():
+    """Trilinear interpolation is exact for affine maps, and at the corners."""
+    steps = np.array([4.0, 4.0, 16.0])
+    matrix = np.array([[0.9, 0.1, 0.001], [-0.1, 0.9, 0.002], [0.0, 0.0, 1.0]])
+    shift = np.array([2e6, 1e6, 50.0])
+    origins = np.array([[10, 20, 1], [11, 20, 1]], np.int64)
+    nodes, inverse = np.unique((origins[:, None, :] + CORNERS[None]).reshape(-1, 3), axis=0, return_inverse=True)
+    corners = np.ascontiguousarray(inverse.reshape(2, 8))
+    values = (nodes * steps) @ matrix.T + shift
+    rng = np.random.default_rng(1)
+    real = np.concatenate([(origins[0] + rng.random((50, 3))) * steps, nodes * steps])
+    real = real[np.all(np.floor(real / steps).astype(np.int64)[:, 1:] == origins[0, 1:], axis=1)]
+    cell_of = (np.floor(real[:, 0] / steps[0]).astype(np.int64) - 10).clip(0, 1)
+    out = np.empty_like(real)
+    interpolate_in_cells(real, steps, cell_of, origins, corners, values, np.zeros(2, np.bool_), out,
+                         np.zeros(len(real), np.bool_))
+    assert np.allclose(out, real @ matrix.T + shift, rtol=0, atol=1e-8)
