@@ -86,6 +86,16 @@ shared_pdal() {
     . "$env_sh"
 }
 
+# PROJ's command line (cs2cs), which the --t-srs tests compare points with:
+# Debian's proj-bin (the PROJ of Debian's python3-pyproj, which the venv sees).
+proj_tools() {
+    if ! command -v cs2cs >/dev/null 2>&1; then
+        echo "installing Debian package: proj-bin" >&2
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends proj-bin >&2
+    fi
+}
+
 export PATH="$PWD/.venv/bin:$PATH"
 export PROJ_DATA="${PROJ_DATA:-/usr/share/proj}"
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
@@ -94,7 +104,7 @@ task="${1:-}"
 [ $# -gt 0 ] && shift
 case "$task" in
     sample) exec copc-builder sample "$@" ;;
-    test)   js_readers; shared_pdal; exec python -m pytest "$@" ;;
+    test)   js_readers; proj_tools; shared_pdal; exec python -m pytest "$@" ;;
     shell)  exec "${SHELL:-bash}" ;;
     *)      echo "usage: bash scripts/dev.sh sample|test|shell" >&2; exit 2 ;;
 esac
