@@ -53,7 +53,8 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
                temporal_index: Optional[int] = None, statistics: bool = True,
                recursive: bool = False, scheduler: Optional[str] = None,
                workers: int = 0, storage_options=None, tile_size: Optional[float] = None,
-               overview: bool = True, overview_size: Optional[float] = None) -> BuildSummary:
+               overview: bool = True, overview_size: Optional[float] = None,
+               t_srs: Optional[str] = None) -> BuildSummary:
     """Build one COPC file from LAS/LAZ files.
 
     inputs      a path or a list of paths (LAS/LAZ 1.0-1.4, any point format; a
@@ -88,12 +89,15 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
                 ``output`` a .vpc listing them (README: Tiles); a TilesSummary
     overview, overview_size  the overview COPC of the tiles' roots (default on),
                 split on cells of overview_size (whole tiles) when given
+    t_srs       reproject every point to this CRS ("EPSG:32610", WKT, PROJJSON,
+                a PROJ string) as it is read, each input from its own CRS
+                (or a_srs); heights too when both CRSs have a vertical axis
     """
     options = _options(memory_budget=memory_budget, temp_dir=temp_dir, threads=threads, scale=scale,
                        offset=offset, a_srs=a_srs, leaf_limit=leaf_limit, chunk_points=chunk_points,
                        page_points=page_points, hierarchy_page_levels=hierarchy_page_levels,
                        temporal_index=temporal_index, statistics=statistics, recursive=recursive,
-                       scheduler=scheduler, workers=workers, storage=storage_options)
+                       scheduler=scheduler, workers=workers, storage=storage_options, t_srs=t_srs)
     options = _with_tiles(options, output, tile_size, overview, overview_size)
     progress = Progress(observer, cancel)
     with set_threads(options.threads):
@@ -134,7 +138,7 @@ def _build_tiles(inputs, output, options: BuildOptions, progress: Progress) -> B
 def dry_run(inputs, output=None, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir: Optional[str] = None,
             scale=None, offset=None, a_srs: Optional[str] = None, recursive: bool = False,
             observer=None, leaf_limit: int = LEAF_LIMIT, chunk_points: int = CHUNK_POINTS,
-            storage_options=None) -> DryRun:
+            storage_options=None, t_srs: Optional[str] = None) -> DryRun:
     """What ``build_copc`` would do with these inputs and options, from the
     inputs' headers alone (no point read, nothing written): the frame, the
     cube, the expected depth, units, bucket level, temp bytes and peak
@@ -142,13 +146,13 @@ def dry_run(inputs, output=None, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_di
     options = _options(memory_budget=memory_budget, temp_dir=temp_dir, threads=None, scale=scale,
                        offset=offset, a_srs=a_srs, leaf_limit=leaf_limit, chunk_points=chunk_points,
                        page_points=None, hierarchy_page_levels=0, temporal_index=None, statistics=True,
-                       recursive=recursive, scheduler=None, workers=0, storage=storage_options)
+                       recursive=recursive, scheduler=None, workers=0, storage=storage_options, t_srs=t_srs)
     return plan_dry_run(inputs, options, Progress(observer), f"copc_builder {_version()}", output)
 
 
 def _options(*, memory_budget, temp_dir, threads, scale, offset, a_srs, leaf_limit, chunk_points,
              page_points, hierarchy_page_levels, temporal_index, statistics, recursive, scheduler,
-             workers, storage=None) -> BuildOptions:
+             workers, storage=None, t_srs=None) -> BuildOptions:
     return BuildOptions(
         memory_budget=parse_size(memory_budget),
         temp_dir=os.fspath(temp_dir) if temp_dir is not None else None,
@@ -166,4 +170,5 @@ def _options(*, memory_budget, temp_dir, threads, scale, offset, a_srs, leaf_lim
         scheduler=os.fspath(scheduler) if scheduler else None,
         workers=int(workers or 0),
         storage=parse_storage_options(storage) if storage is not None else None,
+        t_srs=t_srs or None,
     ).checked()

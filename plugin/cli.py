@@ -66,7 +66,7 @@ def cmd_build(args) -> int:
             threads=args.threads, scale=args.scale, offset=args.offset, a_srs=args.a_srs,
             temporal_index=args.temporal_index, statistics=args.statistics, recursive=args.recursive,
             scheduler=args.scheduler, workers=args.workers, observer=progress,
-            cancel=cancel.is_set, storage_options=args.storage_option, **tile_options(args))
+            cancel=cancel.is_set, storage_options=args.storage_option, t_srs=args.t_srs, **tile_options(args))
     finally:
         progress.close()
     if args.progress == "json":
@@ -91,7 +91,7 @@ def build_dry_run(args, inputs) -> int:
               file=sys.stderr)
     estimate = dry_run(inputs, args.output, memory_budget=args.memory_budget, temp_dir=args.temp_dir,
                        scale=args.scale, offset=args.offset, a_srs=args.a_srs, recursive=args.recursive,
-                       observer=progress, storage_options=args.storage_option)
+                       observer=progress, storage_options=args.storage_option, t_srs=args.t_srs)
     if args.progress == "json":
         print(json.dumps({"dry_run": estimate.as_dict()}))
     else:
@@ -212,6 +212,10 @@ def add_build_command(sub) -> None:
     b.add_argument("--scale", metavar="S|SX,SY,SZ", help="output scale (default: the inputs')")
     b.add_argument("--offset", metavar="OX,OY,OZ", help="output offset (default: the inputs')")
     b.add_argument("--a-srs", metavar="CRS", help="assign this CRS (EPSG:n or WKT), overriding the inputs'")
+    b.add_argument("--t-srs", metavar="CRS",
+                   help="reproject every point to this CRS (EPSG:n, WKT, PROJJSON or a PROJ string) as it "
+                        "is read, each input from its own CRS (or --a-srs), so inputs in different CRSs "
+                        "merge; heights too when both CRSs have a vertical axis")
     b.add_argument("--temporal-index", type=int, metavar="STRIDE",
                    help="add the COPC temporal index: each node's GPS times at every STRIDE-th point "
                         "(100 suits most files); needs inputs with GPS time")

@@ -79,7 +79,8 @@ class ReadStage:
         plan = self.plan
         read = PointsRead(np.full(3, np.iinfo(np.int64).max, np.int64),
                           np.full(3, np.iinfo(np.int64).min, np.int64), 0)
-        converters = [s.converter(plan.layout, plan.scales, plan.offsets) for s in self.sources]
+        converters = [s.converter(plan.layout, plan.scales, plan.offsets, plan.reprojection(i))
+                      for i, s in enumerate(self.sources)]
         # One bucket and a known size: records are converted straight into
         # the bucket's own page, which the unit later takes without a copy.
         in_place = self.distributor.level == 0 and plan.total_points > 0
@@ -108,6 +109,7 @@ class ReadStage:
             return_zero += return_zero_count(cols)
             read.points += len(cols)
             self.progress.update("read", read.points, self.plan.total_points)
+        converter.moved.raise_if_failed(source.path)
         if return_zero:
             self.progress.warning(return_zero_warning(source.path, return_zero))
 

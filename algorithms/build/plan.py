@@ -3,7 +3,9 @@
 Everything here is decided before a point is read, from headers and options.
 Sources only report facts (``SourceInfo``); the frame policy (the inputs'
 own frame, the finest of several, a centred offset, 0.001 for arrays,
-1e-7 for degrees) is decided here and nowhere else.
+1e-7 for degrees) is decided here and nowhere else; with ``--t-srs``,
+``reproject_plan.py`` first turns the inputs' facts into the target CRS's
+and picks the scale for its units.
 The root cube is decided after reading (see ``choose_cube``), because headers
 can lie about bounds.
 """
@@ -21,10 +23,12 @@ from ..common.options import BuildOptions
 from ..common.progress import Progress
 from ..kernels.point_formats import NIR_OFFSET, RGB_OFFSET, WAVEFORM_FORMATS
 from ..points.cube import Cube
+from ..points.reprojection import Reprojection
 from ..points.point_layout import ExtraDim, PointLayout, choose_point_format
 from ..points.quantize import INT32_MAX, INT32_MIN
 from ..sources.source_info import SourceInfo
 from ..writer.output_header import HeaderTemplate
+from .reproject_plan import plan_reprojection, with_tolerance
 
 # Scale for inputs with no integer grid of their own (numpy arrays of floats).
 DEFAULT_ARRAY_SCALE = 0.001
@@ -41,6 +45,12 @@ class Plan:
     total_points: int
     # Integer bounds from the headers in the output frame (None: not usable).
     header_bounds: Optional[Tuple[np.ndarray, np.ndarray]] = None
+    # --t-srs: how each input's points reach the output CRS, in input order.
+    reprojections: Tuple[Reprojection, ...] = ()
+
+    def reprojection(self, index: int) -> Optional[Reprojection]:
+        """How input ``index`` is reprojected, or None (coordinates kept)."""
+        return self.reprojections[index] if self.reprojections else None
 
     @property
     def layout(self) -> PointLayout:
@@ -217,6 +227,8 @@ def _new_frame(infos, framed, options, mins, maxs, bounds_ok, progress):
 def choose_crs(infos: Sequence[SourceInfo], options: BuildOptions, progress: Progress) -> Optional[str]:
     from ..points.crs import crs_to_wkt, same_crs
 
+    if options.t_srs:
+        return _written(crs_to_wkt(options.t_srs), options.t_srs, progress)
     if options.a_srs:
         return _written(crs_to_wkt(options.a_srs), options.a_srs, progress)
     with_crs = [i for i in infos if i.crs_wkt]
@@ -230,7 +242,7 @@ def choose_crs(infos: Sequence[SourceInfo], options: BuildOptions, progress: Pro
     for info in with_crs[1:]:
         if not same_crs(first.crs_wkt, info.crs_wkt):
             raise InputError(info.path, f"its CRS differs from that of {first.path}; reproject the "
-                                        f"inputs, or assign one CRS to all (--a-srs)")
+                                        f"inputs to one CRS (--t-srs), or assign one CRS to all (--a-srs)")
     for info in without:
         progress.warning(f"{info.path}: no CRS ({info.crs_note}); assuming that of {first.path}")
     return _written(first.crs_wkt, first.path, progress)
@@ -250,6 +262,11 @@ def _written(wkt: str, where: str, progress: Progress) -> str:
 def make_plan(infos: Sequence[SourceInfo], counts: Sequence[int], options: BuildOptions,
               progress: Progress, software: str) -> Plan:
     infos = [settle_frame(i) for i in infos]
+    reprojections: Sequence[Reprojection] = ()
+    if options.t_srs:
+        target = plan_reprojection(infos, options, progress)
+        infos, reprojections = target.infos, target.reprojections
+        options = dataclasses.replace(options, scale=options.scale or target.scale)
     any_rgb = any(i.point_format in RGB_OFFSET for i in infos)
     any_nir = any(i.point_format in NIR_OFFSET for i in infos)
     layout = PointLayout(choose_point_format(any_rgb, any_nir), merge_extra_dims(infos))
@@ -258,6 +275,8 @@ def make_plan(infos: Sequence[SourceInfo], counts: Sequence[int], options: Build
             progress.warning(f"{info.path}: point format {info.point_format} has waveform data; "
                              f"the points are kept, the waveform packets are dropped")
     scales, offsets, header_bounds = choose_frame(infos, options, progress)
+    if reprojections:
+        reprojections = with_tolerance(reprojections, scales)
     wkt = choose_crs(infos, options, progress)
     gps_types = {i.gps_standard for i in infos}
     if len(gps_types) > 1:
@@ -271,7 +290,8 @@ def make_plan(infos: Sequence[SourceInfo], counts: Sequence[int], options: Build
         file_source_id=sources.pop() if len(sources) == 1 else 0,
         software=software,
     )
-    return Plan(header=header, total_points=int(sum(counts)), header_bounds=header_bounds)
+    return Plan(header=header, total_points=int(sum(counts)), header_bounds=header_bounds,
+                reprojections=tuple(reprojections))
 
 
 def choose_cube(plan: Plan, imin: np.ndarray, imax: np.ndarray) -> Cube:

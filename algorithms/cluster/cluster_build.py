@@ -40,6 +40,7 @@ from ..common.timing import TIMINGS
 from ..points.cube import Cube
 from ..sources.input_paths import expand_inputs
 from ..sources.las_file import LasFile
+from ..sources.reprojected import TransformedCoordinates
 from ..sources.resolve import is_path
 from ..writer.copc_writer import CopcWriter
 from ..writer.qgis_stats_extension import writer_extensions
@@ -130,7 +131,8 @@ class ClusterBuild:
         folder = session.folder("read")
         jobs = [ReadJob(i, sources[s], a, b, plan.layout, np.asarray(plan.scales), np.asarray(plan.offsets),
                         Bucketing(provisional, level), self.options.chunk_points,
-                        os.path.join(folder, f"range-{i}.shard"), threads, packed=not session.local)
+                        os.path.join(folder, f"range-{i}.shard"), threads, packed=not session.local,
+                        reprojection=plan.reprojection(s))
                 for i, (s, a, b) in enumerate(ranges)]
         results: List[RangeRead] = []
         self.read_tasks = len(jobs)
@@ -143,6 +145,7 @@ class ClusterBuild:
 
         session.run("read_range", read_range, jobs, done)
         results.sort(key=lambda r: r.index)
+        _raise_unprojected(sources, plan, ranges, results)
         self._return_zero(sources, ranges, results)
         points = sum(r.points for r in results)
         if points == 0:
@@ -220,6 +223,17 @@ def _any_cube(plan: Plan) -> Cube:
     """A cube in the plan's frame (the headers' bounds, or a unit cube), for the warm-up."""
     zero = np.zeros(3, np.int64)
     return plan.header_cube() or Cube.enclosing(zero, zero, plan.scales, plan.offsets)
+
+
+def _raise_unprojected(sources, plan: Plan, ranges, results: List[RangeRead]) -> None:
+    """The in-process build's error for points PROJ could not transform, from the ranges' counts."""
+    for s, source in enumerate(sources):
+        mine = [r for (index, _, _), r in zip(ranges, results) if index == s and r.unprojected]
+        if mine:
+            moved = TransformedCoordinates(plan.reprojection(s), plan.offsets)
+            moved.failed = sum(r.unprojected for r in mine)
+            moved.first_failed = mine[0].first_unprojected
+            moved.raise_if_failed(source.path)
 
 
 def _only_files(sources) -> None:

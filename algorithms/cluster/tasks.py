@@ -31,6 +31,7 @@ from ..format.node_key import ROOT
 from ..points.columns import Columns
 from ..points.cube import Cube
 from ..points.point_layout import PointLayout
+from ..points.reprojection import Reprojection
 from ..store import PointStore
 from ..store.keys import RAW_KEY
 from ..writer.node_spool import NodeSpool, SpoolPart
@@ -70,6 +71,9 @@ class RangeRead:
     outside: bool            # some points fell outside the provisional cube
     shards: Shards
     seconds: Dict[str, float] = field(default_factory=dict)
+    # --t-srs: points PROJ could not transform, and the first of them
+    unprojected: int = 0
+    first_unprojected: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -86,12 +90,13 @@ class ReadJob:
     shard_path: str
     threads: Optional[int]
     packed: bool = True      # shards packed (a shared file system) or raw (one machine)
+    reprojection: Optional[Reprojection] = None   # --t-srs: how the input reaches the output CRS
 
 
 def read_range(job: ReadJob) -> RangeRead:
     TIMINGS.seconds.clear()
     with set_threads(job.threads):
-        converter = job.source.converter(job.layout, job.scales, job.offsets)
+        converter = job.source.converter(job.layout, job.scales, job.offsets, job.reprojection)
         shard = ShardWriter(job.shard_path, job.packed)
         out = RangeRead(job.index, 0, np.full(3, np.iinfo(np.int64).max, np.int64),
                         np.full(3, np.iinfo(np.int64).min, np.int64), 0, False, {})
@@ -107,6 +112,7 @@ def read_range(job: ReadJob) -> RangeRead:
                 out.return_zero += return_zero_count(cols)
                 out.points += len(cols)
             out.shards = shard.finish()
+            out.unprojected, out.first_unprojected = converter.moved.failed, converter.moved.first_failed
         except BaseException:
             shard.abort()
             raise

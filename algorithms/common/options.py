@@ -69,6 +69,9 @@ class BuildOptions:
     tile_size: Optional[float] = None
     overview: bool = True
     overview_size: Optional[float] = None
+    # Reproject every point to this CRS (EPSG code, WKT, PROJJSON, PROJ
+    # string) as it is read; None: coordinates are kept as they are.
+    t_srs: Optional[str] = None
 
     @property
     def on_cluster(self) -> bool:

@@ -41,10 +41,10 @@ class LasFile:
     def point_count(self) -> int:
         return self._real_count
 
-    def converter(self, layout, scales, offsets) -> "RecordConverter":
+    def converter(self, layout, scales, offsets, reprojection=None) -> "RecordConverter":
         from .las_records import RecordConverter
 
-        return RecordConverter(self.info, layout, scales, offsets)
+        return RecordConverter(self.info, layout, scales, offsets, reprojection)
 
     def close(self) -> None:
         """Nothing is held open between chunks() calls."""

@@ -10,6 +10,8 @@ from ..kernels.records import split_records
 from ..points.columns import Columns
 from ..points.point_layout import (CORE_SIZE, REST_RGB, REST_SOURCE_ID, REST_USER, PointLayout)
 from ..points.quantize import quantize
+from ..points.reprojection import Reprojection
+from .reprojected import TransformedCoordinates
 from .source_info import SourceInfo
 
 
@@ -19,13 +21,16 @@ class RecordConverter:
 
     writes_in_place = True   # the kernel fills claimed store pages directly
 
-    def __init__(self, info: SourceInfo, layout: PointLayout, scales, offsets):
+    def __init__(self, info: SourceInfo, layout: PointLayout, scales, offsets,
+                 reprojection: Optional[Reprojection] = None):
         self.info = info
         self.layout = layout
         self.scales = np.asarray(scales, np.float64)
         self.offsets = np.asarray(offsets, np.float64)
+        self.moved = TransformedCoordinates(reprojection, self.offsets)
         pf = info.point_format
-        self.same_frame = bool(np.all(info.scales == self.scales) and np.all(info.offsets == self.offsets))
+        self.same_frame = reprojection is None and bool(np.all(info.scales == self.scales)
+                                                        and np.all(info.offsets == self.offsets))
         self.legacy = pf in LEGACY_FORMATS
         rest = []
         if self.legacy:
@@ -54,8 +59,9 @@ class RecordConverter:
         return out
 
     def _reframe(self, xyz: np.ndarray) -> np.ndarray:
-        """Re-quantize from the input's scale/offset to the output's."""
-        real = xyz * self.info.scales + self.info.offsets
+        """Re-quantize from the input's scale/offset to the output's
+        (reprojected on the way with --t-srs)."""
+        real = self.moved.apply(xyz * self.info.scales + self.info.offsets)
         out = np.empty_like(xyz)
         for k, dim in enumerate("XYZ"):
             out[:, k] = quantize(self.info.path, dim, real[:, k], self.scales[k], self.offsets[k])

@@ -18,6 +18,8 @@ from ..points.point_layout import (REST_CLASS, REST_FLAGS, REST_INTENSITY, REST_
                                    REST_RGB, REST_SCAN_ANGLE, REST_SOURCE_ID, REST_USER, ExtraDim,
                                    PointLayout)
 from ..points.quantize import quantize
+from ..points.reprojection import Reprojection
+from .reprojected import TransformedCoordinates
 from .source_info import SourceInfo
 
 # PDAL dimension name -> its type in PDAL (what the LAS readers produce).
@@ -159,8 +161,8 @@ class ArraySource:
     def point_count(self) -> int:
         return self.info.point_count
 
-    def converter(self, layout: PointLayout, scales, offsets) -> "ArrayPacker":
-        return ArrayPacker(self.path, self.dtype, layout, scales, offsets)
+    def converter(self, layout: PointLayout, scales, offsets, reprojection=None) -> "ArrayPacker":
+        return ArrayPacker(self.path, self.dtype, layout, scales, offsets, reprojection)
 
     def chunks(self, chunk_points: int) -> Iterator[np.ndarray]:
         source = self._list if self._list is not None else self._stream
@@ -181,12 +183,14 @@ class ArrayPacker:
 
     writes_in_place = False   # it builds its columns field by field, then copies
 
-    def __init__(self, name: str, dtype: np.dtype, layout: PointLayout, scales, offsets):
+    def __init__(self, name: str, dtype: np.dtype, layout: PointLayout, scales, offsets,
+                 reprojection: Optional[Reprojection] = None):
         self.name = name
         self.names = set(dtype.names)
         self.layout = layout
         self.scales = np.asarray(scales, np.float64)
         self.offsets = np.asarray(offsets, np.float64)
+        self.moved = TransformedCoordinates(reprojection, self.offsets)
         self.seen = 0
 
     def _get(self, a, dim, dtype):
@@ -224,12 +228,16 @@ class ArrayPacker:
         return out
 
     def _xyz(self, a: np.ndarray) -> np.ndarray:
-        xyz = np.empty((len(a), 3), np.int32)
+        real = np.empty((len(a), 3), np.float64)
         for k, dim in enumerate("XYZ"):
             v = np.asarray(a[dim], np.float64)
             if not np.all(np.isfinite(v)):
                 raise InputError(self.name, non_finite_message(dim, v, self.seen))
-            xyz[:, k] = quantize(self.name, dim, v, self.scales[k], self.offsets[k])
+            real[:, k] = v
+        real = self.moved.apply(real)
+        xyz = np.empty((len(a), 3), np.int32)
+        for k, dim in enumerate("XYZ"):
+            xyz[:, k] = quantize(self.name, dim, real[:, k], self.scales[k], self.offsets[k])
         return xyz
 
     @staticmethod

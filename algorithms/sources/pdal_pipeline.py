@@ -279,8 +279,8 @@ class PipelineSource:
     def point_count(self) -> int:
         return self.info.point_count
 
-    def converter(self, layout: PointLayout, scales, offsets) -> ArrayPacker:
-        return ArrayPacker(self.path, self.dtype, layout, scales, offsets)
+    def converter(self, layout: PointLayout, scales, offsets, reprojection=None) -> ArrayPacker:
+        return ArrayPacker(self.path, self.dtype, layout, scales, offsets, reprojection)
 
     def chunks(self, chunk_points: int) -> Iterator[np.ndarray]:
         for a in self._points():

@@ -15,6 +15,8 @@ from typing import Any, Iterator, Optional, Protocol, Sequence, runtime_checkabl
 
 from ..points.columns import Columns
 from ..points.point_layout import PointLayout
+from ..points.reprojection import Reprojection
+from .reprojected import TransformedCoordinates
 from .source_info import SourceInfo
 
 
@@ -25,6 +27,9 @@ class Converter(Protocol):
     # True when convert() fills a caller's zeroed columns as fast as its own:
     # the builder then hands it room in the store's page (no copy).
     writes_in_place: bool
+    # The reprojection step (--t-srs), with the count of points PROJ could
+    # not transform; the read stage raises once the source is read.
+    moved: TransformedCoordinates
 
     def convert(self, chunk: Any, out: Optional[Columns] = None) -> Columns:
         """Columns of the chunk's points; written into ``out`` (zeroed, as
@@ -43,7 +48,10 @@ class PointSource(Protocol):
         """The points ``chunks`` yields (0: unknown until read)."""
         ...
 
-    def converter(self, layout: PointLayout, scales, offsets) -> Converter:
+    def converter(self, layout: PointLayout, scales, offsets,
+                  reprojection: Optional[Reprojection] = None) -> Converter:
+        """Chunks -> columns in the plan's layout and frame, reprojected
+        first when ``reprojection`` is given."""
         ...
 
     def chunks(self, chunk_points: int) -> Iterator[Any]:
