@@ -59,6 +59,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
     DASK_SCHEDULER = "DASK_SCHEDULER"
     DASK_WORKERS = "DASK_WORKERS"
     STORAGE_OPTIONS = "STORAGE_OPTIONS"
+    TARGET_CRS = "TARGET_CRS"
     POINTS = "POINTS"
     NODES = "NODES"
 
@@ -115,6 +116,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
         for param in advanced:
             param.setFlags(param.flags() | Qgis.ProcessingParameterFlag.Advanced)
             self.addParameter(param)
+        self.addParameter(QgsProcessingParameterCrs(self.TARGET_CRS, _tr("Reproject to"), optional=True))
 
         self.addOutput(QgsProcessingOutputNumber(self.POINTS, _tr("Points")))
         self.addOutput(QgsProcessingOutputNumber(self.NODES, _tr("Nodes")))
@@ -226,6 +228,7 @@ class BuildCopcAlgorithm(CopcAlgorithm):
             statistics=self.parameterAsBoolean(parameters, self.STATISTICS, context),
             **self.dask_options(parameters, context),
             storage_options=self.storage_options(parameters, context),
+            t_srs=crs_text(self.parameterAsCrs(parameters, self.TARGET_CRS, context)),
         )
 
     def dask_options(self, parameters, context) -> dict:

@@ -60,7 +60,7 @@ def test_algorithm_is_registered_with_its_parameters(copc_processing):
     pipeline = ["PIPELINE"] if qgis_build_algorithm.pdal_installed() else []
     assert names == ["INPUT"] + pipeline + ["OUTPUT", "MEMORY_BUDGET", "TEMP_FOLDER", "THREADS",
                                             "SCALE", "OFFSET", "CRS", "TEMPORAL_INDEX", "STATISTICS",
-                                            "DASK_SCHEDULER", "DASK_WORKERS", "STORAGE_OPTIONS"]
+                                            "DASK_SCHEDULER", "DASK_WORKERS", "STORAGE_OPTIONS", "TARGET_CRS"]
     advanced = {p.name() for p in alg.parameterDefinitions() if p.flags() & Qgis.ProcessingParameterFlag.Advanced}
     assert advanced == {"MEMORY_BUDGET", "TEMP_FOLDER", "THREADS", "SCALE", "OFFSET", "CRS", "TEMPORAL_INDEX", "STATISTICS",
                         "DASK_SCHEDULER", "DASK_WORKERS", "STORAGE_OPTIONS"}
