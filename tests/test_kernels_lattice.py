@@ -63,7 +63,7 @@ def test_interpolation_is_trilinear_and_skips_bad_cells(seed, n):
     bad = rng.random(m) < 0.2
     out = np.full((n, 3), -7.0)
     exact = np.zeros(n, np.bool_)
-    interpolate_in_cells(real, steps, cell_of.astype(np.int64), origins, corners, values, bad, out, exact)
+    interpolate_in_cells(real, steps, cell_of.astype(np.int64), origins, corners, values, bad, False, out, exact)
     assert np.array_equal(exact, bad[cell_of])
     assert np.all(out[exact] == -7.0)                   # points of bad cells are left to PROJ
     for i in np.flatnonzero(~exact):
@@ -86,6 +86,10 @@ def test_interpolation_reproduces_an_affine_map_and_the_corners():
     real = real[np.all(np.floor(real / steps).astype(np.int64)[:, 1:] == origins[0, 1:], axis=1)]
     cell_of = (np.floor(real[:, 0] / steps[0]).astype(np.int64) - 10).clip(0, 1)
     out = np.empty_like(real)
-    interpolate_in_cells(real, steps, cell_of, origins, corners, values, np.zeros(2, np.bool_), out,
+    interpolate_in_cells(real, steps, cell_of, origins, corners, values, np.zeros(2, np.bool_), False, out,
                          np.zeros(len(real), np.bool_))
     assert np.allclose(out, real @ matrix.T + shift, rtol=0, atol=1e-8)
+    interpolate_in_cells(real, steps, cell_of, origins, corners, values, np.zeros(2, np.bool_), True, out,
+                         np.zeros(len(real), np.bool_))
+    assert np.allclose(out[:, :2], (real @ matrix.T + shift)[:, :2], rtol=0, atol=1e-8)
+    assert np.array_equal(out[:, 2], real[:, 2])            # keep_z: the point's own height

@@ -2,6 +2,7 @@
 
     builder.py        Build: the stages in order, the summary, clean-up on any end
     plan.py           the plan from the inputs' headers (frame, CRS, layout, cube)
+    reproject_plan.py --t-srs: each input's reprojection, its facts and the scale in the target CRS
     memory_budget.py  how the memory budget is shared among the stages
     build_stages.py   the stages: scan, read (points to columns, exact bounds, buckets),
                       tree, finish

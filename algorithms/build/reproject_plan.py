@@ -22,14 +22,14 @@ from ..common.errors import InputError
 from ..common.options import BuildOptions
 from ..common.progress import Progress
 from ..points.crs_operations import (EARTH_RADIUS, CrsFacts, box_samples, crs_facts, describe_operation,
-                                     lonlat_box, power_of_two_at_most)
+                                     lonlat_box, nearest_power_of_two, power_of_two_at_most)
 from ..points.reprojection import Reprojection
 from ..sources.source_info import SourceInfo
 
 # The lattice's cells: about this many points each, at most this wide on the
 # ground (interpolation errors grow with the square of the width: 8 m keeps
 # them near 1e-11 degree, 1e-6 m), and this tall.
-CELL_POINTS = 256
+CELL_POINTS = 1024
 MAX_CELL_METRES = 8.0
 CELL_HEIGHT_METRES = 64.0
 # A geographic output's scale: 1e-7 degree, about a centimetre on the ground.
@@ -138,7 +138,9 @@ def _report(infos, sources, reprojections, target: CrsFacts, progress: Progress)
 
 def lattice_steps(info: SourceInfo, source: CrsFacts) -> Tuple[float, float, float]:
     """The lattice's cell size in the input's units: powers of two, about
-    CELL_POINTS points a cell by the header's density, at most MAX_CELL_METRES."""
+    CELL_POINTS points a cell by the header's density, at most MAX_CELL_METRES
+    wide; CELL_HEIGHT_METRES tall (transformations are nearly linear in
+    height)."""
     metres = MAX_CELL_METRES
     if info.mins is not None and info.maxs is not None and info.point_count > 0:
         extent = np.abs(np.asarray(info.maxs, np.float64) - np.asarray(info.mins, np.float64))
@@ -148,7 +150,9 @@ def lattice_steps(info: SourceInfo, source: CrsFacts) -> Tuple[float, float, flo
         area = ground[0] * ground[1]
         if np.isfinite(area) and area > 0:
             metres = min(metres, math.sqrt(area * CELL_POINTS / info.point_count))
-    h = power_of_two_at_most(max(source.from_ground(metres), 1e-12))
+    h = nearest_power_of_two(max(source.from_ground(metres), 1e-12))
+    if source.ground(h) > MAX_CELL_METRES:
+        h /= 2
     if source.geocentric:
         return (h, h, h)
     z_unit = source.z_unit or (1.0 if source.geographic else source.xy_unit)

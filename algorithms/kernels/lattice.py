@@ -6,19 +6,22 @@ The cells are anchored at whole multiples of ``steps`` (cell (i, j, k) spans
 so its interpolated value, do not depend on which chunk carries it.
 """
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 # The 8 corners of a cell, corner j at (j & 1, j >> 1 & 1, j >> 2 & 1).
 CORNERS = np.array([[j & 1, (j >> 1) & 1, (j >> 2) & 1] for j in range(8)], np.int64)
 
 
-@njit(cache=True, nogil=True)
+@njit(parallel=True, cache=True, nogil=True)
 def lattice_cells(real, steps, cells, lo, hi):
     """cells[i] = floor(real[i] / steps), folding their bounds into lo/hi."""
-    for i in range(real.shape[0]):
+    n = real.shape[0]
+    for i in prange(n):
         for a in range(3):
-            c = np.int64(np.floor(real[i, a] / steps[a]))
-            cells[i, a] = c
+            cells[i, a] = np.int64(np.floor(real[i, a] / steps[a]))
+    for i in range(n):
+        for a in range(3):
+            c = cells[i, a]
             if c < lo[a]:
                 lo[a] = c
             if c > hi[a]:
@@ -47,17 +50,17 @@ def rank_cells(cells, lo, dims, rank, origins, cell_of):
     return m
 
 
-@njit(cache=True, nogil=True)
-def interpolate_in_cells(real, steps, cell_of, origins, corners, values, bad, out, exact):
+@njit(parallel=True, cache=True, nogil=True)
+def interpolate_in_cells(real, steps, cell_of, origins, corners, values, bad, keep_z, out, exact):
     """Trilinear interpolation of the corner ``values`` at each point.
 
     Point i lies in cell ``cell_of[i]`` (integer cell ``origins[c]``), whose
     corner j holds ``values[corners[c, j]]``.  Points of a ``bad`` cell are
     left alone and flagged in ``exact``.  The value is the first corner's
     plus weighted differences, so large coordinates lose no precision.
+    ``keep_z``: Z is the point's own, not interpolated.
     """
-    w = np.empty(8)
-    for i in range(real.shape[0]):
+    for i in prange(real.shape[0]):
         c = cell_of[i]
         if bad[c]:
             exact[i] = True
@@ -65,13 +68,22 @@ def interpolate_in_cells(real, steps, cell_of, origins, corners, values, bad, ou
         tx = real[i, 0] / steps[0] - origins[c, 0]
         ty = real[i, 1] / steps[1] - origins[c, 1]
         tz = real[i, 2] / steps[2] - origins[c, 2]
-        for j in range(8):
-            w[j] = ((tx if j & 1 else 1.0 - tx) * (ty if j & 2 else 1.0 - ty)
-                    * (tz if j & 4 else 1.0 - tz))
         first = corners[c, 0]
-        for a in range(3):
+        for a in range(2 if keep_z else 3):
             v0 = values[first, a]
             acc = 0.0
             for j in range(1, 8):
-                acc += w[j] * (values[corners[c, j], a] - v0)
+                w = ((tx if j & 1 else 1.0 - tx) * (ty if j & 2 else 1.0 - ty)
+                     * (tz if j & 4 else 1.0 - tz))
+                acc += w * (values[corners[c, j], a] - v0)
             out[i, a] = v0 + acc
+        if keep_z:
+            out[i, 2] = real[i, 2]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def dequantize(xyz, scales, offsets, out):
+    """out = xyz * scales + offsets: integer coordinates back to real ones."""
+    for i in prange(xyz.shape[0]):
+        for a in range(3):
+            out[i, a] = xyz[i, a] * scales[a] + offsets[a]

@@ -206,6 +206,11 @@ def _older_names(folders: List[str], grid: str) -> List[str]:
     return []
 
 
+def nearest_power_of_two(value: float) -> float:
+    """The power of two nearest ``value`` (> 0) on a log scale."""
+    return 2.0 ** round(math.log2(value))
+
+
 def power_of_two_at_most(value: float) -> float:
     """The largest power of two not above ``value`` (> 0)."""
     return 2.0 ** math.floor(math.log2(value))

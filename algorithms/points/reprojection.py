@@ -82,14 +82,16 @@ class Reprojection:
         as read unless ``heights``.  Points PROJ cannot transform come back
         as NaN (see ``unusable``).  ``exact``: every point through PROJ."""
         real = np.ascontiguousarray(real, np.float64)
-        if exact:
-            out = self.exact(real)
-        else:
-            out = np.empty_like(real)
-            if len(real):
-                by_proj = self._interpolate(real, out)
-                if by_proj.any():
-                    out[by_proj] = self.exact(real[by_proj])
+        if exact or not len(real):
+            return self._exact_or_nan(real)
+        out = np.empty_like(real)
+        by_proj = self._interpolate(real, out)
+        if by_proj.any():
+            out[by_proj] = self._exact_or_nan(real[by_proj])
+        return out
+
+    def _exact_or_nan(self, real: np.ndarray) -> np.ndarray:
+        out = self.exact(real)
         if not self.heights:
             out[:, 2] = real[:, 2]
         out[~np.isfinite(out).all(axis=1)] = np.nan
@@ -97,27 +99,41 @@ class Reprojection:
 
     def _interpolate(self, real: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Fill ``out`` by interpolation in the lattice; True where a point
-        still needs PROJ itself."""
+        still needs PROJ itself (its cell failed the check)."""
         steps = np.asarray(self.steps, np.float64)
         cell_of, origins = cells_of(real, steps)
         m = len(origins)
-        nodes, inverse = np.unique((origins[:, None, :] + CORNERS[None]).reshape(-1, 3), axis=0,
-                                   return_inverse=True)
-        corners = np.ascontiguousarray(inverse.reshape(m, 8))
+        nodes, corners = corner_nodes(origins)
         values = self.exact(nodes * steps)
         centres = (origins + 0.5) * steps
         expected = self.exact(centres)
         at_centre = np.empty_like(centres)
         interpolate_in_cells(centres, steps, np.arange(m, dtype=np.int64), origins, corners, values,
-                             np.zeros(m, np.bool_), at_centre, np.zeros(m, np.bool_))
+                             np.zeros(m, np.bool_), not self.heights, at_centre, np.zeros(m, np.bool_))
         error = np.abs(at_centre - expected)
         if not self.heights:
             error[:, 2] = 0.0
         bad = ~(error <= np.asarray(self.tolerance)).all(axis=1)   # NaN and inf fail too
         bad |= ~np.isfinite(values[corners]).reshape(m, -1).all(axis=1)
         exact = np.zeros(len(real), np.bool_)
-        interpolate_in_cells(real, steps, cell_of, origins, corners, values, bad, out, exact)
+        interpolate_in_cells(real, steps, cell_of, origins, corners, values, bad, not self.heights, out, exact)
         return exact
+
+
+def corner_nodes(origins: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(the lattice nodes at the cells' corners (k, 3), each cell's 8 of them (m, 8))."""
+    m = len(origins)
+    corner_cells = (origins[:, None, :] + CORNERS[None]).reshape(-1, 3)
+    lo = origins.min(axis=0)
+    dims = origins.max(axis=0) - lo + 2
+    if float(np.prod(dims.astype(np.float64))) < 2.0 ** 62:
+        rel = corner_cells - lo
+        codes = (rel[:, 2] * dims[1] + rel[:, 1]) * dims[0] + rel[:, 0]
+        unique, inverse = np.unique(codes, return_inverse=True)
+        nodes = np.stack([unique % dims[0], unique // dims[0] % dims[1], unique // (dims[0] * dims[1])], axis=1) + lo
+    else:
+        nodes, inverse = np.unique(corner_cells, axis=0, return_inverse=True)
+    return np.ascontiguousarray(nodes), np.ascontiguousarray(inverse.reshape(m, 8))
 
 
 def cells_of(real: np.ndarray, steps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..kernels.lattice import dequantize
 from ..kernels.point_formats import GPS_OFFSET, LEGACY_FORMATS, NIR_OFFSET, RGB_OFFSET
 from ..kernels.records import split_records
 from ..points.columns import Columns
@@ -61,7 +62,12 @@ class RecordConverter:
     def _reframe(self, xyz: np.ndarray) -> np.ndarray:
         """Re-quantize from the input's scale/offset to the output's
         (reprojected on the way with --t-srs)."""
-        real = self.moved.apply(xyz * self.info.scales + self.info.offsets)
+        if self.moved.reprojection is None:
+            real = xyz * self.info.scales + self.info.offsets
+        else:
+            real = np.empty(xyz.shape, np.float64)
+            dequantize(xyz, self.info.scales, self.info.offsets, real)
+            real = self.moved.apply(real)
         out = np.empty_like(xyz)
         for k, dim in enumerate("XYZ"):
             out[:, k] = quantize(self.info.path, dim, real[:, k], self.scales[k], self.offsets[k])
