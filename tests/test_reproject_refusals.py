@@ -106,3 +106,22 @@ def test_scale_and_offset_still_override_and_the_overflow_check_guards(tmp_path)
     assert scales.tolist() == [1e-8, 1e-8, 0.001] and offsets.tolist() == [9.0, 47.0, 0.0]
     # geocentric coordinates are millions of metres: at 1 mm from an offset of 0 they overflow 32 bits
     api_refused(tmp_path, [src], OptionError, "32-bit", t_srs="EPSG:4978", scale=0.001, offset=0)
+
+
+def test_inputs_already_in_the_target_crs_are_left_as_they_are(tmp_path):
+    """Nothing to reproject: the bytes of the build that assigns the same CRS."""
+    src = write_rich(tmp_path / "tile.las", 6, crs="EPSG:32632", seed=9, n=3_000,
+                     offset=(500_000.0, 5_200_000.0, 300.0))
+    messages = []
+
+    class Observer:
+        def on_progress(self, event):
+            pass
+
+        def on_message(self, level, text):
+            messages.append(text)
+
+    build_copc([src], tmp_path / "t.copc.laz", t_srs="EPSG:32632", observer=Observer())
+    build_copc([src], tmp_path / "a.copc.laz", a_srs="EPSG:32632")
+    assert (tmp_path / "t.copc.laz").read_bytes() == (tmp_path / "a.copc.laz").read_bytes()
+    assert any("nothing to reproject" in m for m in messages), messages

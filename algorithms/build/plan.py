@@ -263,8 +263,8 @@ def make_plan(infos: Sequence[SourceInfo], counts: Sequence[int], options: Build
               progress: Progress, software: str) -> Plan:
     infos = [settle_frame(i) for i in infos]
     reprojections: Sequence[Reprojection] = ()
-    if options.t_srs:
-        target = plan_reprojection(infos, options, progress)
+    target = plan_reprojection(infos, options, progress) if options.t_srs else None
+    if target is not None:
         infos, reprojections = target.infos, target.reprojections
         options = dataclasses.replace(options, scale=options.scale or target.scale)
     any_rgb = any(i.point_format in RGB_OFFSET for i in infos)

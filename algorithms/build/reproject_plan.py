@@ -22,7 +22,7 @@ from ..common.errors import InputError
 from ..common.options import BuildOptions
 from ..common.progress import Progress
 from ..points.crs_operations import (EARTH_RADIUS, CrsFacts, box_samples, crs_facts, describe_operation,
-                                     lonlat_box, nearest_power_of_two, power_of_two_at_most)
+                                     lonlat_area, nearest_power_of_two, power_of_two_at_most, same_crs)
 from ..points.reprojection import Reprojection
 from ..sources.source_info import SourceInfo
 
@@ -49,7 +49,9 @@ class ReprojectionPlan:
 
 
 def plan_reprojection(infos: Sequence[SourceInfo], options: BuildOptions,
-                      progress: Progress) -> ReprojectionPlan:
+                      progress: Progress) -> Optional[ReprojectionPlan]:
+    """How each input reaches the target CRS; None when every input is in it
+    already (the build is then the build without --t-srs, but for the WKT)."""
     target = crs_facts(options.t_srs, "the target CRS")
     assigned = crs_facts(options.a_srs, "the assigned CRS") if options.a_srs else None
     facts: Dict[str, CrsFacts] = {}
@@ -61,6 +63,10 @@ def plan_reprojection(infos: Sequence[SourceInfo], options: BuildOptions,
         if assigned is None and info.crs_wkt not in facts:
             facts[info.crs_wkt] = _facts_of_input(info)
         sources.append(assigned or facts[info.crs_wkt])
+    if all(same_crs(source, target) for source in set(sources)):
+        progress.info(f"the input{'s are' if len(infos) > 1 else ' is'} in {target.name} already; "
+                      f"nothing to reproject")
+        return None
     reprojections = [Reprojection(info.path, source.text, target.text, _heights(source, target),
                                   lattice_steps(info, source), source_name=source.name, target_name=target.name)
                      for info, source in zip(infos, sources)]
@@ -122,11 +128,8 @@ def _report(infos, sources, reprojections, target: CrsFacts, progress: Progress)
         source, rep = sources[members[0]], reprojections[members[0]]
         named = infos[members[0]].path if len(members) == 1 else \
             f"{len(members)} inputs ({infos[members[0]].path}, ...)"
-        boxes = [lonlat_box(source, infos[i].mins, infos[i].maxs) for i in members
-                 if infos[i].mins is not None and infos[i].maxs is not None]
-        boxes = [b for b in boxes if b is not None]
-        area = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
-                max(b[3] for b in boxes)) if boxes else None
+        area = lonlat_area(source, [(infos[i].mins, infos[i].maxs) for i in members
+                                    if infos[i].mins is not None and infos[i].maxs is not None])
         used, notes = describe_operation(rep.transformer(), source, target, area)
         progress.info(f"{named}: from {source.name} to {target.name} with PROJ's {used}")
         for note in notes:
@@ -165,7 +168,7 @@ def _in_target(info: SourceInfo, rep: Reprojection) -> SourceInfo:
     mins = maxs = None
     if info.mins is not None and info.maxs is not None and np.all(np.isfinite(info.mins)) \
             and np.all(np.isfinite(info.maxs)):
-        moved = rep.transform(box_samples(info.mins, info.maxs), exact=True)
+        moved = rep.transform(box_samples(info.mins, info.maxs, per_axis=11, z_levels=2), exact=True)
         moved = moved[np.isfinite(moved).all(axis=1)]
         if len(moved):
             mins, maxs = moved.min(axis=0), moved.max(axis=0)

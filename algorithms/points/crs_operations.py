@@ -8,7 +8,7 @@ import math
 import os
 import sqlite3
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -68,6 +68,19 @@ def crs_facts(text: str, what: str) -> CrsFacts:
                     vertical=vertical, xy_unit=xy_unit, z_unit=z_unit)
 
 
+def same_crs(a: CrsFacts, b: CrsFacts) -> bool:
+    """The same CRS, whatever the text (axis order aside)?"""
+    if a.text == b.text:
+        return True
+    import pyproj
+
+    try:
+        return bool(pyproj.CRS.from_user_input(a.text).equals(pyproj.CRS.from_user_input(b.text),
+                                                                ignore_axis_order=True))
+    except Exception:
+        return False
+
+
 def box_samples(mins, maxs, per_axis: int = 21, z_levels: int = 3) -> np.ndarray:
     """Points on a grid over a box (edges included): what a box's image under
     a transformation is estimated from."""
@@ -78,14 +91,18 @@ def box_samples(mins, maxs, per_axis: int = 21, z_levels: int = 3) -> np.ndarray
     return np.stack([g.reshape(-1) for g in grid], axis=1)
 
 
-def lonlat_box(source: CrsFacts, mins, maxs) -> Optional[Tuple[float, float, float, float]]:
-    """(west, south, east, north) in degrees of a box of the source CRS, or None."""
+def lonlat_area(source: CrsFacts, boxes: Sequence[Tuple[np.ndarray, np.ndarray]]
+                ) -> Optional[Tuple[float, float, float, float]]:
+    """(west, south, east, north) in degrees around boxes (mins, maxs) of the
+    source CRS, or None."""
     import pyproj
 
+    if not boxes:
+        return None
     try:
         crs = pyproj.CRS.from_user_input(source.text)
         to_geodetic = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
-        pts = box_samples(mins, maxs)
+        pts = np.concatenate([box_samples(lo, hi, per_axis=5, z_levels=2) for lo, hi in boxes])
         lon, lat = to_geodetic.transform(pts[:, 0], pts[:, 1], pts[:, 2])[:2]
     except Exception:
         return None
@@ -161,9 +178,19 @@ def missing_grid_notes(unavailable, used_accuracy: float, most: int = 3) -> List
         names = ", ".join(g.short_name for g in grids)
         hints = [h for h in (other_case_hint(g.short_name) for g in grids) if h]
         notes.append(f"PROJ's better operation '{op.name}' (accuracy {_accuracy(op.accuracy)}) needs the grid "
-                     f"{names}, which is not installed (PROJ's network access stays off), so the operation "
-                     f"above was used instead" + ("; " + "; ".join(hints) if hints else ""))
+                     f"{names}, which is not installed{_network_note()}, so the operation above was used "
+                     f"instead" + ("; " + "; ".join(hints) if hints else ""))
     return notes
+
+
+def _network_note() -> str:
+    """copc_builder never turns PROJ's network access on; say when it is off."""
+    try:
+        import pyproj.network
+
+        return "" if pyproj.network.is_network_enabled() else " (PROJ's network access is off)"
+    except Exception:
+        return ""
 
 
 def other_case_hint(grid: str) -> str:
