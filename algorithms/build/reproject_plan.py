@@ -114,9 +114,9 @@ def _heights_note(source: CrsFacts, target: CrsFacts, heights: bool) -> Optional
                 f"(in metres) for {target.name}")
     if heights:
         return None
-    missing = " and ".join(c.name for c in (source, target) if not c.vertical)
-    return (f"heights are kept as they were read ({missing} "
-            f"{'have' if ' and ' in missing else 'has'} no vertical axis); only X and Y are transformed")
+    flat = [c.name for c in (source, target) if not c.vertical]
+    return (f"heights are kept as they were read ({' and '.join(flat)} "
+            f"{'have' if len(flat) > 1 else 'has'} no vertical axis); only X and Y are transformed")
 
 
 def _report(infos, sources, reprojections, target: CrsFacts, progress: Progress) -> None:
