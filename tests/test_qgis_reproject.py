@@ -83,7 +83,7 @@ def test_model_reprojects_builds_validates_and_the_layer_opens_in_the_target_crs
     assert children["build"]["POINTS"] == input_points(lv03_tiles) == 30_000
     assert validate_copc(copc).ok
     said = "\n".join(feedback.infos + feedback.warnings)
-    assert "from CH1903 / LV03 to CH1903+ / LV95 with PROJ's" in said, said
+    assert "from CH1903 / LV03 (EPSG:21781) to CH1903+ / LV95 (EPSG:2056) with PROJ's" in said, said
     layer = QgsPointCloudLayer(str(copc), "lv95", "copc")
     assert layer.isValid()
     assert layer.crs() == QgsCoordinateReferenceSystem("EPSG:2056"), layer.crs().authid()

@@ -207,7 +207,8 @@ def test_cli_prints_the_operation_and_writes_the_target(tmp_path):
                           "--t-srs", "EPSG:25832", "--progress", "json"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     messages = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-    assert any("from WGS 84 / UTM zone 32N to ETRS89 / UTM zone 32N with PROJ's" in json.dumps(m)
+    assert any("from WGS 84 / UTM zone 32N (EPSG:32632) to ETRS89 / UTM zone 32N (EPSG:25832) with PROJ's"
+               in json.dumps(m)
                for m in messages), run.stdout[-2000:]
     assert wkt_epsg(out) == 25832
     assert_matches_cs2cs(out, [src], ["EPSG:32632"], "EPSG:25832", heights=False)

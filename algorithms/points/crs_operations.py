@@ -64,7 +64,7 @@ def crs_facts(text: str, what: str) -> CrsFacts:
     vertical = len(axes) >= 3
     z_unit = float(axes[2].unit_conversion_factor) if vertical else None
     xy_unit = float(axes[0].unit_conversion_factor) if axes else 1.0
-    return CrsFacts(text=str(text), name=crs.name, geographic=geographic, geocentric=geocentric,
+    return CrsFacts(text=str(text), name=_label(crs), geographic=geographic, geocentric=geocentric,
                     vertical=vertical, xy_unit=xy_unit, z_unit=z_unit)
 
 
@@ -79,6 +79,16 @@ def same_crs(a: CrsFacts, b: CrsFacts) -> bool:
                                                                 ignore_axis_order=True))
     except Exception:
         return False
+
+
+def _label(crs) -> str:
+    """The CRS's name, with its authority code when it has one (EPSG:4326 and
+    EPSG:4978 are both named "WGS 84")."""
+    try:
+        found = crs.to_authority(min_confidence=90)
+    except Exception:
+        found = None
+    return f"{crs.name} ({found[0]}:{found[1]})" if found else crs.name
 
 
 def box_samples(mins, maxs, per_axis: int = 21, z_levels: int = 3) -> np.ndarray:
@@ -143,8 +153,9 @@ def describe_operation(transformer, source: CrsFacts, target: CrsFacts,
         used = ops[0]
         best = used[1]
         if len(ops) > 1:
-            used = (f"{ops[0][0]} (accuracy {_accuracy(ops[0][1])}), or per point where that one does not "
-                    f"apply, one of {len(ops) - 1} other operation{'s' if len(ops) > 2 else ''}", None)
+            others = "another operation" if len(ops) == 2 else f"one of {len(ops) - 1} other operations"
+            used = (f"{ops[0][0]} (accuracy {_accuracy(ops[0][1])}), or, for points where that one does not "
+                    f"apply, {others}", None)
     else:
         used, best = ("an operation PROJ chooses per point", -1.0), -1.0
     text = used[0] if used[1] is None else f"{used[0]} (accuracy {_accuracy(used[1])})"
