@@ -103,8 +103,8 @@ def swiss_grid_env(folder: Path) -> Optional[Dict[str, str]]:
     """An environment in which PROJ finds the CHENyx06 grids: None when it
     already does; else, when a PROJ data folder holds them under another
     letter case (Debian 12's proj-data: CHENYX06a.gsb where proj.db says
-    CHENyx06a.gsb), links under the expected names in ``folder`` put first on
-    PROJ_DATA.  Skips when the grids are not there at all."""
+    CHENyx06a.gsb), links under the expected names in ``folder``, added to
+    PROJ_DATA after the folders PROJ has.  Skips when the grids are not there at all."""
     import pyproj
 
     data = [d for d in pyproj.datadir.get_data_dir().split(os.pathsep) if d]
@@ -130,6 +130,6 @@ def swiss_grid_env(folder: Path) -> Optional[Dict[str, str]]:
     for name, target in links.items():
         (folder / name).symlink_to(target)
     env = dict(os.environ)
-    env["PROJ_DATA"] = os.pathsep.join([str(folder)] + data)
+    env["PROJ_DATA"] = os.pathsep.join(data + [str(folder)])   # proj.db's folder first, as PROJ wants
     env.pop("PROJ_LIB", None)
     return env

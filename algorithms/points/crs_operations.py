@@ -221,7 +221,7 @@ def other_case_hint(grid: str) -> str:
             for name in present:
                 if name != wanted and name.lower() == wanted.lower():
                     return (f"{os.path.join(folder, name)} is that grid under another letter case; a link to it "
-                            f"named {wanted} in a folder listed in PROJ_DATA lets PROJ use it")
+                            f"named {wanted} in a folder added to PROJ_DATA (after the one holding proj.db) lets PROJ use it")
     return ""
 
 
