@@ -221,7 +221,8 @@ def other_case_hint(grid: str) -> str:
             for name in present:
                 if name != wanted and name.lower() == wanted.lower():
                     return (f"{os.path.join(folder, name)} is that grid under another letter case; a link to it "
-                            f"named {wanted} in a folder added to PROJ_DATA (after the one holding proj.db) lets PROJ use it")
+                            f"named {wanted} in a folder added to PROJ_DATA (after the one holding proj.db) "
+                            f"lets PROJ use it")
     return ""
 
 
