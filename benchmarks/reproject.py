@@ -36,18 +36,11 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from scale import cpu_model  # noqa: E402  (benchmarks/scale.py, beside this script)
+
 SHARED = HERE.parent.parent / "shared"
 LIMIT = 1.25   # issue 22: --t-srs EPSG:4326 costs at most this times the build without it
-
-
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
 
 
 def make_mosaic(source: Path, copies: int, work: Path) -> Path:

@@ -3,6 +3,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from copc_builder.algorithms.kernels.distribute import int_bounds
 from copc_builder.algorithms.kernels.lattice import CORNERS, interpolate_in_cells, lattice_cells, rank_cells
 
 SETTINGS = settings(max_examples=40, deadline=None)
@@ -12,7 +13,8 @@ I64 = np.iinfo(np.int64)
 def cells_of(real, steps):
     cells = np.empty((len(real), 3), np.int64)
     lo, hi = np.full(3, I64.max, np.int64), np.full(3, I64.min, np.int64)
-    lattice_cells(real, steps, cells, lo, hi)
+    lattice_cells(real, steps, cells)
+    int_bounds(cells, lo, hi)
     return cells, lo, hi
 
 

@@ -13,19 +13,11 @@ CORNERS = np.array([[j & 1, (j >> 1) & 1, (j >> 2) & 1] for j in range(8)], np.i
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def lattice_cells(real, steps, cells, lo, hi):
-    """cells[i] = floor(real[i] / steps), folding their bounds into lo/hi."""
-    n = real.shape[0]
-    for i in prange(n):
+def lattice_cells(real, steps, cells):
+    """cells[i] = floor(real[i] / steps): each point's cell."""
+    for i in prange(real.shape[0]):
         for a in range(3):
             cells[i, a] = np.int64(np.floor(real[i, a] / steps[a]))
-    for i in range(n):
-        for a in range(3):
-            c = cells[i, a]
-            if c < lo[a]:
-                lo[a] = c
-            if c > hi[a]:
-                hi[a] = c
 
 
 @njit(cache=True, nogil=True)

@@ -25,6 +25,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from ..kernels.distribute import int_bounds
 from ..kernels.lattice import CORNERS, interpolate_in_cells, lattice_cells, rank_cells
 
 Triple = Tuple[float, float, float]
@@ -143,7 +144,8 @@ def cells_of(real: np.ndarray, steps: np.ndarray) -> Tuple[np.ndarray, np.ndarra
     cells = np.empty((n, 3), np.int64)
     lo = np.full(3, np.iinfo(np.int64).max, np.int64)
     hi = np.full(3, np.iinfo(np.int64).min, np.int64)
-    lattice_cells(real, steps, cells, lo, hi)
+    lattice_cells(real, steps, cells)
+    int_bounds(cells, lo, hi)
     dims = hi - lo + 1
     if float(np.prod(dims.astype(np.float64))) <= max(DENSE_CELLS_PER_POINT * n, 1 << 16):
         rank = np.full(int(np.prod(dims)), -1, np.int64)
