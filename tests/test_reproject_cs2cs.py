@@ -212,3 +212,19 @@ def test_cli_prints_the_operation_and_writes_the_target(tmp_path):
                for m in messages), run.stdout[-2000:]
     assert wkt_epsg(out) == 25832
     assert_matches_cs2cs(out, [src], ["EPSG:32632"], "EPSG:25832", heights=False)
+
+
+@pytest.mark.pdal
+def test_a_pipeline_reprojects_as_its_file_does(tmp_path):
+    """The points of a PDAL pipeline go through the same reprojection (the
+    arrays' converter): a pipeline reading a LAS file gives the file's bytes."""
+    from pdal_helpers import require_pdal
+
+    require_pdal()
+    src = write_rich(tmp_path / "tile.las", 6, crs="EPSG:32632", seed=7, n=8_000,
+                     offset=(500_000.0, 5_200_000.0, 300.0), extent=(300.0, 300.0, 40.0))
+    direct, piped = tmp_path / "direct.copc.laz", tmp_path / "piped.copc.laz"
+    build([src], direct, t_srs="EPSG:4326")
+    build(json.dumps([{"type": "readers.las", "filename": str(src)}]), piped, t_srs="EPSG:4326")
+    assert_matches_cs2cs(piped, [src], ["EPSG:32632"], "EPSG:4326", heights=False)
+    assert piped.read_bytes() == direct.read_bytes()
