@@ -52,9 +52,8 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
                page_points: Optional[int] = None, hierarchy_page_levels: int = 0,
                temporal_index: Optional[int] = None, statistics: bool = True,
                recursive: bool = False, scheduler: Optional[str] = None,
-               workers: int = 0, storage_options=None, tile_size: Optional[float] = None,
-               overview: bool = True, overview_size: Optional[float] = None,
-               t_srs: Optional[str] = None) -> BuildSummary:
+               workers: int = 0, storage_options=None, tile_size: Optional[float] = None, overview: bool = True,
+               overview_size: Optional[float] = None, t_srs: Optional[str] = None) -> BuildSummary:
     """Build one COPC file from LAS/LAZ files.
 
     inputs      a path or a list of paths (LAS/LAZ 1.0-1.4, any point format; a
@@ -89,9 +88,7 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
                 ``output`` a .vpc listing them (README: Tiles); a TilesSummary
     overview, overview_size  the overview COPC of the tiles' roots (default on),
                 split on cells of overview_size (whole tiles) when given
-    t_srs       reproject every point to this CRS ("EPSG:32610", WKT, PROJJSON,
-                a PROJ string) as it is read, each input from its own CRS
-                (or a_srs); heights too when both CRSs have a vertical axis
+    t_srs       reproject every point to this CRS as it is read (README: Reprojection)
     """
     options = _options(memory_budget=memory_budget, temp_dir=temp_dir, threads=threads, scale=scale,
                        offset=offset, a_srs=a_srs, leaf_limit=leaf_limit, chunk_points=chunk_points,

@@ -23,7 +23,7 @@ def build_help(pdal: bool, dask: bool, storage: bool) -> str:
     """The help for a dialog with (``pdal``) the PDAL pipeline, (``dask``) the Dask parameters and
     (``storage``) URLs and the storage options."""
     pieces = [INTRO, INPUTS] + ([PIPELINE] if pdal else []) + [OUTPUT_FILE, ADVANCED] + ([DASK] if dask else [])
-    pieces += ([STORAGE] if storage else []) + [OUTPUTS]
+    pieces += ([STORAGE] if storage else []) + [REPROJECT, OUTPUTS]
     missing = ([PDAL_MISSING] if not pdal else []) + ([DASK_MISSING] if not dask else [])
     missing += [STORAGE_MISSING] if not storage else []
     if missing:
@@ -41,7 +41,7 @@ INTRO = (
 
 INPUTS = (
     "<p><b>Input LAS/LAZ files</b>: the files to convert, or point-cloud layers of the project "
-    "(their files); they must share a CRS (or set <i>CRS</i>).</p>")
+    "(their files); they must share a CRS (or set <i>CRS</i>, or <i>Reproject to</i>).</p>")
 
 PIPELINE = (
     "<p><b>PDAL pipeline</b>: a pipeline JSON file whose points become the COPC, alone or merged with "
@@ -64,7 +64,7 @@ ADVANCED = (
     "<p><b>Offset</b> (advanced): the output's coordinate offset, one or three values. Empty: the "
     "inputs' own.</p>"
     "<p><b>CRS</b> (advanced): assign this CRS to the output, overriding the inputs' (needed when "
-    "they have none, or differ). Points are not reprojected.</p>"
+    "they have none, or differ). Points are not reprojected (see <i>Reproject to</i>).</p>"
     "<p><b>Temporal index stride</b> (advanced): 0 for none; S adds the COPC temporal index "
     "(each node's GPS times at every S-th point), so clients skip nodes by time. 100 suits most "
     "files. Needs inputs with GPS time.</p>"
@@ -89,6 +89,13 @@ STORAGE = (
     "<code>region=eu-central-2</code>, <code>endpoint_url=https://minio.example</code>. The values of "
     "key, secret and token are kept out of the log and the history (as is an URL's user:password), but "
     "prefer the environment or a profile for them.</p>")
+
+REPROJECT = (
+    "<p><b>Reproject to</b>: transform every point into this CRS as it is read, each input from its own "
+    "CRS (or <i>CRS</i>), so inputs in different CRSs merge. Heights are transformed too when both CRSs "
+    "have a vertical part (a compound CRS, ellipsoidal heights, geocentric); the log says which "
+    "transformation PROJ chose and which grids it lacked. A geographic CRS (degrees) makes a poor octree. "
+    "Empty: coordinates are kept.</p>")
 
 OUTPUTS = (
     "<h3>Outputs</h3>"

@@ -26,6 +26,7 @@ PARAMETERS = {
     "--scheduler": "Dask scheduler",
     "--workers": "Local Dask workers",
     "--storage-option": "Storage options",
+    "--t-srs": "Reproject to",
 }
 
 INSTALLER = '"Install Python dependencies"'

@@ -59,7 +59,7 @@ def plan_reprojection(infos: Sequence[SourceInfo], options: BuildOptions,
     for info in infos:
         if assigned is None and not info.crs_wkt:
             raise InputError(info.path, f"has no CRS ({info.crs_note}), so it cannot be reprojected; "
-                                        f"assign one with --a-srs (CRS in QGIS)")
+                                        f"assign one with --a-srs")
         if assigned is None and info.crs_wkt not in facts:
             facts[info.crs_wkt] = _facts_of_input(info)
         sources.append(assigned or facts[info.crs_wkt])

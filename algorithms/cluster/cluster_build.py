@@ -145,7 +145,7 @@ class ClusterBuild:
 
         session.run("read_range", read_range, jobs, done)
         results.sort(key=lambda r: r.index)
-        _raise_unprojected(sources, plan, ranges, results)
+        raise_unprojected(sources, plan, ranges, results)
         self._return_zero(sources, ranges, results)
         points = sum(r.points for r in results)
         if points == 0:
@@ -225,7 +225,7 @@ def _any_cube(plan: Plan) -> Cube:
     return plan.header_cube() or Cube.enclosing(zero, zero, plan.scales, plan.offsets)
 
 
-def _raise_unprojected(sources, plan: Plan, ranges, results: List[RangeRead]) -> None:
+def raise_unprojected(sources, plan: Plan, ranges, results: List[RangeRead]) -> None:
     """The in-process build's error for points PROJ could not transform, from the ranges' counts."""
     for s, source in enumerate(sources):
         mine = [r for (index, _, _), r in zip(ranges, results) if index == s and r.unprojected]

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..build.build_stages import return_zero_warning
 from ..build.memory_budget import MemoryBudget
-from ..cluster.cluster_build import task_budget
+from ..cluster.cluster_build import raise_unprojected, task_budget
 from ..cluster.cluster_plan import TASKS_PER_WORKER, read_ranges
 from ..cluster.session import ClusterSession
 from ..cluster.shards import load_pieces
@@ -83,7 +83,8 @@ class ClusterTiledBuild(TiledBuild):
         folder = session.folder("read")
         jobs = [ReadJob(i, sources[s], a, b, plan.layout, np.asarray(plan.scales), np.asarray(plan.offsets),
                         TileBucketing(grid), self.options.chunk_points, os.path.join(folder, f"range-{i}.shard"),
-                        threads, packed=not session.local) for i, (s, a, b) in enumerate(ranges)]
+                        threads, packed=not session.local, reprojection=plan.reprojection(s))
+                for i, (s, a, b) in enumerate(ranges)]
         results: List[RangeRead] = []
 
         def done(result: RangeRead) -> None:
@@ -92,6 +93,7 @@ class ClusterTiledBuild(TiledBuild):
 
         session.run("read_range", read_range, jobs, done)
         results.sort(key=lambda r: r.index)
+        raise_unprojected(sources, plan, ranges, results)
         zero = [0] * len(sources)
         for (s, _, _), result in zip(ranges, results):
             zero[s] += result.return_zero
