@@ -23,9 +23,9 @@ from ..common.options import BuildOptions
 from ..common.progress import Progress
 from ..kernels.point_formats import NIR_OFFSET, RGB_OFFSET, WAVEFORM_FORMATS
 from ..points.cube import Cube
-from ..points.reprojection import Reprojection
 from ..points.point_layout import ExtraDim, PointLayout, choose_point_format
 from ..points.quantize import INT32_MAX, INT32_MIN
+from ..points.reprojection import Reprojection
 from ..sources.source_info import SourceInfo
 from ..writer.output_header import HeaderTemplate
 from .reproject_plan import plan_reprojection, with_tolerance
