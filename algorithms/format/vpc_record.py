@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
+from urllib.parse import urljoin
 
 STAC_VERSION = "1.0.0"
 POINTCLOUD_EXTENSION = "https://stac-extensions.github.io/pointcloud/v1.0.0/schema.json"
@@ -34,6 +36,7 @@ PROJECTION_EXTENSION = "https://stac-extensions.github.io/projection/v1.1.0/sche
 COPC_MEDIA_TYPE = "application/vnd.laszip+copc"
 DATA_ASSET = "data"
 OVERVIEW_ASSET = "overview"
+_URL_SCHEME = re.compile(r"^(s3|https?)://", re.IGNORECASE)
 
 
 @dataclass
@@ -142,9 +145,17 @@ def parse_collection(text: bytes) -> List[VpcItem]:
 
 
 def resolve_href(vpc_path: str, href: str) -> str:
-    """A member's path: relative hrefs ("./x.copc.laz", "x.copc.laz") are relative to the .vpc's folder."""
+    """A member's path: relative hrefs ("./x.copc.laz", "x.copc.laz") are relative to the .vpc's folder,
+    or, for a .vpc at an s3:// or http(s):// URL, to its URL (RFC 3986, as PDAL's readers.stac resolves
+    them: "../", a root-relative "/x.laz", the .vpc's query not carried over)."""
     if "://" in href:
         return href
+    remote = _URL_SCHEME.match(str(vpc_path))
+    if remote:
+        scheme = remote.group(1)
+        # urljoin resolves only the schemes it knows; an s3:// URL joins as an http one would.
+        joined = urljoin("http" + str(vpc_path)[len(scheme):] if scheme.lower() == "s3" else str(vpc_path), href)
+        return scheme + joined[len("http"):] if scheme.lower() == "s3" else joined
     if href.startswith("file:"):
         href = href[len("file:"):]
     if os.path.isabs(href):
