@@ -234,7 +234,7 @@ def _env(server) -> dict:
 def test_a_folder_of_files_goes_up_under_a_prefix(s3, tmp_path):
     """The generic step a tiled build's output (a .vpc and its tiles) will use."""
     from copc_builder.algorithms.storage.storage_options import storage_options
-    from copc_builder.algorithms.storage.upload import upload_tree
+    from copc_builder.algorithms.storage.object_set import upload_tree
     from copc_builder.algorithms.storage.urls import parse_url
 
     folder = tmp_path / "tiles"
@@ -272,3 +272,31 @@ def test_an_object_replaced_between_scan_and_read_is_refused(s3, tiles, tmp_path
     with pytest.raises(InputError, match="changed while it was being read"):
         for _ in source.chunks(1_000_000, 500_000):       # a range no cached block holds
             pass
+
+
+def test_objects_go_up_in_the_order_given_and_can_be_listed_and_removed(s3, tmp_path):
+    """object_set.py, what a tiled build's upload is made of: files sent in the
+    order given (each key noted before its upload starts), the keys under a
+    prefix and its sub-prefixes, keys removed, a small object read."""
+    from copc_builder.algorithms.storage.object_set import delete_keys, list_keys, read_small, upload_files
+    from copc_builder.algorithms.storage.storage_options import storage_options
+    from copc_builder.algorithms.storage.urls import parse_url
+
+    s3.client().create_bucket(Bucket="sets")
+    names = ["c/t-2.copc.laz", "c/t-1.copc.laz", "c.vpc"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(name.encode() * 1000)
+    options = storage_options({"part_size": "5M"})
+    started = []
+    files = [(str(tmp_path / n), parse_url(f"s3://sets/out/{n}")) for n in names]
+    assert upload_files(files, options, started) == sum(len(n) * 1000 for n in names)
+    puts = [r.split("?")[0] for r in s3.front.seen if r.startswith("PUT ")]
+    assert puts == [f"PUT /sets/out/{n}" for n in names]
+    assert [loc.key for loc in started] == [f"out/{n}" for n in names]
+    assert list_keys(parse_url("s3://sets/out/"), options) == (["out/c.vpc"], ["out/c/"])
+    assert list_keys(parse_url("s3://sets/out/c/"), options) == (["out/c/t-1.copc.laz", "out/c/t-2.copc.laz"], [])
+    assert read_small(parse_url("s3://sets/out/c.vpc"), options) == b"c.vpc" * 1000
+    assert read_small(parse_url("s3://sets/out/none.vpc"), options) is None
+    delete_keys(parse_url("s3://sets/out/"), ["out/c.vpc", "out/c/t-1.copc.laz", "out/never-there"], options)
+    assert s3.keys("sets") == ["out/c/t-2.copc.laz"]

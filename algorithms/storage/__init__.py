@@ -13,7 +13,8 @@ local temp file; no storage library type leaves this folder.
     http_object.py      an HTTP(S) object: size, ranges
     remote.py           a URL -> its object; a bucket prefix -> the LAS/LAZ objects under it
     range_file.py       RangeFile: a read-only file object over ranges, with a block cache
-    upload.py           a finished local file (or folder of files) -> the store, in parts
+    upload.py           a finished local file -> the store, in parts
+    object_set.py       several files -> objects in a chosen order, listed and removed again
 
 boto3 and urllib3 are the optional extra ``storage``
 (``pip install 'copc-builder[storage]'``); the ordinary build imports

@@ -1,4 +1,4 @@
-"""A finished local file (or a folder of files) -> the store.
+"""A finished local file -> the store.
 
 The build writes its output to a local temp file as always; this sends it
 to ``s3://bucket/key``: one PUT when it fits in a part, else a multipart
@@ -83,22 +83,6 @@ def upload_file(path: str, location: Location, options: StorageOptions, progress
             raise OutputError(exc.path, f"{exc.problem}; the upload was aborted, nothing was stored") from None
         raise
     return size
-
-
-def upload_tree(folder: str, prefix: Location, options: StorageOptions, progress: Progress = None,
-                check_cancel: Optional[Callable[[], None]] = None) -> int:
-    """Every file under ``folder`` to ``prefix`` + its relative path (sorted,
-    each object whole or not at all); the bytes sent."""
-    files = sorted(os.path.join(root, name) for root, _, names in os.walk(folder) for name in names)
-    total = sum(os.path.getsize(f) for f in files)
-    base = prefix.key if not prefix.key or prefix.key.endswith("/") else prefix.key + "/"
-    sent = 0
-    for path in files:
-        key = base + os.path.relpath(path, folder).replace(os.sep, "/")
-        done_before = sent
-        step = (lambda done, _total, before=done_before: progress(before + done, total)) if progress else None
-        sent += upload_file(path, prefix.with_key(key), options, step, check_cancel)
-    return sent
 
 
 def _send_parts(obj: S3Object, path: str, upload_id: str, size: int, part: int, progress: Progress,
