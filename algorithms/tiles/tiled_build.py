@@ -27,7 +27,7 @@ from ..common.options import BuildOptions
 from ..common.progress import Progress
 from ..common.timing import TIMINGS
 from ..format.node_key import ROOT
-from ..format.vpc_record import collection_bytes, relative_href
+from ..format.vpc_record import collection_bytes
 from ..sources.input_paths import expand_inputs
 from ..sources.resolve import is_path
 from ..store import PointStore
@@ -163,15 +163,15 @@ class TiledBuild:
 
     # -- the .vpc --------------------------------------------------------------------------------
     def _items(self, plan, grid: TileGrid, footprints: Footprints, outputs: VpcOutputs, overviews: List[dict]):
-        overview_of = {cell: o["path"] for o in overviews for cell in o["tiles"]}
+        overview_of = {cell: o["name"] for o in overviews for cell in o["tiles"]}
         schemas = pc_schemas(plan.layout)
         items = []
         for cell in sorted(self.written):
             w = self.written[cell]
             name = grid.name(outputs.stem, cell)
-            hrefs = [relative_href(outputs.vpc, overview_of[cell])] if cell in overview_of else []
-            items.append(make_item(name, relative_href(outputs.vpc, outputs.final_tile(name)), w.points,
-                                   w.imin, w.imax, plan.header, footprints, hrefs, schemas))
+            hrefs = [outputs.overview_href(overview_of[cell])] if cell in overview_of else []
+            items.append(make_item(name, outputs.tile_href(name), w.points, w.imin, w.imax, plan.header,
+                                   footprints, hrefs, schemas))
         return items
 
     def _summary(self, outputs: VpcOutputs, plan, overviews, seconds: float, store) -> TilesSummary:

@@ -22,6 +22,7 @@ from typing import Iterable, List, Sequence
 
 from ..common.errors import OutputError
 from ..common.temp_files import TEMP_SUFFIX, pid_alive, remove_quietly
+from ..format.vpc_record import relative_href
 
 VPC_SUFFIX = ".vpc"
 COPC_SUFFIX = ".copc.laz"
@@ -62,6 +63,13 @@ class VpcOutputs:
 
     def final_overview(self, name: str) -> str:
         return os.path.join(self.folder, name + COPC_SUFFIX)
+
+    def tile_href(self, name: str) -> str:
+        """The tile's href in the .vpc: "./OUT-tiles/NAME.copc.laz", relative to the .vpc."""
+        return relative_href(self.vpc, self.final_tile(name))
+
+    def overview_href(self, name: str) -> str:
+        return relative_href(self.vpc, self.final_overview(name))
 
     def commit(self, vpc_bytes: bytes, overview_names: Iterable[str]) -> None:
         """Move every file into place, the .vpc last."""
