@@ -85,7 +85,7 @@ def build_copc(inputs, output, *, memory_budget=DEFAULT_MEMORY_BUDGET, temp_dir:
                 "key": ..., "secret": ...}) or "KEY=VALUE" strings, over what the
                 AWS environment variables and profiles give; needs the storage extra
     tile_size   COPC tiles of this size (output CRS units) in OUTPUT-tiles/ and
-                ``output`` a .vpc listing them (README: Tiles); a TilesSummary
+                ``output`` a .vpc listing them (README: Tiles; an s3:// one is uploaded); a TilesSummary
     overview, overview_size  the overview COPC of the tiles' roots (default on),
                 split on cells of overview_size (whole tiles) when given
     t_srs       reproject every point to this CRS as it is read (README: Reprojection)
@@ -116,9 +116,6 @@ def _with_tiles(options: BuildOptions, output, tile_size, overview, overview_siz
     options.overview_size = check_size(overview_size, "overview size") if overview_size is not None else None
     if options.tile_size is None and str(output).lower().endswith(".vpc"):
         raise OptionError(f"{output}: a .vpc lists tiles; give a tile size (--tile-size) to write one")
-    if options.tile_size is not None and "://" in str(output):
-        raise OptionError(f"{output}: a tiled build writes local files (the .vpc, its tiles folder, the "
-                          f"overview); write them to a folder and upload it")
     return options.checked()
 
 

@@ -218,8 +218,3 @@ def test_tiles_from_an_http_input_are_the_local_tiles(survey, tiled, tmp_path):
     finally:
         server.close()
     assert [digest(t["path"]) for t in remote.tiles] == [digest(t["path"]) for t in tiled.tiles]
-
-
-def test_a_tiled_build_writes_local_files_only(survey, tmp_path):
-    with pytest.raises(OptionError, match="writes local files"):
-        build_copc([str(survey)], "s3://bucket/city.vpc", tile_size=250)

@@ -39,7 +39,7 @@ from .overview import RootCollector, gather_part, overview_factor, overview_part
 from .tile_copc import CopcWritten, TileSettings, write_copc_from_columns, write_copc_from_store
 from .tile_distribution import TileDistributor, tiles_in_memory
 from .vpc_items import Footprints, make_item, pc_schemas
-from .vpc_outputs import VpcOutputs
+from .vpc_outputs import VpcOutputs, vpc_outputs
 
 Cell = Tuple[int, int]
 
@@ -80,7 +80,7 @@ class TiledBuild:
         TIMINGS.seconds.clear()
         inputs = expand_inputs(self.inputs, self.options.recursive, self.progress.info, self.options.storage)
         paths = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-        outputs = VpcOutputs(self.output, [os.fspath(i) for i in paths if is_path(i)])
+        outputs = vpc_outputs(self.output, [os.fspath(i) for i in paths if is_path(i)], self.options, self.progress)
         work = store = None
         try:
             sources, plan = ScanStage(inputs, self.options, self.progress, self.software).run()

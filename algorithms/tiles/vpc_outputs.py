@@ -98,10 +98,25 @@ class VpcOutputs:
 
     def _stale_overviews(self, keep: Sequence[str]) -> List[str]:
         """Overview files an earlier build to this name wrote that this one did not."""
-        pattern = re.compile(re.escape(self.overview_stem) + r"(_-?[0-9.]+_-?[0-9.]+)?" + re.escape(COPC_SUFFIX) + "$")
+        pattern = overview_name_pattern(self.stem)
         kept = {n + COPC_SUFFIX for n in keep}
         return [os.path.join(self.folder, e) for e in os.listdir(self.folder)
                 if pattern.match(e) and e not in kept]
+
+
+def overview_name_pattern(stem: str) -> "re.Pattern":
+    """The names of the overview files a tiled build to STEM.vpc writes (one, or split on a grid)."""
+    return re.compile(re.escape(f"{stem}-overview") + r"(_-?[0-9.]+_-?[0-9.]+)?" + re.escape(COPC_SUFFIX) + "$")
+
+
+def vpc_outputs(output, inputs: Sequence[str], options, progress) -> "VpcOutputs":
+    """Where a tiled build's files go, checked before any point is read: beside a
+    local .vpc, or, for an s3:// .vpc, uploaded from the temp folder (vpc_remote_outputs.py)."""
+    if isinstance(output, str) and "://" in output:
+        from .vpc_remote_outputs import RemoteVpcOutputs
+
+        return RemoteVpcOutputs(output, options, progress)
+    return VpcOutputs(output, inputs)
 
 
 def _checked_vpc_path(path, inputs: Sequence[str]) -> str:
