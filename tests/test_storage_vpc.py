@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from copc_builder.algorithms.format.vpc_record import resolve_href
+from copc_builder.algorithms.storage.range_file import BLOCKS
 
 
 @pytest.mark.parametrize("vpc, href, member", [
@@ -33,8 +34,10 @@ import re  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from copc_builder import build_copc  # noqa: E402
-from copc_builder.algorithms.api import BuildCancelled, OutputError  # noqa: E402
+from copc_builder.algorithms.api import BuildCancelled, OutputError, copc_info, validate_copc  # noqa: E402
 from fixtures import write_rich  # noqa: E402
+from hostile_helpers import run_cli  # noqa: E402
+from storage_servers import RangeServer  # noqa: E402
 
 BUCKET = "vpc"
 ORIGIN = (2683000.0, 1247000.0, 400.0)
@@ -57,13 +60,22 @@ def survey(tmp_path_factory, s3_server):
     return [str(p) for p in files]
 
 
+class Files(dict):
+    """{path relative to ``folder``: bytes} of the files of a folder."""
+
+    def __init__(self, folder: Path):
+        super().__init__((p.relative_to(folder).as_posix(), p.read_bytes()) for p in sorted(folder.rglob("*"))
+                         if p.is_file())
+        self.folder = folder
+
+
 @pytest.fixture(scope="module")
 def local(survey, tmp_path_factory):
-    """The local tiled build: {path relative to its folder: bytes}."""
+    """The local tiled build's files."""
     folder = tmp_path_factory.mktemp("vpc_local")
     summary = build_copc(survey, folder / "survey.vpc", tile_size=500)
     assert len(summary.tiles) == 4 and max(t["bytes"] for t in summary.tiles) > 5 << 20
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return Files(folder)
 
 
 def objects(server, prefix: str) -> dict:
@@ -227,3 +239,73 @@ def test_a_failed_build_leaves_an_earlier_build_it_did_not_touch(s3, survey, loc
         build_copc(survey, f"s3://{BUCKET}/keep/survey.vpc", tile_size=300, temp_dir=tmp_path, storage_options=FAST)
     assert ("keep/survey-tiles/survey_2682900_1246800.copc.laz", "PUT") in writes(s3, "")
     assert objects(s3, "keep/") == local
+
+
+# -- a .vpc on a server, read through the storage layer ---------------------------------------
+def cli_env(server) -> dict:
+    env = dict(os.environ, **server.environment())
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    env.pop("AWS_PROFILE", None)
+    return env
+
+
+def test_validate_and_info_of_an_uploaded_vpc_read_its_members_from_the_store(s3, survey, local, tmp_path):
+    url = f"s3://{BUCKET}/read/survey.vpc"
+    build_copc(survey, url, tile_size=500, temp_dir=tmp_path)
+    s3.front.reset()
+    report = validate_copc(url)
+    assert report.ok, [str(f) for f in report.findings]
+    assert report.points == 380_000 and report.path == url
+    for name in local:      # every member and the overview, read from the server by ranges
+        assert any(r.startswith(f"GET /{BUCKET}/read/{name}") for r in s3.front.seen), name
+    s3.front.reset()
+    BLOCKS.clear()      # as a new process: validate's blocks of the .vpc are not there
+    info = copc_info(url)
+    assert info["point_count"] == 380_000 and info["file_size"] == len(local["survey.vpc"])
+    assert [m["path"] for m in info["members"]] == [f"s3://{BUCKET}/read/{k}" for k in sorted(local)
+                                                    if k.startswith("survey-tiles/")]
+    assert all(m["exists"] for m in info["members"]) and info["overviews"][0]["exists"]
+    assert info["transfer"]["bytes_read"] == s3.front.bytes_sent == len(local["survey.vpc"])
+    assert info["transfer"]["requests"] == len(s3.front.seen) == 2 + 5      # HEAD + GET of the .vpc, 5 HEADs
+    r = run_cli("info", url, env=cli_env(s3))
+    assert r.returncode == 0 and "of 4 files" in r.stdout and "missing" not in r.stdout, r.stdout + r.stderr
+    assert re.search(r"Read\s+[\d,]+ bytes in 7 requests", r.stdout), r.stdout
+    r = run_cli("validate", url, env=cli_env(s3))
+    assert r.returncode == 0, r.stdout + r.stderr
+    gone = sorted(k for k in local if k.startswith("survey-tiles/"))[1]
+    s3.client().delete_object(Bucket=BUCKET, Key=f"read/{gone}")
+    report = validate_copc(url)
+    (finding,) = [f for f in report.errors if f.check == "vpc.member"]
+    assert f"./{gone} cannot be read (s3://{BUCKET}/read/{gone}): not found" in finding.message, finding
+    assert "1 missing" in run_cli("info", url, env=cli_env(s3)).stdout
+
+
+def test_a_vpc_over_http_validates_reads_and_builds(local, tmp_path):
+    pytest.importorskip("urllib3")
+    server = RangeServer(local.folder)
+    try:
+        url = server.url("survey.vpc")
+        report = validate_copc(url)
+        assert report.ok and report.points == 380_000, [str(f) for f in report.findings]
+        info = copc_info(url)
+        assert info["members"][0]["path"] == server.url(sorted(k for k in local if "tiles/" in k)[0])
+        assert all(m["exists"] for m in info["members"])
+        server.clear_counts()
+        remote = build_copc(url, tmp_path / "remote.copc.laz")
+        sent = server.bytes_sent
+    finally:
+        server.close()
+    here = build_copc(str(local.folder / "survey.vpc"), tmp_path / "here.copc.laz")
+    assert remote.points == here.points == 380_000
+    assert (tmp_path / "remote.copc.laz").read_bytes() == (tmp_path / "here.copc.laz").read_bytes()
+    tiles = sum(len(v) for k, v in local.items() if "tiles/" in k)    # the members: each byte read about once
+    assert tiles < sent <= 1.05 * tiles + len(local["survey.vpc"]), (sent, tiles)
+
+
+def test_an_s3_vpc_as_input_is_its_members(s3, local, tmp_path):
+    for name, data in local.items():
+        s3.client().put_object(Bucket=BUCKET, Key=f"input/{name}", Body=data)
+    out = build_copc(f"s3://{BUCKET}/input/survey.vpc", tmp_path / "from-s3.copc.laz")
+    here = build_copc(str(local.folder / "survey.vpc"), tmp_path / "here.copc.laz")
+    assert out.points == here.points == 380_000
+    assert (tmp_path / "from-s3.copc.laz").read_bytes() == (tmp_path / "here.copc.laz").read_bytes()

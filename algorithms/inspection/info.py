@@ -17,6 +17,7 @@ from ..copc_file import CopcFile, HierarchyCounts, PageProblem, walk_pages
 from ..format import (CopcInfo, GEOTIFF_RECORD, HIERARCHY_ENTRY_SIZE, HierarchyEntry, LAZ_RECORD, LAZ_USER,
                       LazVlr, OFFSET_BIT, PROJECTION_USER, SCALE_BIT)
 from ..format import TEMPORAL_RECORD, TEMPORAL_USER, TemporalHeader, TemporalNodeEntry, walk_temporal_pages
+from ..storage.urls import path_of
 from .vpc_info import format_vpc_info, vpc_info
 
 
@@ -26,8 +27,8 @@ def copc_info(path, storage=None) -> Dict[str, Any]:
     by ranges, with ``storage`` options); raises ``InputError`` only if it is
     not LAS at all.  A virtual point cloud (.vpc) is described by what it
     lists (vpc_info.py)."""
-    if str(path).lower().endswith(".vpc"):
-        return vpc_info(path)
+    if path_of(path).lower().endswith(".vpc"):
+        return vpc_info(path, storage)
     with CopcFile(path, storage) as f:
         h = f.header
         info: Dict[str, Any] = {

@@ -12,7 +12,9 @@ they stand for.
                   the LAS/LAZ objects under the prefix, as a folder's files
                   (an s3:// URL not ending in .las/.laz is a prefix)
     tiles.vpc     a virtual point cloud: the files its items' data assets
-                  name (LAS, LAZ or COPC), hrefs relative to the .vpc
+                  name (LAS, LAZ or COPC), hrefs relative to the .vpc; a
+                  .vpc at an s3:// or http(s):// URL too (its members, then,
+                  URLs relative to it)
 
 Everything else (files, arrays, pipelines, opened sources) passes through
 unchanged.  A file whose name starts with @ is given as ``./@name``.
@@ -21,11 +23,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from ..common.errors import InputError
-from ..format.vpc_record import parse_collection, resolve_href
-from ..storage.urls import is_url, parse_url
+from ..format.vpc_record import VpcItem, parse_collection, resolve_href
+from ..storage.urls import is_url, parse_url, path_of, shown_name
 
 LAS_SUFFIXES = (".las", ".laz")
 LIST_PREFIX = "@"
@@ -129,29 +131,47 @@ def read_list_file(list_path: str) -> List[str]:
 
 def is_vpc_file(item) -> bool:
     """A virtual point cloud (.vpc) among the inputs."""
-    return isinstance(item, (str, os.PathLike)) and os.fspath(item).lower().endswith(".vpc")
+    return isinstance(item, (str, os.PathLike)) and path_of(os.fspath(item)).lower().endswith(".vpc")
 
 
-def read_vpc_members(vpc_path: str) -> List[str]:
-    """The files a .vpc lists (its items' data assets), in its order."""
-    if "://" in vpc_path:
-        raise InputError(vpc_path, "a virtual point cloud is read from a local file; download it first")
+def read_vpc(vpc_path: str, storage=None) -> Tuple[List[VpcItem], int]:
+    """The items of a .vpc (a path, or an s3:// or http(s):// URL read through
+    the storage layer with ``storage`` options) and its size; one-line errors."""
+    shown = shown_name(vpc_path)
     try:
-        with open(vpc_path, "rb") as f:
-            items = parse_collection(f.read())
+        if is_url(vpc_path):
+            from ..storage.remote import read_whole
+            from ..storage.storage_options import storage_options
+
+            data = read_whole(vpc_path, storage_options(storage))
+        else:
+            with open(vpc_path, "rb") as f:
+                data = f.read()
+        return parse_collection(data), len(data)
     except FileNotFoundError:
-        raise InputError(vpc_path, "virtual point cloud does not exist") from None
+        raise InputError(shown, "virtual point cloud does not exist") from None
     except OSError as exc:
-        raise InputError(vpc_path, f"cannot read the virtual point cloud ({exc.strerror})") from None
+        raise InputError(shown, f"cannot read the virtual point cloud ({exc.strerror})") from None
     except ValueError as exc:
-        raise InputError(vpc_path, str(exc)) from None
+        raise InputError(shown, str(exc)) from None
+
+
+def read_vpc_members(vpc_path: str, storage=None) -> List[str]:
+    """The files a .vpc lists (its items' data assets), in its order: paths,
+    or URLs (a remote .vpc's relative hrefs resolve against its URL)."""
+    items, _ = read_vpc(vpc_path, storage)
+    shown = shown_name(vpc_path)
     paths = []
     for item in items:
         path = resolve_href(vpc_path, item.data_href)
-        if "://" in path:
-            raise InputError(vpc_path, f"item {item.id} names {item.data_href}; only local files can be read")
+        if is_url(path):
+            paths.append(path)      # opened with the other inputs: a missing one is one line naming it
+            continue
+        if "://" in path or is_url(vpc_path):
+            raise InputError(shown, f"item {item.id} names {item.data_href}; a .vpc lists local files, or "
+                                    f"s3:// and http(s):// URLs")
         if not os.path.isfile(path):
-            raise InputError(vpc_path, f"item {item.id} names {item.data_href}, which does not exist ({path})")
+            raise InputError(shown, f"item {item.id} names {item.data_href}, which does not exist ({path})")
         paths.append(path)
     return paths
 
@@ -176,7 +196,7 @@ def expand_inputs(inputs, recursive: bool = False, note: Optional[Callable[[str]
     out: list = []
     for item in items:
         if is_vpc_file(item):
-            out += read_vpc_members(os.fspath(item))
+            out += read_vpc_members(os.fspath(item), storage)
         elif is_list_file(item):
             for path in read_list_file(item[1:]):
                 out += _folder_files(path, recursive, note, storage) if _is_folder(path) else [path]

@@ -1,10 +1,13 @@
 """URLs to remote objects: ``open_remote`` (size, version, ranges),
-``open_range_file`` (a file object), and ``list_prefix``, the LAS/LAZ
-objects under an s3:// prefix, as a folder lists its files."""
+``open_range_file`` (a file object), ``read_whole`` (a small object, such
+as a .vpc), ``objects_exist`` (which of several URLs are there), and
+``list_prefix``, the LAS/LAZ objects under an s3:// prefix, as a folder
+lists its files."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import List, Union
+from typing import Dict, List, Sequence, Union
 
 from ..common.errors import InputError
 from .range_file import RangeFile
@@ -23,8 +26,8 @@ def open_remote(url: Union[str, Location], options: StorageOptions):
     if location.scheme == "s3":
         from .s3_object import S3Object
 
-        if location.is_prefix:
-            raise InputError(location.shown, "is a prefix, not a LAS/LAZ object")
+        if not location.key or location.key.endswith("/"):
+            raise InputError(location.shown, "is a prefix, not an object")
         return S3Object.open(location, options)
     from .http_object import HttpObject
 
@@ -36,6 +39,31 @@ def open_range_file(url: Union[str, Location], options: StorageOptions) -> Range
     f = RangeFile(open_remote(url, options))
     f.transfers.add(requests=1)
     return f
+
+
+def read_whole(url: Union[str, Location], options: StorageOptions) -> bytes:
+    """A small object's bytes (a .vpc), by ranges as every read."""
+    with open_range_file(url, options) as f:
+        return f.read_at(0, f.size)
+
+
+def objects_exist(urls: Sequence[str], options: StorageOptions) -> Dict[str, bool]:
+    """Which of ``urls`` are there: a HEAD each, ``max_concurrency`` at once.
+    "Not found" is False; any other failure (a 403, a server that is gone)
+    is raised, as one line naming the URL."""
+    def there(url: str) -> bool:
+        try:
+            open_remote(url, options)
+        except InputError as exc:
+            # Both stores' messages for a 404 (s3_object.s3_failure, http_object._answer).
+            if exc.problem.startswith("not found"):
+                return False
+            raise
+        return True
+
+    unique = sorted(set(urls))
+    with ThreadPoolExecutor(max(1, options.max_concurrency), thread_name_prefix="copc_builder-head") as pool:
+        return dict(zip(unique, pool.map(there, unique)))
 
 
 @dataclass

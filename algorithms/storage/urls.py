@@ -86,6 +86,17 @@ def parse_url(text: str) -> Location:
     return Location(scheme, host, parts.path or "/", auth, Secret(parts.query) if parts.query else None)
 
 
+def path_of(item) -> str:
+    """A path as it is; of a URL, the key or path alone (no query): what its name ends with."""
+    text = str(item)
+    if not is_url(text):
+        return text
+    try:
+        return parse_url(text).key
+    except CopcBuilderError:
+        return text.split("?", 1)[0]
+
+
 def shown_name(item) -> str:
     """What messages call an input: a URL without its credentials and query, else the path."""
     text = str(item)

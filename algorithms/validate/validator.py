@@ -7,7 +7,7 @@ from typing import Callable, Optional
 
 from ..common.errors import CopcBuilderError
 from ..common.progress import Progress
-from ..storage.urls import shown_name
+from ..storage.urls import path_of, shown_name
 from .chunk_table_checks import check_chunk_table, check_chunk_table_offset, check_chunks_match
 from .context import ValidatedFile, ValidationContext
 from .header_checks import check_header
@@ -30,8 +30,8 @@ def validate_copc(path, observer=None, cancel: Optional[Callable[[], bool]] = No
     raises ``BuildCancelled`` when it returns True.  A virtual point cloud
     (.vpc) is checked with every file it lists (vpc_checks.py).
     """
-    if str(path).lower().endswith(".vpc"):
-        return validate_vpc(path, observer, cancel, validate_member=validate_copc)
+    if path_of(path).lower().endswith(".vpc"):
+        return validate_vpc(path, observer, cancel, validate_member=validate_copc, storage=storage)
     findings = FindingSink(ValidationReport(path=shown_name(path)))
     # One stage: the fraction of points decoded.
     progress = Progress(observer, cancel, stages=(("finish", 1.0),), cancelled="validation cancelled")

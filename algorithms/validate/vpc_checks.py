@@ -9,6 +9,8 @@
                    of an overview that are in none of the members
 
 Every member is validated as a COPC file (one decode of the collection);
+a .vpc at an s3:// or http(s):// URL is read, with its members, through the
+storage layer (members relative to its URL);
 an overview's points are looked for in the member whose bounds hold them,
 its nodes decoded coarsest first until every point is found (the overview a
 tiled build writes is made of the members' root nodes, so this stops at the
@@ -17,59 +19,81 @@ roots).
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ..common.errors import CopcBuilderError
 from ..copc_file import CopcFile, walk_pages
-from ..format.vpc_record import VpcItem, parse_collection, resolve_href
+from ..format.vpc_record import VpcItem, resolve_href
+from ..sources.input_paths import read_vpc
+from ..storage.urls import is_url, shown_name
 from .report import FindingSink, ValidationReport, num
 
 
-def validate_vpc(path, observer=None, cancel: Optional[Callable[[], bool]] = None, validate_member=None
-                 ) -> ValidationReport:
-    """Check a .vpc and every file it lists; never raises on a bad collection."""
-    findings = FindingSink(ValidationReport(path=str(path)))
+def validate_vpc(path, observer=None, cancel: Optional[Callable[[], bool]] = None, validate_member=None,
+                 storage=None) -> ValidationReport:
+    """Check a .vpc and every file it lists; never raises on a bad collection.
+    A .vpc at an s3:// or http(s):// URL, and its members, are read through
+    the storage layer with ``storage`` options."""
+    findings = FindingSink(ValidationReport(path=shown_name(path)))
     try:
-        with open(path, "rb") as f:
-            items = parse_collection(f.read())
-    except (OSError, ValueError) as exc:
-        findings.error("vpc", getattr(exc, "strerror", None) or str(exc))
+        items, _ = read_vpc(str(path), storage)
+    except CopcBuilderError as exc:
+        findings.error("vpc", getattr(exc, "problem", str(exc)))
         findings.close()
         return findings.report
     members: List[Tuple[VpcItem, str]] = []
+    check = partial(validate_member, storage=storage)
     for item in items:
         member = resolve_href(str(path), item.data_href)
-        if _check_member(findings, item, member, validate_member, observer, cancel):
+        if _check_member(findings, item, member, check, observer, cancel, storage):
             members.append((item, member))
-    _check_overviews(findings, str(path), items, members, validate_member, cancel)
+    _check_overviews(findings, str(path), items, members, check, cancel, storage)
     findings.close()
     return findings.report
 
 
-def _check_member(findings: FindingSink, item: VpcItem, member: str, validate_member, observer, cancel) -> bool:
+def _open_problem(href: str, member: str, checked: Optional[ValidationReport] = None) -> Optional[str]:
+    """Why a member cannot be checked at all, or None: before it is opened, a
+    file that is not there; once its check ran, a URL that could not be read."""
+    if checked is None:
+        if "://" in member and not is_url(member):
+            return f"{href} is neither a file nor an s3:// or http(s):// URL"
+        return None if is_url(member) or os.path.isfile(member) else f"{href} does not exist ({member})"
+    opened = [f for f in checked.errors if f.check == "file"]
+    return f"{href} cannot be read ({shown_name(member)}): {opened[0].message}" if opened and is_url(member) \
+        else None
+
+
+def _check_member(findings: FindingSink, item: VpcItem, member: str, validate_member, observer, cancel,
+                  storage) -> bool:
     report = findings.report
-    if "://" in member or not os.path.isfile(member):
-        findings.error("vpc.member", f"{item.id}: {item.data_href} does not exist ({member})")
+    problem = _open_problem(item.data_href, member)
+    checked = validate_member(member, observer, cancel) if not problem else None
+    problem = problem or _open_problem(item.data_href, member, checked)
+    if problem:
+        findings.error("vpc.member", f"{item.id}: {problem}")
         return False
-    checked = validate_member(member, observer, cancel)
+    shown = shown_name(member)
     report.points += checked.points
     report.nodes += checked.nodes
     report.depth = max(report.depth, checked.depth)
     if not checked.ok:
-        findings.error("vpc.member", f"{item.id}: {member} is not valid COPC: {checked.errors[0]}")
+        findings.error("vpc.member", f"{item.id}: {shown} is not valid COPC: {checked.errors[0]}")
         return False
     if item.count != checked.points:
-        findings.error("vpc.count", f"{item.id}: pc:count says {item.count:,} points, {member} holds "
+        findings.error("vpc.count", f"{item.id}: pc:count says {item.count:,} points, {shown} holds "
                                     f"{checked.points:,}")
-    with CopcFile(member) as f:
+    with CopcFile(member, storage) as f:
         h = f.header
         bounds = list(h.mins) + list(h.maxs)
         wkt = f.read_wkt()
     if len(item.native_bbox) != 6 or not np.allclose(item.native_bbox, bounds, rtol=0,
                                                      atol=max(h.scale) / 2):
         findings.error("vpc.bounds", f"{item.id}: proj:bbox {item.native_bbox} differs from the bounds of "
-                                     f"{member} ({', '.join(num(b) for b in bounds)})")
+                                     f"{shown} ({', '.join(num(b) for b in bounds)})")
     problem = _crs_problem(item, wkt)
     if problem:
         findings.error("vpc.crs", f"{item.id}: {problem}")
@@ -95,25 +119,29 @@ def _crs_problem(item: VpcItem, wkt: Optional[str]) -> Optional[str]:
 
 # -- overviews ---------------------------------------------------------------------------
 def _check_overviews(findings: FindingSink, path: str, items: List[VpcItem], members, validate_member,
-                     cancel) -> None:
+                     cancel, storage) -> None:
     hrefs = sorted({h for item in items for h in item.overview_hrefs})
     if not hrefs:
         findings.warning("vpc.overview", "no item lists an overview (QGIS 3.42+ draws one when zoomed out)")
         return
     for href in hrefs:
         overview = resolve_href(path, href)
-        if not os.path.isfile(overview):
-            findings.error("vpc.overview", f"{href} does not exist ({overview})")
+        problem = _open_problem(href, overview)
+        checked = validate_member(overview, None, cancel) if not problem else None
+        problem = problem or _open_problem(href, overview, checked)
+        if problem:
+            findings.error("vpc.overview", problem)
             continue
-        checked = validate_member(overview, None, cancel)
+        shown = shown_name(overview)
         if not checked.ok:
-            findings.error("vpc.overview", f"{overview} is not valid COPC: {checked.errors[0]}")
+            findings.error("vpc.overview", f"{shown} is not valid COPC: {checked.errors[0]}")
             continue
         missing = overview_points_missing(overview, [m for i, m in members if href in i.overview_hrefs],
-                                          cancel)
+                                          cancel, storage)
         for member, n in missing.items():
-            where = f"in none of its items' members" if member is None else f"in the bounds of {member} but not in it"
-            findings.error("vpc.overview", f"{overview}: {n:,} points are {where}")
+            where = "in none of its items' members" if member is None else \
+                f"in the bounds of {shown_name(member)} but not in it"
+            findings.error("vpc.overview", f"{shown}: {n:,} points are {where}")
 
 
 def _records(f: CopcFile, min_level: int = 0, max_level: int = 99):
@@ -132,16 +160,17 @@ def _real_xyz(records: np.ndarray, header) -> np.ndarray:
                     axis=1)
 
 
-def overview_points_missing(overview: str, members: List[str], cancel=None) -> Dict[Optional[str], int]:
+def overview_points_missing(overview: str, members: List[str], cancel=None, storage=None
+                            ) -> Dict[Optional[str], int]:
     """Points of ``overview`` found in no member: {member whose bounds hold them (None: none does): count}."""
-    with CopcFile(overview) as f:
+    with CopcFile(overview, storage) as f:
         over_header = f.header
         rows = np.concatenate([r for _, r in _records(f)])
     xyz = _real_xyz(rows, over_header)
     owner = np.full(len(rows), -1, np.int64)
     headers = []
     for m, member in enumerate(members):
-        with CopcFile(member) as f:
+        with CopcFile(member, storage) as f:
             h = f.header
         headers.append(h)
         half = np.array(h.scale) / 2
@@ -153,13 +182,13 @@ def overview_points_missing(overview: str, members: List[str], cancel=None) -> D
     for m, member in enumerate(members):
         wanted = rows[owner == m]
         if len(wanted):
-            left = _not_found(member, wanted, over_header, headers[m], cancel)
+            left = _not_found(member, wanted, over_header, headers[m], cancel, storage)
             if left:
                 missing[member] = left
     return missing
 
 
-def _not_found(member: str, wanted: np.ndarray, over_header, header, cancel) -> int:
+def _not_found(member: str, wanted: np.ndarray, over_header, header, cancel, storage=None) -> int:
     """How many of the records ``wanted`` (of the overview) the member does not hold."""
     same = (over_header.point_format == header.point_format and wanted.dtype.itemsize == header.point_record_length
             and list(over_header.scale) == list(header.scale) and list(over_header.offset) == list(header.offset))
@@ -172,7 +201,7 @@ def _not_found(member: str, wanted: np.ndarray, over_header, header, cancel) -> 
 
     want = keys(wanted, over_header)
     found = np.zeros(len(want), bool)
-    with CopcFile(member) as f:
+    with CopcFile(member, storage) as f:
         for _, records in _records(f):
             if cancel is not None and cancel():
                 break
