@@ -1,5 +1,6 @@
 """The tiled build on a real 2-worker Dask cluster (loopback) writes the
-in-process build's bytes: every tile, the overview and the .vpc."""
+in-process build's bytes: every tile, the overview and the .vpc, to a local
+folder and to s3:// (moto on loopback)."""
 from __future__ import annotations
 
 import hashlib
@@ -58,3 +59,25 @@ def test_arrays_are_refused_on_the_cluster_with_a_clear_message(tmp_path, dask_s
         build_copc(points, tmp_path / "x.vpc", tile_size=100, a_srs="EPSG:2056",
                    scheduler=dask_scheduler_file.scheduler_file)
     assert os.listdir(tmp_path) == []
+
+
+def test_the_cluster_uploads_the_in_process_bytes_to_s3(inputs, dask_scheduler_file, s3, tmp_path):  # noqa: F811
+    """Tiles built on the workers, the .vpc, tiles and overview uploaded by the client: every
+    object the in-process local build's bytes."""
+    (tmp_path / "here").mkdir()
+    here = build_copc(inputs, tmp_path / "here" / "city.vpc", tile_size=250, **SMALL)
+    work = tmp_path / "work"
+    work.mkdir()
+    s3.client().create_bucket(Bucket="dask-tiles")
+    there = build_copc(inputs, "s3://dask-tiles/pub/city.vpc", tile_size=250, temp_dir=str(work),
+                       scheduler=dask_scheduler_file.scheduler_file, **SMALL)
+    assert there.output == "s3://dask-tiles/pub/city.vpc" and len(there.tiles) == len(here.tiles) > 4
+    local = {p.relative_to(tmp_path / "here").as_posix(): p.read_bytes()
+             for p in (tmp_path / "here").rglob("*") if p.is_file()}
+    client = s3.client()
+    stored = {k[len("pub/"):]: client.get_object(Bucket="dask-tiles", Key=k)["Body"].read()
+              for k in s3.keys("dask-tiles")}
+    assert sorted(stored) == sorted(local)
+    for name, data in local.items():
+        assert stored[name] == data, name
+    assert os.listdir(work) == []   # the job's work folder and the staging folder are gone
