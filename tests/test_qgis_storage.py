@@ -2,11 +2,13 @@
 an s3:// output (uploaded, not opened), storage options; and no secret in
 what QGIS records of a run: the "Input parameters" log line, and the
 history entry the algorithm dialog writes (its Python command, qgis_process
-command and parameter map, stored in QGIS's own history registry)."""
+command and parameter map, stored in QGIS's own history registry); and
+Build COPC tiles to an s3:// .vpc (uploaded, not opened), with the same
+checks of what QGIS records."""
 from __future__ import annotations
 
 import pytest
-from qgis.core import QgsProcessingContext, QgsProcessingOutputLayerDefinition
+from qgis.core import QgsProcessingContext, QgsProcessingOutputLayerDefinition, QgsProject
 from qgis.gui import QgsGui
 
 import processing
@@ -50,8 +52,9 @@ def test_s3_in_and_out(copc_processing, s3, cloud, tmp_path):
     result = processing.run("copcbuilder:buildcopc", params(["s3://qgis/in/cloud.laz"], str(out)),
                             feedback=RecordingFeedback())
     assert out.read_bytes() == local and result["POINTS"] == 80_000
-    context = QgsProcessingContext()
-    destination = QgsProcessingOutputLayerDefinition("s3://qgis/out/cloud.copc.laz")
+    context = QgsProcessingContext()       # "Open output file after running algorithm" checked:
+    context.setProject(QgsProject.instance())
+    destination = QgsProcessingOutputLayerDefinition("s3://qgis/out/cloud.copc.laz", QgsProject.instance())
     result = processing.run("copcbuilder:buildcopc",
                             params(["s3://qgis/in/"], destination, "part_size=5M\nretries=2"),
                             feedback=RecordingFeedback(), context=context)
@@ -67,10 +70,20 @@ def test_no_secret_in_the_log_or_the_history(copc_processing, cloud, tmp_path):
     feedback = RecordingFeedback()
     processing.run("copcbuilder:buildcopc", parameters, feedback=feedback)
     assert out.read_bytes() == local
-    # What processing/gui/AlgorithmDialog.py records of a run, made the same way.
+    texts = history_texts("copcbuilder:buildcopc", parameters, feedback)
+    assert f"127.0.0.1:{server.port}/cloud.laz" in texts[1] and "retries=2" in texts[1]
+    for text in texts:
+        for secret in (PASSWORD, SECRET, TOKEN):
+            assert secret not in text, text
+    assert "key=***" in texts[1] and "secret=***" in texts[1]
+
+
+def history_texts(algorithm: str, parameters: dict, feedback) -> list:
+    """What QGIS records of a run, made as processing/gui/AlgorithmDialog.py makes it: the log's
+    "Input parameters" line, the entry stored in QGIS's history registry, the feedback's texts."""
     from qgis.core import QgsApplication
 
-    alg = QgsApplication.processingRegistry().createAlgorithmById("copcbuilder:buildcopc")
+    alg = QgsApplication.processingRegistry().createAlgorithmById(algorithm)
     context = QgsProcessingContext()
     shown = "{ " + ", ".join(f"'{k}' : " + alg.parameterDefinition(k).valueAsPythonString(v, context)
                              for k, v in parameters.items()) + " }"
@@ -83,9 +96,32 @@ def test_no_secret_in_the_log_or_the_history(copc_processing, cloud, tmp_path):
     entry_id, _ = registry.addEntry("processing", details)
     stored = [e for e in registry.queryEntries() if e.id == entry_id]
     assert stored, "the entry is in QGIS's history"
-    texts = [shown, repr(stored[0].entry), "\n".join(feedback.texts + feedback.commands)]
-    assert f"127.0.0.1:{server.port}/cloud.laz" in texts[1] and "retries=2" in texts[1]
-    for text in texts:
+    return [shown, repr(stored[0].entry), "\n".join(feedback.texts + feedback.commands)]
+
+
+def test_tiles_to_s3_are_uploaded_not_loaded_and_no_secret_is_recorded(copc_processing, s3, cloud, tmp_path):
+    """Build COPC tiles with an s3:// .vpc destination: the local tiled build's files
+    uploaded, nothing loaded; the inputs an http URL with a password and a token, storage
+    options with a key, secret and token: none of them in the log or the history."""
+    src, _, server = cloud
+    build_copc([src], tmp_path / "cloud.vpc", tile_size=100)
+    local = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    s3.client().create_bucket(Bucket="qgis-tiles")
+    # "Open output file after running algorithm" checked: an output definition naming the project.
+    destination = QgsProcessingOutputLayerDefinition("s3://qgis-tiles/pub/cloud.vpc", QgsProject.instance())
+    parameters = dict(params([secret_url(server)], destination, f"key=AKIDq\nsecret={SECRET};token={TOKEN}\n"
+                                                                f"retries=2"), TILE_SIZE=100)
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    feedback = RecordingFeedback()
+    result = processing.run("copcbuilder:buildcopctiles", parameters, feedback=feedback, context=context)
+    assert result["OUTPUT"] == "s3://qgis-tiles/pub/cloud.vpc" and result["TILES"] == len(local) - 2 > 1
+    assert context.layersToLoadOnCompletion() == {}, "an uploaded .vpc is not opened"
+    client = s3.client()
+    stored = {k[len("pub/"):]: client.get_object(Bucket="qgis-tiles", Key=k)["Body"].read()
+              for k in s3.keys("qgis-tiles")}
+    assert stored == local
+    parameters["OUTPUT"] = "s3://qgis-tiles/pub/cloud.vpc"
+    for text in history_texts("copcbuilder:buildcopctiles", parameters, feedback) + [repr(result)]:
         for secret in (PASSWORD, SECRET, TOKEN):
             assert secret not in text, text
-    assert "key=***" in texts[1] and "secret=***" in texts[1]
