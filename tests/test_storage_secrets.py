@@ -2,7 +2,8 @@
 environment, in --storage-option and in an URL's user:password@ and query
 appear in no message, log line (every library's DEBUG included),
 --progress json event, summary, info or validate output, Dask task repr,
-or the output file.  (The QGIS history: tests/test_qgis_storage.py.)"""
+or the output file, a tiled build's objects among them, and info or validate
+of a remote .vpc.  (The QGIS history: tests/test_qgis_storage.py.)"""
 from __future__ import annotations
 
 import os
@@ -146,3 +147,41 @@ def test_reprs_and_dask_tasks_show_no_secret(s3, server, tmp_path, monkeypatch):
         build_copc([secret_url(server, password="nope")], tmp_path / "x.copc.laz", workers=2,
                    storage_options=options)
     assert_no_secret(str(caught.value), "an error")
+
+
+def test_tiles_to_s3_and_remote_vpcs_show_no_secret(s3, server, tmp_path):
+    """A tiled build to an s3:// .vpc (every object checked), info and validate of
+    it, and of a .vpc on the HTTP server reached with a password and a query,
+    whose members are then read with that password: no secret anywhere."""
+    s3.client().create_bucket(Bucket="secret-tiles")
+    env = cli_env(s3)
+    options = sum((["--storage-option", o] for o in OPTIONS), [])
+    r = debug_cli(env, "build", secret_url(server), "-o", "s3://secret-tiles/t/out.vpc", "--tile-size", "250",
+                  "--a-srs", "EPSG:32631", "--progress", "json", "--temp-dir", tmp_path, *options)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert '"result"' in r.stdout and "Sending http request" in r.stderr
+    assert_no_secret(r.stdout, "the tiled build's --progress json output")
+    assert_no_secret(r.stderr, "the tiled build's messages and DEBUG log")
+    keys = s3.keys("secret-tiles")
+    assert "t/out.vpc" in keys and len(keys) >= 4
+    for key in keys:
+        assert_no_secret(s3.client().get_object(Bucket="secret-tiles", Key=key)["Body"].read(), key)
+    for command in (["info", "--json"], ["info"], ["validate", "--json"]):
+        r = debug_cli(env, *command, "s3://secret-tiles/t/out.vpc", *options)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert_no_secret(r.stdout + r.stderr, f"{' '.join(command)} of an s3:// .vpc")
+    build_copc([str(server.folder / "a.laz")], server.folder / "local.vpc", tile_size=250, a_srs="EPSG:32631")
+    url = secret_url(server, "local.vpc")
+    for command in (["info", "--json"], ["info"], ["validate", "--json"]):
+        r = debug_cli(env, *command, url)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert "local-tiles/local_" in r.stdout + r.stderr     # the members were read
+        assert_no_secret(r.stdout + r.stderr, f"{' '.join(command)} of an http .vpc")
+    r = debug_cli(env, "build", url, "-o", tmp_path / "from-vpc.copc.laz")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert_no_secret(r.stdout + r.stderr, "a build from an http .vpc")
+    next((server.folder / "local-tiles").iterdir()).unlink()
+    for command in (["validate"], ["build", url, "-o", tmp_path / "never.copc.laz"]):
+        r = debug_cli(env, *command, *([url] if command == ["validate"] else []))
+        assert r.returncode == 1 and "not found" in r.stdout + r.stderr, (command, r.stdout, r.stderr[-2000:])
+        assert_no_secret(r.stdout + r.stderr, f"{command[0]} of an http .vpc missing a member")
