@@ -235,7 +235,8 @@ def add_tile_options(b) -> None:
         "tiles (OUTPUT names a virtual point cloud, OUTPUT.vpc)",
         "One COPC per non-empty cell of a grid of SIZE (output CRS units, corners at multiples of SIZE) in the "
         "folder OUTPUT-tiles, an overview OUTPUT-overview.copc.laz of every tile's coarsest level, and "
-        "OUTPUT.vpc listing them (QGIS opens it as one layer). The inputs are read once.")
+        "OUTPUT.vpc listing them (QGIS opens it as one layer). The inputs are read once. "
+        "OUTPUT s3://bucket/prefix/OUTPUT.vpc: all built in the temp folder, then uploaded, the .vpc last.")
     g.add_argument("--tile-size", type=float, metavar="SIZE", help="cut the points into square tiles of SIZE")
     g.add_argument("--no-overview", dest="overview", action="store_false", help="write no overview")
     g.add_argument("--overview-size", type=float, metavar="SIZE",
