@@ -69,7 +69,9 @@ class BuildCopcTilesAlgorithm(BuildCopcAlgorithm):
             "files covering that many units a side (whole tiles); 0: one overview, split only past 100 "
             "million points.</p>"
             "<p>The other parameters are those of <i>Build COPC</i>. The inputs must have a CRS (or set "
-            "<i>CRS</i>): the .vpc places every tile in WGS 84.</p>"
+            "<i>CRS</i>): the .vpc places every tile in WGS 84. The output may be "
+            "<code>s3://bucket/prefix/OUTPUT.vpc</code>: everything is built in the temp folder, then uploaded, "
+            "the tiles and the overview first and the .vpc last (QGIS does not open it).</p>"
             "<h3>Outputs</h3><p><b>Virtual point cloud</b>, <b>Points</b>, <b>Nodes</b>, <b>Tiles</b> and "
             "<b>Overview points</b>.</p>")
 
