@@ -73,20 +73,21 @@ def list_keys(prefix: Location, options: StorageOptions, error=OutputError) -> T
             return sorted(keys), sorted(prefixes)
 
 
-def delete_keys(bucket: Location, keys: Sequence[str], options: StorageOptions) -> None:
-    """Remove ``keys`` of the bucket (a key that is not there is no error); an
-    ``OutputError`` naming what could not be removed."""
-    patient = S3Object(bucket, replace(options, retries=max(options.retries, ABORT_RETRIES)))
+def delete_keys(where: Location, keys: Sequence[str], options: StorageOptions) -> None:
+    """Remove ``keys`` of the bucket of ``where`` (a prefix, which messages name;
+    a key that is not there is no error); an ``OutputError`` naming what could
+    not be removed."""
+    patient = S3Object(where, replace(options, retries=max(options.retries, ABORT_RETRIES)))
     todo = sorted(set(keys))
     for start in range(0, len(todo), DELETE_BATCH):
         batch = todo[start:start + DELETE_BATCH]
-        reply = patient.call("delete objects of", lambda c: c.delete_objects(
-            Bucket=bucket.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}),
+        reply = patient.call("delete objects under", lambda c: c.delete_objects(
+            Bucket=where.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}),
             error=OutputError)
         failed = reply.get("Errors") or []
         if failed:
             first = failed[0]
-            raise OutputError(bucket.with_key(first.get("Key", "")).shown,
+            raise OutputError(where.with_key(first.get("Key", "")).shown,
                               f"cannot be removed ({first.get('Code', '?')}), nor {len(failed) - 1} other "
                               f"object(s) of the same request")
 
