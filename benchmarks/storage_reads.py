@@ -21,6 +21,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE))
+from scale import cpu_model  # noqa: E402  (benchmarks/scale.py, beside this script)
+
 SHARED = HERE.parent.parent / "shared"
 
 
@@ -45,7 +48,7 @@ def main() -> None:
     from copc_builder.algorithms.api import copc_info, validate_copc
     from storage_servers import RangeServer, S3Server
 
-    print(f"CPU: {_cpu()}; load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    print(f"CPU: {cpu_model()}; load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     with tempfile.TemporaryDirectory(prefix="storage_reads-") as tmp:
         folder = Path(tmp)
         source = args.input or mosaic(folder)
@@ -87,16 +90,6 @@ def main() -> None:
         finally:
             http.close()
             s3.close()
-
-
-def _cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 if __name__ == "__main__":

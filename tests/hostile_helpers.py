@@ -33,6 +33,17 @@ def run_cli(*args, timeout: float = 600, **kw) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout, **kw)
 
 
+def one_error_line(r: subprocess.CompletedProcess) -> str:
+    """The one ``copc-builder: error:`` line of a command that failed with
+    status 1, no other error line and none of NOISE on stderr."""
+    assert r.returncode == 1, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
+    errors = [line for line in r.stderr.splitlines() if line.startswith("copc-builder: error:")]
+    assert len(errors) == 1, r.stderr
+    for bad in NOISE:
+        assert bad not in r.stderr, r.stderr
+    return errors[0]
+
+
 def folders(tmp_path: Path, out_name: str = "out", tmp_name: str = "tmp") -> Tuple[Path, Path]:
     out_dir = tmp_path / out_name
     tmp_dir = tmp_path / tmp_name

@@ -12,7 +12,7 @@ import pytest
 from copc_builder.algorithms.cluster.dask_support import DASK_INSTALL
 from dask_cluster import dask_scheduler_file  # noqa: F401,F811
 from fixtures import write_las
-from hostile_helpers import NOISE, listing, run_cli
+from hostile_helpers import listing, one_error_line, run_cli
 
 NO_DASK = "import sys; sys.modules['distributed'] = None; sys.modules['dask'] = None\n"
 RUN_MAIN = "from copc_builder.plugin.cli import main\nsys.exit(main(sys.argv[1:]))\n"
@@ -26,15 +26,6 @@ def small_input(tmp_path_factory):
 def run_cli_without_dask(*args):
     return subprocess.run([sys.executable, "-c", NO_DASK + RUN_MAIN, *map(str, args)],
                           capture_output=True, text=True, timeout=300)
-
-
-def one_error_line(r) -> str:
-    assert r.returncode == 1, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
-    errors = [line for line in r.stderr.splitlines() if line.startswith("copc-builder: error:")]
-    assert len(errors) == 1, r.stderr
-    for bad in NOISE:
-        assert bad not in r.stderr, r.stderr
-    return errors[0]
 
 
 def test_help_names_the_shared_work_folder():

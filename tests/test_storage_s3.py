@@ -16,7 +16,7 @@ from copc_builder import build_copc
 from copc_builder.algorithms.api import BuildCancelled, InputError, OutputError, copc_info, validate_copc
 from copc_builder.algorithms.storage.transfers import TRANSFERS
 from fixtures import write_las
-from hostile_helpers import NOISE, run_cli
+from hostile_helpers import one_error_line, run_cli
 
 BUCKET = "lidar"
 FAST = {"retries": 1, "retry_wait": 0.05}     # faults fail fast in tests
@@ -49,15 +49,6 @@ def get_object(server, key: str) -> bytes:
 
 def no_object(server, key: str) -> bool:
     return key not in server.keys(BUCKET)
-
-
-def one_error_line(r) -> str:
-    assert r.returncode == 1, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
-    errors = [line for line in r.stderr.splitlines() if line.startswith("copc-builder: error:")]
-    assert len(errors) == 1, r.stderr
-    for bad in NOISE:
-        assert bad not in r.stderr, r.stderr
-    return errors[0]
 
 
 def test_s3_to_s3_same_bytes_each_byte_read_once(s3, tiles, local_build, tmp_path):
