@@ -119,7 +119,8 @@ def test_split_big_node_equals_split_nodes_at_every_thread_count(n, dtype, threa
         perm = perm0.copy()
         counts = np.full(8, -1, np.int64)
         # scratch longer than the node, filled with junk: only its first n are used
-        split_big_node(codes, perm, pad, pad + n, shift, counts, np.full(n + 5, -7, dtype))
+        split_big_node(codes, perm, pad, pad + n, shift, counts, np.full(n + 5, -7, dtype),
+                       np.full(n + 5, 9, np.uint8))
         assert perm.tolist() == ref_perm.tolist(), f"{threads} threads"
         assert counts.tolist() == ref_counts[0].tolist() == expect_counts.tolist()
 

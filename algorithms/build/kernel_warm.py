@@ -194,4 +194,4 @@ def _split_big_nodes() -> None:
     counts = np.zeros((1, 8), np.int64)
     split_root(codes, 3, perm, counts[0])
     scratch = np.empty(len(codes), perm.dtype)
-    split_big_node(codes, perm, 0, len(codes), 3, counts[0], scratch)
+    split_big_node(codes, perm, 0, len(codes), 3, counts[0], scratch, np.empty(len(codes), np.uint8))

@@ -101,6 +101,7 @@ class _Splitter:
         self.codes, self.perm = codes, perm
         self.filled = False
         self.scratch = np.empty(0, perm.dtype)
+        self.kids = np.empty(0, np.uint8)
 
     def split(self, split: List[Tuple[int, int, int]], shift: int) -> np.ndarray:
         """counts[j, c]: points of node split[j] in child c, after the split."""
@@ -118,9 +119,10 @@ class _Splitter:
         big = max((e - s for _, s, e in split if e - s >= BIG_NODE), default=0)
         if big > len(self.scratch):
             self.scratch = np.empty(big, self.perm.dtype)
+            self.kids = np.empty(big, np.uint8)
         for j, (_, s, e) in enumerate(split):
             if e - s >= BIG_NODE:
-                split_big_node(self.codes, self.perm, s, e, shift, counts[j], self.scratch)
+                split_big_node(self.codes, self.perm, s, e, shift, counts[j], self.scratch, self.kids)
         if small:
             starts = np.array([split[j][1] for j in small], np.int64)
             ends = np.array([split[j][2] for j in small], np.int64)

@@ -26,8 +26,11 @@ def split_nodes(codes, perm, starts, ends, shift, counts):
         s = starts[j]
         e = ends[j]
         c = np.zeros(8, np.int64)
+        kid = np.empty(e - s, np.uint8)   # each point's child, read once through perm
         for q in range(s, e):
-            c[(codes[perm[q]] >> shift) & 7] += 1
+            k = (codes[perm[q]] >> shift) & 7
+            kid[q - s] = k
+            c[k] += 1
         pos = np.empty(8, np.int64)
         acc = 0
         for k in range(8):
@@ -36,7 +39,7 @@ def split_nodes(codes, perm, starts, ends, shift, counts):
             counts[j, k] = c[k]
         tmp_p = np.empty(e - s, perm.dtype)
         for q in range(s, e):
-            k = (codes[perm[q]] >> shift) & 7
+            k = kid[q - s]
             tmp_p[pos[k]] = perm[q]
             pos[k] += 1
         perm[s:e] = tmp_p
@@ -61,13 +64,15 @@ def _part_offsets(hist, counts):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def split_big_node(codes, perm, s, e, shift, counts, tmp_p):
+def split_big_node(codes, perm, s, e, shift, counts, tmp_p, kid):
     """split_nodes for one large node, in parallel: a stable counting sort
     done part by part (per-part histograms, then each part scatters).
 
-    tmp_p (at least e - s long, perm's dtype) is scratch: the caller
-    allocates it once for every big node of a partition, so its pages are
-    touched once rather than at every level."""
+    tmp_p (at least e - s long, perm's dtype) and kid (as long, uint8: each
+    point's child, so the scatter does not read the codes through perm a
+    second time) are scratch: the caller allocates them once for every big
+    node of a partition, so their pages are touched once rather than at
+    every level."""
     n = e - s
     size = (n + SPLIT_PARTS - 1) // SPLIT_PARTS
     hist = np.zeros((SPLIT_PARTS, 8), np.int64)
@@ -75,14 +80,16 @@ def split_big_node(codes, perm, s, e, shift, counts, tmp_p):
         a = s + p * size
         b = min(a + size, e)
         for q in range(a, b):
-            hist[p, (codes[perm[q]] >> shift) & 7] += 1
+            k = (codes[perm[q]] >> shift) & 7
+            kid[q - s] = k
+            hist[p, k] += 1
     pos = _part_offsets(hist, counts)
     for p in prange(SPLIT_PARTS):
         a = s + p * size
         b = min(a + size, e)
         mine = pos[p].copy()
         for q in range(a, b):
-            k = (codes[perm[q]] >> shift) & 7
+            k = kid[q - s]
             tmp_p[mine[k]] = perm[q]
             mine[k] += 1
     for q in prange(n):
