@@ -56,6 +56,7 @@ def warm_top_kernels(layout, cube: Cube, extensions, folder: str) -> threading.T
             spool = NodeSpool(layout, os.path.join(folder, "warm.laz"), [copy.deepcopy(e) for e in extensions])
             try:
                 merge_children(ROOT, [(ROOT << 3, cols)], cube, spool.add_nodes, True, layout.rest_size)
+                spool.flush()   # compressed, and folded by the extensions, as the real nodes are
             finally:
                 spool.close()
         except Exception:   # only a warm-up: the real work reports its own errors

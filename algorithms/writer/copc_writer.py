@@ -84,6 +84,7 @@ class CopcWriter:
         import lazrs
 
         f = self._file
+        self._spool.flush()
         points = self.points
         try:
             self._write_header(0)

@@ -30,7 +30,8 @@ from ..points.point_layout import PointLayout
 from .extra_ranges import ExtraRanges
 from .writer_extension import NodeEntries, WriterExtension
 
-BATCH_BYTES = 48 << 20   # raw record bytes compressed together in parallel
+BATCH_BYTES = 48 << 20   # raw record bytes compressed together in parallel, at the most
+GATHER_BYTES = 8 << 20  # nodes wait, as records, until this many bytes can be compressed together
 COPY_BLOCK = 8 << 20
 
 
@@ -96,6 +97,8 @@ class NodeSpool:
         self.entries: Dict[int, Tuple[int, int, int]] = {}
         self.fold = RecordFold(layout)
         self.points = 0
+        self._waiting: List[Tuple[List[int], List[int], np.ndarray]] = []   # (keys, counts, records)
+        self._waiting_bytes = 0
         self.path = path
         try:
             self.file = open(path, "w+b")
@@ -105,6 +108,7 @@ class NodeSpool:
 
     def part(self) -> SpoolPart:
         """Everything written so far, the spool flushed to its file."""
+        self.flush()
         self.file.flush()
         return SpoolPart(self.path, dict(self.entries), self.fold, self.extensions, self.points)
 
@@ -116,7 +120,11 @@ class NodeSpool:
 
     # -- nodes ---------------------------------------------------------------
     def add_nodes(self, keys: Sequence[int], counts: Sequence[int], cols: Columns, index: np.ndarray) -> None:
-        """Write nodes whose points are cols[index[...]], node after node."""
+        """Write nodes whose points are cols[index[...]]: their records are
+        made now, and compressed with the nodes given before and after them
+        once GATHER_BYTES of records wait (``flush`` writes what waits).  A
+        compressor call on a few nodes leaves a core idle while the largest
+        is compressed; the tiled build gives the writer many small groups."""
         pos = 0
         batch_keys: List[int] = []
         batch_counts: List[int] = []
@@ -124,13 +132,27 @@ class NodeSpool:
         limit = max(1, BATCH_BYTES // self.record_size)
         for key, count in zip(keys, counts):
             if batch_keys and pos + count - batch_start > limit:
-                self._write_batch(batch_keys, batch_counts, cols, index[batch_start:pos])
+                self._wait(batch_keys, batch_counts, cols, index[batch_start:pos])
                 batch_keys, batch_counts, batch_start = [], [], pos
             batch_keys.append(int(key))
             batch_counts.append(int(count))
             pos += count
         if batch_keys:
-            self._write_batch(batch_keys, batch_counts, cols, index[batch_start:pos])
+            self._wait(batch_keys, batch_counts, cols, index[batch_start:pos])
+
+    def _wait(self, keys: List[int], counts: List[int], cols: Columns, index: np.ndarray) -> None:
+        if self._waiting_bytes + len(index) * self.record_size > BATCH_BYTES:
+            self.flush()
+        self._waiting.append((keys, counts, self._records(cols, index)))
+        self._waiting_bytes += len(index) * self.record_size
+        if self._waiting_bytes >= GATHER_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Compress and write the nodes that wait."""
+        if self._waiting:
+            waiting, self._waiting, self._waiting_bytes = self._waiting, [], 0
+            self._write_batch(waiting)
 
     def _records(self, cols: Columns, index: np.ndarray) -> np.ndarray:
         """LAS records of cols[index], folded into the header figures."""
@@ -178,22 +200,24 @@ class NodeSpool:
         self.entries[int(key)] = (offset, size, count)
         self.points += count
 
-    def _write_batch(self, keys, counts, cols: Columns, index: np.ndarray) -> None:
+    def _write_batch(self, groups: List[Tuple[List[int], List[int], np.ndarray]]) -> None:
+        """Compress groups of nodes (keys, counts, their records) in one call, one chunk a node."""
         import lazrs
 
-        records = self._records(cols, index)
         # Extensions that fold whole nodes in one GIL-free kernel do it while
         # lazrs compresses (lazrs holds the GIL, the kernel needs none), not
         # after it on one core; the others after it, node by node.
         beside = [ext for ext in self.extensions if hasattr(ext, "nodes_records")]
-        folding = _Beside(lambda: [ext.nodes_records(keys, counts, records) for ext in beside]) if beside else None
+        folding = _Beside(lambda: [ext.nodes_records(keys, counts, records) for keys, counts, records in groups
+                                   for ext in beside]) if beside else None
         t1 = time.perf_counter()
         try:
             chunks = []
-            pos = 0
-            for count in counts:
-                chunks.append(records[pos:pos + count])
-                pos += count
+            for _, counts, records in groups:
+                pos = 0
+                for count in counts:
+                    chunks.append(records[pos:pos + count])
+                    pos += count
             buffer = io.BytesIO()
             compressor = lazrs.ParLasZipCompressor(buffer, self.laz_vlr)
             compressor.compress_chunks(chunks)
@@ -212,15 +236,18 @@ class NodeSpool:
             raise OutputError(self.path, f"cannot write to the temp folder ({exc.strerror})") from None
         finally:
             del data
-        pos = 0
-        for key, (count, size) in zip(keys, table):
-            self.entries[key] = (offset, size, count)
-            offset += size
-            for ext in self.extensions:
-                if ext not in beside:
-                    ext.node_records(key, 0, records[pos:pos + count])
-            pos += count
-        self.points += len(records)
+        sizes = iter(table)
+        for keys, counts, records in groups:
+            pos = 0
+            for key in keys:
+                count, size = next(sizes)
+                self.entries[key] = (offset, size, count)
+                offset += size
+                for ext in self.extensions:
+                    if ext not in beside:
+                        ext.node_records(key, 0, records[pos:pos + count])
+                pos += count
+            self.points += len(records)
 
 
 class _Beside:
