@@ -2,6 +2,7 @@
 bit fields decoded independently from the LAS spec, LAS 1.4 record
 assembly, header statistics."""
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -114,6 +115,23 @@ def test_assemble_records_matches_numpy(n, rest_size, n_index, seed):
     out = np.full((len(index), 30 + rest_size - 10), 0xAB, np.uint8)
     assemble_records(xyz, gps, rest, index, out)
     assert np.array_equal(out, ref_records(xyz, gps, rest, index))
+
+
+@pytest.mark.parametrize("rest_size", [10, 19])
+def test_assemble_records_over_several_blocks(rest_size):
+    """An index longer than a few ASSEMBLE_BLOCKs, with a partial last block,
+    random and in order: the same records as numpy's."""
+    from copc_builder.algorithms.kernels.records import ASSEMBLE_BLOCK
+
+    rng = np.random.default_rng(7)
+    n = 5000
+    xyz = rng.integers(INT32_MIN, INT32_MAX, (n, 3), endpoint=True).astype(np.int32)
+    gps = rng.random(n) * 1e9
+    rest = rng.integers(0, 256, (n, rest_size)).astype(np.uint8)
+    for index in (rng.integers(0, n, 3 * ASSEMBLE_BLOCK + 17), np.arange(n)):
+        out = np.full((len(index), 30 + rest_size - 10), 0xAB, np.uint8)
+        assemble_records(xyz, gps, rest, index.astype(np.int64), out)
+        assert np.array_equal(out, ref_records(xyz, gps, rest, index))
 
 
 def test_assemble_records_layout_by_hand():
