@@ -347,3 +347,21 @@ def test_single_node_of_20M_points_under_256M(tmp_path, capsys):
     copc = parse_copc(out, decode=False)
     assert [node.key for node in copc.nodes] == [(0, 0, 0, 0)]
     assert multiset_fingerprint(las_chunks(out)) == multiset_fingerprint(las_chunks(src))
+
+
+def test_points_beyond_a_lying_header_that_do_not_fit_the_output_frame(tmp_path):
+    """A header whose bounds leave out points 10,000 km away, built at a finer
+    scale than its own (so every point is re-quantized): the points that do
+    not fit a 32-bit integer in the output's frame are refused, naming the
+    file and the dimension, and nothing is left behind."""
+    src = write_las(tmp_path / "liar.las", n=400, scale=0.01)
+    las = laspy.read(src)
+    x = np.array(las.x)
+    x[::7] += 1e7
+    las.x = x
+    las.write(src)
+    with open(src, "r+b") as f:   # the header's max X (LAS 1.2, offset 179) back to the tile's
+        f.seek(179)
+        f.write(np.float64(x[1::7].max()).tobytes())
+    api_refused(tmp_path, [src], InputError, "do not fit a 32-bit integer", names=[src.name, "X values"],
+                scale=0.001)

@@ -4,7 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from copc_builder.algorithms.kernels.distribute import int_bounds
-from copc_builder.algorithms.kernels.lattice import CORNERS, interpolate_in_cells, lattice_cells, rank_cells
+from copc_builder.algorithms.kernels.lattice import (CORNERS, dequantize, interpolate_in_cells, lattice_cells,
+                                                     quantize_xyz, rank_cells)
+from copc_builder.algorithms.points.quantize import quantize
 
 SETTINGS = settings(max_examples=40, deadline=None)
 I64 = np.iinfo(np.int64)
@@ -95,3 +97,30 @@ def test_interpolation_reproduces_an_affine_map_and_the_corners():
                          np.zeros(len(real), np.bool_))
     assert np.allclose(out[:, :2], (real @ matrix.T + shift)[:, :2], rtol=0, atol=1e-8)
     assert np.array_equal(out[:, 2], real[:, 2])            # keep_z: the point's own height
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2 ** 32 - 1), st.integers(0, 3000))
+def test_quantize_xyz_is_numpys_quantize_and_counts_what_does_not_fit(seed, n):
+    """Integer coordinates through dequantize and back at another frame (the
+    converter's _reframe), halfway values and NaN among them: quantize_xyz
+    gives numpy's rint((real - offset) / scale) wherever it fits an int32 and
+    counts the values that do not."""
+    rng = np.random.default_rng(seed)
+    xyz = rng.integers(-2 ** 31, 2 ** 31 - 1, (n, 3), endpoint=True).astype(np.int32)
+    real = np.empty((n, 3), np.float64)
+    dequantize(xyz, np.array([0.01, 0.001, 0.25]), np.array([500.0, -20.0, 3.0]), real)
+    if n:
+        real[rng.integers(0, n, 3), rng.integers(0, 3, 3)] = [0.005, -0.015, np.nan]   # halfway at scale 0.01, NaN
+    scales, offsets = np.array([0.01, 0.01, 0.5]), np.array([400.0, 0.0, -7.0])
+    out = np.full((n, 3), 77, np.int32)
+    bad = quantize_xyz(real, scales, offsets, out)
+    expected_bad = 0
+    for k in range(3):
+        q = np.rint((real[:, k] - offsets[k]) / scales[k])
+        fits = (q >= -2 ** 31) & (q <= 2 ** 31 - 1)
+        expected_bad += int(np.count_nonzero(~fits))
+        assert np.array_equal(out[fits, k], q[fits].astype(np.int32))
+        if fits.all() and n:
+            assert np.array_equal(out[:, k], quantize("in.las", "XYZ"[k], real[:, k], scales[k], offsets[k]))
+    assert bad == expected_bad

@@ -79,3 +79,20 @@ def dequantize(xyz, scales, offsets, out):
     for i in prange(xyz.shape[0]):
         for a in range(3):
             out[i, a] = xyz[i, a] * scales[a] + offsets[a]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def quantize_xyz(real, scales, offsets, out):
+    """out = rint((real - offsets) / scales) as int32, numpy's arithmetic in
+    numpy's order (points.quantize); returns how many values do not fit an
+    int32 (NaN included), out's values for those unspecified."""
+    bad = 0
+    for i in prange(real.shape[0]):
+        for a in range(3):
+            q = np.rint((real[i, a] - offsets[a]) / scales[a])
+            if q >= -2147483648.0 and q <= 2147483647.0:
+                out[i, a] = np.int32(q)
+            else:
+                out[i, a] = 0
+                bad += 1
+    return bad

@@ -5,7 +5,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..kernels.lattice import dequantize
+from ..kernels.lattice import dequantize, quantize_xyz
 from ..kernels.point_formats import GPS_OFFSET, LEGACY_FORMATS, NIR_OFFSET, RGB_OFFSET
 from ..kernels.records import split_records
 from ..points.columns import Columns
@@ -69,6 +69,8 @@ class RecordConverter:
             dequantize(xyz, self.info.scales, self.info.offsets, real)
             real = self.moved.apply(real)
         out = np.empty_like(xyz)
-        for k, dim in enumerate("XYZ"):
-            out[:, k] = quantize(self.info.path, dim, real[:, k], self.scales[k], self.offsets[k])
+        if quantize_xyz(np.ascontiguousarray(real), np.asarray(self.scales, np.float64),
+                        np.asarray(self.offsets, np.float64), out):
+            for k, dim in enumerate("XYZ"):   # the one that does not fit, named
+                out[:, k] = quantize(self.info.path, dim, real[:, k], self.scales[k], self.offsets[k])
         return out
