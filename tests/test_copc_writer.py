@@ -129,25 +129,6 @@ def test_batch_extensions_fold_beside_the_compression(tmp_path, monkeypatch, fai
     assert not [t for t in threading.enumerate() if t.name == "copc-builder-fold"]
 
 
-class _CountingCompressor:
-    """lazrs's parallel compressor, noting how many chunks each call gets."""
-
-    calls: list = []
-
-    def __init__(self, dest, vlr):
-        self._inner = _REAL_COMPRESSOR[0](dest, vlr)
-
-    def compress_chunks(self, chunks):
-        self.calls.append(len(chunks))
-        self._inner.compress_chunks(chunks)
-
-    def done(self):
-        self._inner.done()
-
-
-_REAL_COMPRESSOR = []
-
-
 def test_small_groups_of_nodes_wait_and_are_compressed_together(tmp_path, monkeypatch):
     """Nodes given a few at a time (the tiled build's many small groups) wait
     as records until GATHER_BYTES can go to one compressor call; every node
@@ -165,18 +146,32 @@ def test_small_groups_of_nodes_wait_and_are_compressed_together(tmp_path, monkey
     cols.xyz[:] = np.arange(1800).reshape(600, 3) * 7 % 1000
     cols.gps[:] = np.arange(600.0)
     cols.rest[:] = np.arange(600 * layout.rest_size).reshape(600, -1) % 7
-    _REAL_COMPRESSOR[:] = [lazrs.ParLasZipCompressor]
-    monkeypatch.setattr(lazrs, "ParLasZipCompressor", _CountingCompressor)
+    real, calls = lazrs.ParLasZipCompressor, []
+
+    class Counting:
+        """lazrs's parallel compressor, noting how many chunks each call gets."""
+
+        def __init__(self, dest, vlr):
+            self._inner = real(dest, vlr)
+
+        def compress_chunks(self, chunks):
+            calls.append(len(chunks))
+            self._inner.compress_chunks(chunks)
+
+        def done(self):
+            self._inner.done()
+
+    monkeypatch.setattr(lazrs, "ParLasZipCompressor", Counting)
 
     def spool_bytes(name, gather):
         monkeypatch.setattr(node_spool, "GATHER_BYTES", gather)
-        _CountingCompressor.calls = []
+        calls.clear()
         spool = NodeSpool(layout, str(tmp_path / name))
         for g in range(12):   # twelve groups of two nodes of 25 points
             spool.add_nodes([16 + 2 * g, 17 + 2 * g], [25, 25], cols, np.arange(50 * g, 50 * g + 50))
         part = spool.part()
         spool.close()
-        return (tmp_path / name).read_bytes(), part, list(_CountingCompressor.calls)
+        return (tmp_path / name).read_bytes(), part, list(calls)
 
     alone, alone_part, alone_calls = spool_bytes("alone.bin", 0)
     together, part, calls = spool_bytes("together.bin", 6 * 50 * layout.record_size)
