@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import sys
 
-# What numba may load without (it runs as where they are not installed: no
-# np.dot or np.linalg in kernels, no cffi functions).
+# What numba may load without: it then runs as where they are not installed
+# (no np.dot or np.linalg in kernels, no cffi functions).
 OPTIONAL_FOR_NUMBA = ("scipy.linalg.cython_blas", "cffi")
 
 
