@@ -146,7 +146,7 @@ class ClusterBuild:
         session.run("read_range", read_range, jobs, done)
         results.sort(key=lambda r: r.index)
         raise_unprojected(sources, plan, ranges, results)
-        self._return_zero(sources, ranges, results)
+        warn_return_zero(self.progress, sources, ranges, results)
         points = sum(r.points for r in results)
         if points == 0:
             raise InputError(sources[0].path if len(sources) == 1 else "(inputs)", "hold no points")
@@ -171,14 +171,6 @@ class ClusterBuild:
         with TIMINGS("build.redistribute"):
             session.run("rebucket", rebucket, jobs, again.append)
         return sorted(again, key=lambda r: r.index)
-
-    def _return_zero(self, sources, ranges, results: List[RangeRead]) -> None:
-        counts = [0] * len(sources)
-        for (s, _, _), result in zip(ranges, results):
-            counts[s] += result.return_zero
-        for source, n in zip(sources, counts):
-            if n:
-                self.progress.warning(return_zero_warning(source.path, n))
 
     # -- units -------------------------------------------------------------------------
     def _units(self, session, plan: Plan, cube: Cube, level: int, shards, points: int, budget: MemoryBudget,
@@ -223,6 +215,17 @@ def _any_cube(plan: Plan) -> Cube:
     """A cube in the plan's frame (the headers' bounds, or a unit cube), for the warm-up."""
     zero = np.zeros(3, np.int64)
     return plan.header_cube() or Cube.enclosing(zero, zero, plan.scales, plan.offsets)
+
+
+def warn_return_zero(progress: Progress, sources, ranges, results: List[RangeRead]) -> None:
+    """The in-process build's warning for points with return number 0, one
+    per input, from the ranges' counts."""
+    counts = [0] * len(sources)
+    for (s, _, _), result in zip(ranges, results):
+        counts[s] += result.return_zero
+    for source, n in zip(sources, counts):
+        if n:
+            progress.warning(return_zero_warning(source.path, n))
 
 
 def raise_unprojected(sources, plan: Plan, ranges, results: List[RangeRead]) -> None:

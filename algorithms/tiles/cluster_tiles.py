@@ -23,9 +23,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..build.build_stages import return_zero_warning
 from ..build.memory_budget import MemoryBudget
-from ..cluster.cluster_build import raise_unprojected, task_budget
+from ..cluster.cluster_build import raise_unprojected, task_budget, warn_return_zero
 from ..cluster.cluster_plan import TASKS_PER_WORKER, read_ranges
 from ..cluster.session import ClusterSession
 from ..cluster.shards import load_pieces
@@ -94,12 +93,7 @@ class ClusterTiledBuild(TiledBuild):
         session.run("read_range", read_range, jobs, done)
         results.sort(key=lambda r: r.index)
         raise_unprojected(sources, plan, ranges, results)
-        zero = [0] * len(sources)
-        for (s, _, _), result in zip(ranges, results):
-            zero[s] += result.return_zero
-        for source, n in zip(sources, zero):
-            if n:
-                self.progress.warning(return_zero_warning(source.path, n))
+        warn_return_zero(self.progress, sources, ranges, results)
         self.points = sum(r.points for r in results)
         if self.points == 0:
             raise InputError(sources[0].path if len(sources) == 1 else "(inputs)", "hold no points")
