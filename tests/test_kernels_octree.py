@@ -34,21 +34,33 @@ def random_codes(rng, n):
 
 # -- split_nodes / split_big_node ---------------------------------------------------
 
-def ref_split(codes, perm, s, e, shift):
+def ref_split(codes, perm, s, e, shift, levels=1, limit=0):
+    """The split as plain numpy: stable sort by cell (the descendant
+    ``levels`` levels down), except that a descendant above that level with
+    at most ``limit`` points (the highest such) keeps its points together, in
+    their order, in the bin of its first cell."""
     seg = perm[s:e]
-    child = (codes[seg] >> shift) & 7
-    return seg[np.argsort(child, kind="stable")], np.bincount(child, minlength=8)
+    cell = (codes[seg] >> shift) & (8 ** levels - 1)
+    bin_ = cell.copy()
+    whole = np.zeros(len(seg), bool)
+    for depth in range(1, levels):
+        width = 8 ** (levels - depth)
+        above = cell // width
+        small = (np.bincount(above, minlength=8 ** depth) <= limit)[above] & ~whole
+        bin_[small] = above[small] * width
+        whole |= small
+    return seg[np.argsort(bin_, kind="stable")], np.bincount(bin_, minlength=8 ** levels)
 
 
 @SETTINGS
 @given(st.integers(0, 2 ** 32 - 1), st.lists(st.integers(0, 300), min_size=0, max_size=6),
-       st.integers(0, 20))
-def test_split_nodes_is_stable_counting_sort(seed, sizes, level):
+       st.integers(0, 18), st.sampled_from([1, 2, 3]), st.integers(0, 80))
+def test_split_nodes_is_stable_counting_sort(seed, sizes, level, levels, limit):
     rng = np.random.default_rng(seed)
-    shift = 3 * (FINE - level - 1)
+    shift = 3 * (FINE - level - levels)
     gap = rng.integers(0, 5, len(sizes) + 1)       # untouched entries between segments
     total = int(sum(sizes) + gap.sum())
-    codes = random_codes(rng, 2 * total + 1)
+    codes = few_cells(rng, 2 * total + 1, shift, levels)
     perm = rng.permutation(len(codes))[:total].astype(np.int64)
     starts, ends, pos = [], [], int(gap[0])
     for k, n in enumerate(sizes):
@@ -56,89 +68,133 @@ def test_split_nodes_is_stable_counting_sort(seed, sizes, level):
         ends.append(pos + n)
         pos += n + int(gap[k + 1])
     before = perm.copy()
-    counts = np.full((len(sizes), 8), -1, np.int64)
-    split_nodes(codes, perm, np.array(starts, np.int64), np.array(ends, np.int64), shift, counts)
+    counts = np.full((len(sizes), 8 ** levels), -1, np.int64)
+    split_nodes(codes, perm, np.array(starts, np.int64), np.array(ends, np.int64), shift, levels,
+                limit, counts)
     touched = np.zeros(total, bool)
     for j, (s, e) in enumerate(zip(starts, ends)):
-        expect, expect_counts = ref_split(codes, before, s, e, shift)
+        expect, expect_counts = ref_split(codes, before, s, e, shift, levels, limit)
         assert perm[s:e].tolist() == expect.tolist()
         assert counts[j].tolist() == expect_counts.tolist()
         touched[s:e] = True
     assert perm[~touched].tolist() == before[~touched].tolist()
 
 
+def few_cells(rng, n, shift, levels):
+    """Random codes whose cells at ``shift`` fall in a few children, some
+    holding many points and some few (leaves or not, for any limit)."""
+    codes = random_codes(rng, n)
+    width = np.int64(8 ** levels - 1) << np.int64(shift)
+    child = rng.choice([0, 3, 5, 6], n, p=[0.6, 0.3, 0.07, 0.03]).astype(np.int64)
+    if levels == 1:
+        cell = child
+    else:
+        grandchild = rng.choice(8, n, p=[0.5, 0.2, 0.1, 0.1, 0.04, 0.03, 0.02, 0.01])
+        rest = 8 ** (levels - 2)
+        cell = (child * 8 + grandchild) * rest + rng.integers(0, rest, n)
+    return (codes & ~width) | (cell << np.int64(shift))
+
+
 def test_split_nodes_one_child_and_duplicate_codes():
     codes = np.array([5 << 60, 5 << 60, 5 << 60, 1 << 60], np.int64)  # child (code >> 60) & 7
     perm = np.array([3, 2, 1, 0, 2, 1], np.int64)
     counts = np.zeros((2, 8), np.int64)
-    split_nodes(codes, perm, np.array([0, 4]), np.array([4, 6]), 60, counts)
+    split_nodes(codes, perm, np.array([0, 4]), np.array([4, 6]), 60, 1, 0, counts)
     assert perm.tolist() == [3, 2, 1, 0, 2, 1]      # child 1 (point 3) first, ties keep order
     assert counts[0].tolist() == [0, 1, 0, 0, 0, 3, 0, 0]
     assert counts[1].tolist() == [0, 0, 0, 0, 0, 2, 0, 0]
 
 
+def test_split_nodes_two_levels_keep_a_leaf_child_in_order():
+    """Child 1 (3 points, limit 3) is a leaf: its points stay in perm's order
+    in bin 8; child 2 (4 points) is split by grandchild."""
+    cell = np.array([2 * 8 + 5, 1 * 8 + 7, 2 * 8 + 1, 1 * 8 + 0, 2 * 8 + 5, 1 * 8 + 3, 2 * 8 + 0],
+                    np.int64)
+    codes = cell << np.int64(54)
+    perm = np.arange(7, dtype=np.int64)
+    counts = np.zeros((1, 64), np.int64)
+    split_nodes(codes, perm, np.array([0]), np.array([7]), 54, 2, 3, counts)
+    assert perm.tolist() == [1, 3, 5, 6, 2, 0, 4]
+    assert {b: int(c) for b, c in enumerate(counts[0]) if c} == {8: 3, 16: 1, 17: 1, 21: 2}
+
+
+def test_split_nodes_three_levels_keep_leaves_whole_at_both_levels():
+    """Limit 2.  Child 0 (2 points) is a leaf: bin 0.  Child 1 (5 points) is
+    split: its grandchild 1.2 (2 points) is a leaf, bin 80; grandchild 1.5's
+    three points are split into cells 1.5.3 (two) and 1.5.6."""
+    cell = np.array([64 + 2 * 8 + 1, 7, 64 + 5 * 8 + 6, 3 * 8, 64 + 2 * 8 + 0, 64 + 5 * 8 + 3,
+                     64 + 5 * 8 + 3], np.int64)
+    codes = cell << np.int64(51)
+    perm = np.arange(7, dtype=np.int64)
+    counts = np.zeros((1, 512), np.int64)
+    split_nodes(codes, perm, np.array([0]), np.array([7]), 51, 3, 2, counts)
+    assert perm.tolist() == [1, 3, 0, 4, 5, 6, 2]
+    assert {b: int(c) for b, c in enumerate(counts[0]) if c} == {0: 2, 80: 2, 107: 2, 110: 1}
+
+
+@pytest.mark.parametrize("levels", [1, 2, 3])
 @pytest.mark.parametrize("dtype", [np.int64, np.int32])
 @pytest.mark.parametrize("n", [0, 1, 7, SPLIT_PARTS - 1, SPLIT_PARTS, SPLIT_PARTS + 1, 1000, 20011])
-def test_split_root_equals_the_reference_split_of_the_identity(n, dtype, thread_counts):
+def test_split_root_equals_the_reference_split_of_the_identity(n, dtype, levels, thread_counts):
     """split_root: the unit's first split, perm still the identity: perm
     written directly, as ref_split orders the points."""
     rng = np.random.default_rng(n + 1)
-    level = int(rng.integers(0, 20))
-    shift = 3 * (FINE - level - 1)
-    codes = random_codes(rng, n)
-    if n > 100:   # skewed children: most points in one child, some children empty
-        codes[: n // 2] = (codes[: n // 2] & ~(np.int64(7) << shift)) | (np.int64(3) << shift)
-    expect, expect_counts = ref_split(codes, np.arange(n, dtype=np.int64), 0, n, shift)
+    level = int(rng.integers(0, 18))
+    shift = 3 * (FINE - level - levels)
+    codes = few_cells(rng, n, shift, levels) if n > 100 else random_codes(rng, n)
+    limit = n // 20
+    expect, expect_counts = ref_split(codes, np.arange(n, dtype=np.int64), 0, n, shift, levels, limit)
     for threads in thread_counts:
         numba.set_num_threads(threads)
         perm = np.full(n, -1, dtype)
-        counts = np.full(8, -1, np.int64)
-        split_root(codes, shift, perm, counts)
+        counts = np.full(8 ** levels, -1, np.int64)
+        split_root(codes, shift, levels, limit, perm, counts)
         assert perm.tolist() == expect.tolist(), f"{threads} threads"
         assert counts.tolist() == expect_counts.tolist()
 
 
+@pytest.mark.parametrize("levels", [1, 2, 3])
 @pytest.mark.parametrize("dtype", [np.int64, np.int32])
 @pytest.mark.parametrize("n", [0, 1, 7, SPLIT_PARTS - 1, SPLIT_PARTS, SPLIT_PARTS + 1, 1000, 20011])
-def test_split_big_node_equals_split_nodes_at_every_thread_count(n, dtype, thread_counts):
+def test_split_big_node_equals_split_nodes_at_every_thread_count(n, dtype, levels, thread_counts):
     rng = np.random.default_rng(n)
-    level = int(rng.integers(0, 20))
-    shift = 3 * (FINE - level - 1)
-    codes = random_codes(rng, n + 50)
-    if n > 100:   # skewed children: most points in one child, some children empty
-        codes[: n // 2] = (codes[: n // 2] & ~(np.int64(7) << shift)) | (np.int64(3) << shift)
+    level = int(rng.integers(0, 18))
+    shift = 3 * (FINE - level - levels)
+    codes = few_cells(rng, n + 50, shift, levels) if n > 100 else random_codes(rng, n + 50)
+    limit = n // 20
     pad = 5
     perm0 = np.concatenate([[-1] * pad, rng.permutation(n + 50)[:n], [-2] * pad]).astype(dtype)
-    expect, expect_counts = ref_split(codes, perm0, pad, pad + n, shift)
+    expect, expect_counts = ref_split(codes, perm0, pad, pad + n, shift, levels, limit)
     ref_perm = perm0.copy()
-    ref_counts = np.zeros((1, 8), np.int64)
-    split_nodes(codes, ref_perm, np.array([pad]), np.array([pad + n]), shift, ref_counts)
+    ref_counts = np.zeros((1, 8 ** levels), np.int64)
+    split_nodes(codes, ref_perm, np.array([pad]), np.array([pad + n]), shift, levels, limit, ref_counts)
     assert ref_perm[pad:pad + n].tolist() == expect.tolist()
     for threads in thread_counts:
         numba.set_num_threads(threads)
         perm = perm0.copy()
-        counts = np.full(8, -1, np.int64)
+        counts = np.full(8 ** levels, -1, np.int64)
         # scratch longer than the node, filled with junk: only its first n are used
-        split_big_node(codes, perm, pad, pad + n, shift, counts, np.full(n + 5, -7, dtype),
-                       np.full(n + 5, 9, np.uint8))
+        split_big_node(codes, perm, pad, pad + n, shift, levels, limit, counts,
+                       np.full(n + 5, -7, dtype), np.full(n + 5, 9, np.uint16))
         assert perm.tolist() == ref_perm.tolist(), f"{threads} threads"
         assert counts.tolist() == ref_counts[0].tolist() == expect_counts.tolist()
 
 
-def test_split_nodes_reference_result_at_every_thread_count(thread_counts):
+@pytest.mark.parametrize("levels", [1, 2, 3])
+def test_split_nodes_reference_result_at_every_thread_count(levels, thread_counts):
     rng = np.random.default_rng(7)
-    codes = random_codes(rng, 5000)
+    shift = 3 * (FINE - 2 - levels)
+    codes = few_cells(rng, 5000, shift, levels)
     starts = np.arange(0, 5000, 250, dtype=np.int64)
     ends = starts + 250
-    shift = 3 * (FINE - 3)
     before = np.arange(5000, dtype=np.int64)[::-1].copy()
     for threads in thread_counts:
         numba.set_num_threads(threads)
         perm = before.copy()
-        counts = np.full((len(starts), 8), -1, np.int64)
-        split_nodes(codes, perm, starts, ends, shift, counts)
+        counts = np.full((len(starts), 8 ** levels), -1, np.int64)
+        split_nodes(codes, perm, starts, ends, shift, levels, 20, counts)
         for j, (s, e) in enumerate(zip(starts, ends)):
-            expect, expect_counts = ref_split(codes, before, s, e, shift)
+            expect, expect_counts = ref_split(codes, before, s, e, shift, levels, 20)
             assert perm[s:e].tolist() == expect.tolist(), f"{threads} threads, segment {j}"
             assert counts[j].tolist() == expect_counts.tolist(), f"{threads} threads, segment {j}"
 

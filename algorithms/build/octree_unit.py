@@ -6,7 +6,7 @@ cuts the tree into units and finishes the levels above them itself.
 
 Inside a unit:
 1. split nodes over the leaf limit into their 8 children, top-down, until
-   every point is in a leaf (kernels.octree.split_nodes);
+   every point is in a leaf (kernels.octree.split_nodes, three levels a pass);
 2. put each leaf in canonical order (GPS time, then Morton code);
 3. bottom-up, level by level: sample each parent from its children on a
    128^3 grid; the children are then final and go to the writer.
@@ -91,26 +91,26 @@ class _Pool:
 
 
 class _Splitter:
-    """Splits a level's nodes into their children, reordering perm; the
-    kernels read each point's code through perm (no array of the codes in
-    perm's order).  The first split of the whole unit writes perm directly
-    (split_root); later big nodes share one scratch, allocated at the first
-    of them."""
+    """Splits a level's nodes into their descendants ``levels`` levels down
+    (kernels.octree.cell_bins), reordering perm; the kernels read each
+    point's code through perm (no array of the codes in perm's order).  The
+    first split of the whole unit writes perm directly (split_root); later big
+    nodes share one scratch, allocated at the first of them."""
 
-    def __init__(self, codes: np.ndarray, perm: np.ndarray):
-        self.codes, self.perm = codes, perm
+    def __init__(self, codes: np.ndarray, perm: np.ndarray, limit: int):
+        self.codes, self.perm, self.limit = codes, perm, limit
         self.filled = False
         self.scratch = np.empty(0, perm.dtype)
-        self.kids = np.empty(0, np.uint8)
+        self.kids = np.empty(0, np.uint16)
 
-    def split(self, split: List[Tuple[int, int, int]], shift: int) -> np.ndarray:
-        """counts[j, c]: points of node split[j] in child c, after the split."""
-        counts = np.zeros((len(split), 8), np.int64)
+    def split(self, split: List[Tuple[int, int, int]], shift: int, levels: int) -> np.ndarray:
+        """counts[j, b]: points of node split[j] in bin b (kernels.octree.cell_bins), after the split."""
+        counts = np.zeros((len(split), 8 ** levels), np.int64)
         n = len(self.codes)
         if not self.filled:
             self.filled = True
             if len(split) == 1 and split[0][1:] == (0, n) and n >= BIG_NODE:
-                split_root(self.codes, shift, self.perm, counts[0])
+                split_root(self.codes, shift, levels, self.limit, self.perm, counts[0])
                 return counts
             self.perm[:] = np.arange(n, dtype=self.perm.dtype)
         # Few big nodes (the top levels): split each one in parallel; many
@@ -119,27 +119,33 @@ class _Splitter:
         big = max((e - s for _, s, e in split if e - s >= BIG_NODE), default=0)
         if big > len(self.scratch):
             self.scratch = np.empty(big, self.perm.dtype)
-            self.kids = np.empty(big, np.uint8)
+            self.kids = np.empty(big, np.uint16)
         for j, (_, s, e) in enumerate(split):
             if e - s >= BIG_NODE:
-                split_big_node(self.codes, self.perm, s, e, shift, counts[j], self.scratch, self.kids)
+                split_big_node(self.codes, self.perm, s, e, shift, levels, self.limit, counts[j],
+                               self.scratch, self.kids)
         if small:
             starts = np.array([split[j][1] for j in small], np.int64)
             ends = np.array([split[j][2] for j in small], np.int64)
-            small_counts = np.zeros((len(small), 8), np.int64)
-            split_nodes(self.codes, self.perm, starts, ends, shift, small_counts)
+            small_counts = np.zeros((len(small), 8 ** levels), np.int64)
+            split_nodes(self.codes, self.perm, starts, ends, shift, levels, self.limit, small_counts)
             counts[small] = small_counts
         return counts
+
+
+PASS_LEVELS = 3   # octree levels a node is split by in one pass over its points
 
 
 def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int, extra: int = 0):
     """Split top-down; returns (perm, leaves {level: [(key, start, end)]}, internal {level: [keys]}).
 
-    perm (dtype index_dtype(n + extra)) is the head of an array ``extra``
-    longer (room for a _Pool)."""
+    Nodes are split PASS_LEVELS levels at a time (one pass over their points
+    instead of three: a stretched cube, e.g. in degrees, is twice as deep as
+    a metric one).  perm (dtype index_dtype(n + extra)) is the head of an
+    array ``extra`` longer (room for a _Pool)."""
     n = len(codes)
     perm = np.empty(n + extra, index_dtype(n + extra))[:n]
-    splitter = _Splitter(codes, perm)
+    splitter = _Splitter(codes, perm, leaf_limit)
     leaves: Dict[int, List[Tuple[int, int, int]]] = {}
     internal: Dict[int, List[int]] = {}
     level = key_level(root_key)
@@ -153,19 +159,48 @@ def partition(codes: np.ndarray, root_key: int, leaf_limit: int, max_depth: int,
                 leaves.setdefault(level, []).append((key, s, e))
         if not split:
             break
-        counts = splitter.split(split, 3 * (FINE_LEVEL - level - 1))
-        internal[level] = [k for k, _, _ in split]
+        levels = min(PASS_LEVELS, max_depth - level)
+        counts = splitter.split(split, 3 * (FINE_LEVEL - level - levels), levels)
         work = []
+        tree = _Descent(leaf_limit, leaves, internal, work)
         for j, (key, s, _) in enumerate(split):
-            pos = s
-            for c in range(8):
-                if counts[j, c]:
-                    work.append(((key << 3) | c, pos, pos + counts[j, c]))
-                    pos += counts[j, c]
-        level += 1
+            tree.node(key, level, s, counts[j], levels)
+        level += levels
     if not splitter.filled:   # nothing split: perm is the identity
         perm[:] = np.arange(n, dtype=perm.dtype)
     return perm, leaves, internal
+
+
+class _Descent:
+    """Reads one split node's bins (kernels.octree.cell_bins) top-down, in
+    Morton order: the nodes between it and the last level are leaves (at
+    most leaf_limit points, in one bin) or internal; the last level's nodes
+    are the next pass's work."""
+
+    def __init__(self, leaf_limit: int, leaves, internal, work):
+        self.leaf_limit, self.leaves, self.internal, self.work = leaf_limit, leaves, internal, work
+
+    def node(self, key: int, level: int, start: int, cells: np.ndarray, levels: int) -> int:
+        """Node ``key`` (internal, its points from ``start``) over ``cells``, its
+        descendants ``levels`` down; returns where its points end."""
+        self.internal.setdefault(level, []).append(key)
+        width = len(cells) // 8
+        pos = start
+        for c in range(8):
+            part = cells[c * width:(c + 1) * width]
+            total = int(part.sum())
+            if not total:
+                continue
+            child = (key << 3) | c
+            if levels == 1:
+                self.work.append((child, pos, pos + total))
+                pos += total
+            elif total <= self.leaf_limit:
+                self.leaves.setdefault(level + 1, []).append((child, pos, pos + total))
+                pos += total
+            else:
+                pos = self.node(child, level + 1, pos, part, levels - 1)
+        return pos
 
 
 def lod_step(cols: Columns, codes, gbits, pool: _Pool, cur, parents: List[int], level: int):

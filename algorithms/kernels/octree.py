@@ -13,35 +13,70 @@ from numba import njit, prange
 from .morton import FINE
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def split_nodes(codes, perm, starts, ends, shift, counts):
-    """Stable counting sort of each segment perm[starts[j]:ends[j]] by child index.
+@njit(cache=True, nogil=True)
+def cell_bins(cells, levels, limit):
+    """Where a node's points go, by their cell ``cells`` counts (8**levels cells,
+    the node's descendants ``levels`` levels down, in Morton order).
 
-    The child index of point i is ``(codes[i] >> shift) & 7``; counts[j, c]
-    gets the number of points of node j in child c.  The splits keep each
-    node's indices ascending (they start as the identity and every split is
-    stable), so the codes are gathered in increasing order.
+    One level: cell g is child g, its own bin.  More levels: a descendant
+    above the last level with at most ``limit`` points is a leaf, not split
+    again, so all its cells go to one bin, its first cell's, and its points
+    keep their order; the other points go by cell.
+    Returns (bin of each cell, points in each bin)."""
+    n = cells.shape[0]
+    bins = np.arange(n).astype(np.uint16)
+    whole = np.zeros(n, np.bool_)   # cells of a leaf found higher up
+    for depth in range(1, levels):
+        width = 8 ** (levels - depth)
+        for first in range(0, n, width):
+            if whole[first]:
+                continue
+            total = 0
+            for g in range(first, first + width):
+                total += cells[g]
+            if total <= limit:
+                for g in range(first, first + width):
+                    bins[g] = first
+                    whole[g] = True
+    sizes = np.zeros(n, np.int64)
+    for g in range(n):
+        sizes[bins[g]] += cells[g]
+    return bins, sizes
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def split_nodes(codes, perm, starts, ends, shift, levels, limit, counts):
+    """Stable counting sort of each segment perm[starts[j]:ends[j]] by cell.
+
+    A point's cell is ``(codes[i] >> shift) & (8**levels - 1)``: its child
+    (levels 1), or its descendant ``levels`` levels down (where a node of at
+    most ``limit`` points above that stays whole: cell_bins).  counts[j, b] gets the
+    number of node j's points in bin b.  The splits keep each node's indices
+    ascending (they start as the identity and every split is stable), so the
+    codes are gathered in increasing order.
     """
+    mask = (1 << (3 * levels)) - 1
     for j in prange(starts.shape[0]):
         s = starts[j]
         e = ends[j]
-        c = np.zeros(8, np.int64)
-        kid = np.empty(e - s, np.uint8)   # each point's child, read once through perm
+        cells = np.zeros(mask + 1, np.int64)
+        kid = np.empty(e - s, np.uint16)   # each point's cell, read once through perm
         for q in range(s, e):
-            k = (codes[perm[q]] >> shift) & 7
+            k = (codes[perm[q]] >> shift) & mask
             kid[q - s] = k
-            c[k] += 1
-        pos = np.empty(8, np.int64)
+            cells[k] += 1
+        bins, sizes = cell_bins(cells, levels, limit)
+        pos = np.empty(mask + 1, np.int64)
         acc = 0
-        for k in range(8):
-            pos[k] = acc
-            acc += c[k]
-            counts[j, k] = c[k]
+        for b in range(mask + 1):
+            pos[b] = acc
+            acc += sizes[b]
+            counts[j, b] = sizes[b]
         tmp_p = np.empty(e - s, perm.dtype)
         for q in range(s, e):
-            k = kid[q - s]
-            tmp_p[pos[k]] = perm[q]
-            pos[k] += 1
+            b = bins[kid[q - s]]
+            tmp_p[pos[b]] = perm[q]
+            pos[b] += 1
         perm[s:e] = tmp_p
 
 
@@ -49,47 +84,56 @@ SPLIT_PARTS = 64   # fixed, so the result never depends on the thread count
 
 
 @njit(cache=True, nogil=True)
-def _part_offsets(hist, counts):
-    """Where each part's points of each child start (stable: part by part
-    within a child); counts[k] gets the child's total."""
-    pos = np.empty((SPLIT_PARTS, 8), np.int64)
+def _part_offsets(hist, levels, limit, counts):
+    """(bin of each cell, where each part's points of each bin start): stable,
+    part by part within a bin; counts[b] gets the bin's total."""
+    cells = np.zeros(hist.shape[1], np.int64)
+    for p in range(SPLIT_PARTS):
+        for g in range(hist.shape[1]):
+            cells[g] += hist[p, g]
+    bins, sizes = cell_bins(cells, levels, limit)
+    in_bin = np.zeros((SPLIT_PARTS, hist.shape[1]), np.int64)
+    for p in range(SPLIT_PARTS):
+        for g in range(hist.shape[1]):
+            in_bin[p, bins[g]] += hist[p, g]
+    pos = np.empty((SPLIT_PARTS, hist.shape[1]), np.int64)
     acc = 0
-    for k in range(8):
-        counts[k] = 0
+    for b in range(hist.shape[1]):
+        counts[b] = sizes[b]
         for p in range(SPLIT_PARTS):
-            pos[p, k] = acc
-            acc += hist[p, k]
-            counts[k] += hist[p, k]
-    return pos
+            pos[p, b] = acc
+            acc += in_bin[p, b]
+    return bins, pos
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def split_big_node(codes, perm, s, e, shift, counts, tmp_p, kid):
+def split_big_node(codes, perm, s, e, shift, levels, limit, counts, tmp_p, kid):
     """split_nodes for one large node, in parallel: a stable counting sort
     done part by part (per-part histograms, then each part scatters).
 
-    tmp_p (at least e - s long, perm's dtype) and kid (as long, uint8: each
-    point's child, so the scatter does not read the codes through perm a
+    tmp_p (at least e - s long, perm's dtype) and kid (as long, uint16: each
+    point's cell, so the scatter does not read the codes through perm a
     second time) are scratch: the caller allocates them once for every big
     node of a partition, so their pages are touched once rather than at
     every level."""
     n = e - s
+    mask = (1 << (3 * levels)) - 1
     size = (n + SPLIT_PARTS - 1) // SPLIT_PARTS
-    hist = np.zeros((SPLIT_PARTS, 8), np.int64)
+    hist = np.zeros((SPLIT_PARTS, mask + 1), np.int64)
     for p in prange(SPLIT_PARTS):
         a = s + p * size
         b = min(a + size, e)
         for q in range(a, b):
-            k = (codes[perm[q]] >> shift) & 7
+            k = (codes[perm[q]] >> shift) & mask
             kid[q - s] = k
             hist[p, k] += 1
-    pos = _part_offsets(hist, counts)
+    bins, pos = _part_offsets(hist, levels, limit, counts)
     for p in prange(SPLIT_PARTS):
         a = s + p * size
         b = min(a + size, e)
         mine = pos[p].copy()
         for q in range(a, b):
-            k = kid[q - s]
+            k = bins[kid[q - s]]
             tmp_p[mine[k]] = perm[q]
             mine[k] += 1
     for q in prange(n):
@@ -97,21 +141,23 @@ def split_big_node(codes, perm, s, e, shift, counts, tmp_p, kid):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def split_root(codes, shift, perm, counts):
+def split_root(codes, shift, levels, limit, perm, counts):
     """split_big_node of a whole unit while its perm is still the identity:
     writes perm directly, so the first and largest split needs no scratch."""
     n = codes.shape[0]
+    mask = (1 << (3 * levels)) - 1
     size = (n + SPLIT_PARTS - 1) // SPLIT_PARTS
-    hist = np.zeros((SPLIT_PARTS, 8), np.int64)
+    hist = np.zeros((SPLIT_PARTS, mask + 1), np.int64)
     for p in prange(SPLIT_PARTS):
         for q in range(p * size, min(p * size + size, n)):
-            hist[p, (codes[q] >> shift) & 7] += 1
-    pos = _part_offsets(hist, counts)
+            hist[p, (codes[q] >> shift) & mask] += 1
+    bins, pos = _part_offsets(hist, levels, limit, counts)
     for p in prange(SPLIT_PARTS):
         mine = pos[p].copy()
         for q in range(p * size, min(p * size + size, n)):
-            perm[mine[(codes[q] >> shift) & 7]] = q
-            mine[(codes[q] >> shift) & 7] += 1
+            k = bins[(codes[q] >> shift) & mask]
+            perm[mine[k]] = q
+            mine[k] += 1
 
 
 @njit(cache=True, nogil=True, inline="always")
