@@ -4,8 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from copc_builder.algorithms.kernels.distribute import int_bounds
-from copc_builder.algorithms.kernels.lattice import (CORNERS, dequantize, interpolate_in_cells, lattice_cells,
-                                                     quantize_xyz, rank_cells)
+from copc_builder.algorithms.kernels.lattice import (CORNERS, cell_differences, dequantize, int_lattice_bounds,
+                                                     interpolate_in_cells, interpolate_ints, lattice_cells,
+                                                     number_int_cells, quantize_xyz, rank_cells)
 from copc_builder.algorithms.points.quantize import quantize
 
 SETTINGS = settings(max_examples=40, deadline=None)
@@ -124,3 +125,50 @@ def test_quantize_xyz_is_numpys_quantize_and_counts_what_does_not_fit(seed, n):
         if fits.all() and n:
             assert np.array_equal(out[:, k], quantize("in.las", "XYZ"[k], real[:, k], scales[k], offsets[k]))
     assert bad == expected_bad
+
+
+@SETTINGS
+@given(st.integers(0, 2 ** 32 - 1), st.integers(1, 300), st.booleans())
+def test_integer_kernels_give_the_float_chains_values(seed, n, keep_z):
+    """int_lattice_bounds, number_int_cells, cell_differences and
+    interpolate_ints: bit for bit what dequantize, lattice_cells,
+    interpolate_in_cells and quantize_xyz give one after the other."""
+    rng = np.random.default_rng(seed)
+    scales, offsets = np.array([0.01, 0.01, 0.001]), np.array([2.6e6, 1.2e6, 400.0])
+    xyz = rng.integers(-5000, 5000, (n, 3)).astype(np.int32)
+    steps = np.array([2.0, 4.0, 8.0])
+    real = np.empty((n, 3))
+    dequantize(xyz, scales, offsets, real)
+    cells, lo, hi = cells_of(real, steps)
+    got_lo, got_hi = np.empty(3, np.int64), np.empty(3, np.int64)
+    int_lattice_bounds(xyz, scales, offsets, steps, got_lo, got_hi)
+    assert np.array_equal(got_lo, lo) and np.array_equal(got_hi, hi)
+    dims = hi - lo + 1
+    rank = np.zeros(int(np.prod(dims)), np.int64)
+    origins = np.empty((n, 3), np.int64)
+    m = number_int_cells(xyz, scales, offsets, steps, lo, dims, rank, origins)
+    origins = origins[:m]
+    codes = ((origins[:, 2] - lo[2]) * dims[1] + origins[:, 1] - lo[1]) * dims[0] + origins[:, 0] - lo[0]
+    assert m == len(np.unique(cells, axis=0)) and np.all(np.diff(codes) > 0)   # each cell once, in box order
+    assert np.array_equal(rank[codes], np.arange(1, m + 1))
+    nodes, inverse = np.unique((origins[:, None, :] + CORNERS[None]).reshape(-1, 3), axis=0, return_inverse=True)
+    corners = np.ascontiguousarray(inverse.reshape(m, 8))
+    values = rng.uniform(-1, 1, (len(nodes), 3)) + np.array([8.5, 47.3, 500.0])
+    bad = rng.random(m) < 0.2
+    out_scales, out_offsets = np.array([1e-7, 1e-7, 0.001]), np.array([8.5, 47.3, 500.0])
+    cell_of = np.array([np.flatnonzero((origins == c).all(axis=1))[0] for c in cells], np.int64)
+    want_real, want_exact = np.zeros((n, 3)), np.zeros(n, np.bool_)
+    interpolate_in_cells(real, steps, cell_of, origins, corners, values, bad, keep_z, want_real, want_exact)
+    want = np.empty((n, 3), np.int32)
+    quantize_xyz(want_real, out_scales, out_offsets, want)
+    got, exact = np.full((n, 3), 7, np.int32), np.zeros(n, np.bool_)
+    overflow = interpolate_ints(xyz, scales, offsets, steps, lo, dims, rank, cell_differences(corners, values),
+                                bad, keep_z, out_scales, out_offsets, got, exact)
+    assert overflow == 0
+    assert np.array_equal(exact, want_exact)
+    assert np.array_equal(got[~exact], want[~exact]) and np.all(got[exact] == 0)
+    # a frame the values do not fit: counted, as quantize_xyz counts them
+    tiny = np.array([1e-12, 1e-12, 1e-12])
+    assert interpolate_ints(xyz, scales, offsets, steps, lo, dims, rank, cell_differences(corners, values),
+                            bad, keep_z, tiny, out_offsets * 0, got, exact) == \
+        quantize_xyz(want_real[~want_exact], tiny, out_offsets * 0, np.empty((int((~want_exact).sum()), 3), np.int32))

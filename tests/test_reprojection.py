@@ -7,7 +7,9 @@ import pytest
 
 pyproj = pytest.importorskip("pyproj")
 
+from copc_builder.algorithms.kernels.lattice import quantize_xyz  # noqa: E402
 from copc_builder.algorithms.points.reprojection import Reprojection, cells_of, unusable  # noqa: E402
+from copc_builder.algorithms.sources.reprojected import TransformedCoordinates  # noqa: E402
 
 
 def reprojection(src, dst, steps, tolerance, heights=False):
@@ -93,3 +95,61 @@ def test_points_proj_cannot_transform_come_back_as_nan():
     out = rep.transform(real)
     assert unusable(out).tolist() == [False, True, False]
     assert np.all(np.isfinite(out[[0, 2]]))
+
+
+def quantized_the_long_way(rep, xyz, frame, out_frame):
+    """transform of the dequantized points, quantized: what ``quantized`` must equal."""
+    real = xyz * np.asarray(frame[0]) + np.asarray(frame[1])
+    want = np.empty(xyz.shape, np.int32)
+    assert quantize_xyz(rep.transform(real), *(np.asarray(v, np.float64) for v in out_frame), want) == 0
+    return want
+
+
+@pytest.mark.parametrize("src, dst, origin, extent, steps, tolerance, heights", CASES)
+def test_quantized_equals_transform_then_quantize(src, dst, origin, extent, steps, tolerance, heights):
+    frame = ((0.01, 0.01, 0.01), origin)
+    if src == "EPSG:4326":
+        frame = ((1e-7, 1e-7, 0.01), origin)
+    rng = np.random.default_rng(3)
+    extent = np.asarray(extent) / 10          # a box of cells the chunk's table holds
+    span = (extent / np.asarray(frame[0])).astype(np.int64)
+    xyz = (rng.integers(0, span, (20_000, 3))).astype(np.int32)
+    rep = reprojection(src, dst, steps, tolerance, heights)
+    centre = rep.exact(np.array([np.asarray(origin) + extent / 2]))[0]
+    out_frame = ((1e-7, 1e-7, 0.01) if dst == "EPSG:4326" else (0.01, 0.01, 0.01), centre)
+    want = quantized_the_long_way(rep, xyz, frame, out_frame)
+    got, by_proj = rep.quantized(xyz, frame, out_frame)
+    keep = np.ones(len(xyz), bool)
+    keep[by_proj] = False
+    assert np.array_equal(got[keep], want[keep])
+    moved = TransformedCoordinates(rep, out_frame[1])
+    assert np.array_equal(moved.apply_quantized(xyz, frame, out_frame), want)
+    assert moved.failed == 0
+
+
+def test_quantized_declines_sparse_chunks_and_values_that_do_not_fit():
+    rep = reprojection("EPSG:21781", "EPSG:2056", (0.5, 0.5, 64.0), (1e-5,) * 3)
+    frame = ((0.01, 0.01, 0.01), (500_000.0, 80_000.0, 0.0))
+    far_apart = np.array([[0, 0, 40_000], [17_600_000, 16_500_000, 40_000]], np.int32)
+    assert rep.quantized(far_apart, frame, ((0.01,) * 3, (2.6e6, 1.2e6, 0.0))) is None
+    near = np.array([[17_600_000, 16_500_000, 40_000], [17_600_100, 16_500_100, 40_000]], np.int32)
+    assert rep.quantized(near, frame, ((0.01,) * 3, (2.6e6, 1.2e6, 0.0))) is not None
+    assert rep.quantized(near, frame, ((1e-9,) * 3, (2.6e6, 1.2e6, 0.0))) is None   # 0.4 m / 1e-9: no int32
+
+
+def test_quantized_counts_what_proj_cannot_transform_as_apply_does():
+    """Latitudes just beyond the pole in a chunk: the same count, first point
+    and coordinates (the placeholder, the offset: 0) by both paths."""
+    rep = reprojection("EPSG:4326", "EPSG:2056", (2.0 ** -15,) * 2 + (64.0,), (1e-5,) * 3)
+    frame = ((1e-7, 1e-7, 0.01), (8.0, 89.99, 0.0))
+    xyz = np.array([[5_000, 30_000, 50_000], [5_000, 200_000, 50_000],
+                    [6_000, 40_000, 51_000], [5_001, 200_001, 50_000]], np.int32)
+    out_frame = ((0.01,) * 3, (2.6e6, 1.2e6, 0.0))
+    fast, slow = TransformedCoordinates(rep, out_frame[1]), TransformedCoordinates(rep, out_frame[1])
+    got = fast.apply_quantized(xyz, frame, out_frame)
+    real = slow.apply(xyz * np.asarray(frame[0]) + np.asarray(frame[1]))
+    want = np.empty(xyz.shape, np.int32)
+    quantize_xyz(real, np.asarray(out_frame[0]), np.asarray(out_frame[1]), want)
+    assert np.array_equal(got, want) and np.all(got[[1, 3]] == 0)
+    assert fast.failed == slow.failed == 2
+    assert np.array_equal(fast.first_failed, slow.first_failed)

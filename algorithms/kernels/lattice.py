@@ -96,3 +96,144 @@ def quantize_xyz(real, scales, offsets, out):
                 out[i, a] = 0
                 bad += 1
     return bad
+
+
+# -- integer coordinates in, integer coordinates out ---------------------------------
+# The same arithmetic as dequantize, lattice_cells, interpolate_in_cells and
+# quantize_xyz one after the other, without the arrays between them.
+
+BOUND_PARTS = 64   # fixed, so nothing depends on the thread count
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _real(xyz, i, a, scales, offsets):
+    return xyz[i, a] * scales[a] + offsets[a]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def int_lattice_bounds(xyz, scales, offsets, steps, lo, hi):
+    """lo/hi = the lowest and highest lattice cell of the points whose
+    integer coordinates in the frame (scales, offsets) are ``xyz``."""
+    n = xyz.shape[0]
+    size = (n + BOUND_PARTS - 1) // BOUND_PARTS
+    part_lo = np.empty((BOUND_PARTS, 3), np.int64)
+    part_hi = np.empty((BOUND_PARTS, 3), np.int64)
+    for p in prange(BOUND_PARTS):
+        for a in range(3):
+            part_lo[p, a] = np.iinfo(np.int64).max
+            part_hi[p, a] = np.iinfo(np.int64).min
+        for i in range(p * size, min(p * size + size, n)):
+            for a in range(3):
+                c = np.int64(np.floor(_real(xyz, i, a, scales, offsets) / steps[a]))
+                part_lo[p, a] = min(part_lo[p, a], c)
+                part_hi[p, a] = max(part_hi[p, a], c)
+    for a in range(3):
+        lo[a] = part_lo[:, a].min()
+        hi[a] = part_hi[:, a].max()
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _scaled(xyz, i, a, scales, offsets, steps):
+    """(the point's real coordinate / steps[a], its floor: the point's cell)"""
+    u = _real(xyz, i, a, scales, offsets) / steps[a]
+    return u, np.int64(np.floor(u))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _box_code(cx, cy, cz, lo, dims):
+    return ((cz - lo[2]) * dims[1] + (cy - lo[1])) * dims[0] + (cx - lo[0])
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def number_int_cells(xyz, scales, offsets, steps, lo, dims, rank, origins):
+    """Number the cells holding points, in the box's order (x fastest):
+    ``rank`` (one entry per cell of the box lo .. lo + dims, zero filled)
+    gets each such cell's number + 1, ``origins[r]`` the cells themselves.
+    Returns how many there are."""
+    for i in prange(xyz.shape[0]):
+        cx = _scaled(xyz, i, 0, scales, offsets, steps)[1]
+        cy = _scaled(xyz, i, 1, scales, offsets, steps)[1]
+        cz = _scaled(xyz, i, 2, scales, offsets, steps)[1]
+        rank[_box_code(cx, cy, cz, lo, dims)] = 1
+    m = 0
+    for code in range(rank.shape[0]):
+        if rank[code]:
+            m += 1
+            rank[code] = m
+            rest = code
+            for a in range(3):
+                origins[m - 1, a] = lo[a] + rest % dims[a]
+                rest //= dims[a]
+    return m
+
+
+@njit(cache=True, nogil=True)
+def cell_differences(corners, values):
+    """table[c, 0] = the value at cell c's first corner, table[c, j] = corner j's
+    minus the first's: what interpolate_in_cells computes for every point,
+    once a cell, each cell's in one place."""
+    m = corners.shape[0]
+    table = np.empty((m, 8, 3))
+    for c in range(m):
+        for a in range(3):
+            v0 = values[corners[c, 0], a]
+            table[c, 0, a] = v0
+            for j in range(1, 8):
+                table[c, j, a] = values[corners[c, j], a] - v0
+    return table
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def interpolate_ints(xyz, scales, offsets, steps, lo, dims, rank, table, bad, keep_z, out_scales,
+                     out_offsets, out, exact):
+    """interpolate_in_cells, then quantize_xyz, of the points ``xyz`` (integer
+    coordinates in the frame scales, offsets) into ``out`` (int32, the frame
+    out_scales, out_offsets); ``table`` is cell_differences of the cells'
+    corners.  A point of a ``bad`` cell is flagged in ``exact`` and its
+    ``out`` left 0.  Returns how many values do not fit an int32."""
+    overflow = 0
+    for i in prange(xyz.shape[0]):
+        ux, cx = _scaled(xyz, i, 0, scales, offsets, steps)
+        uy, cy = _scaled(xyz, i, 1, scales, offsets, steps)
+        uz, cz = _scaled(xyz, i, 2, scales, offsets, steps)
+        c = rank[_box_code(cx, cy, cz, lo, dims)] - 1
+        if bad[c]:
+            exact[i] = True
+            for a in range(3):
+                out[i, a] = 0
+            continue
+        # the point's own cell: t as interpolate_in_cells computes it, and its
+        # weights in its order ((x * y) * z; corner j at (j & 1, j >> 1 & 1, j >> 2 & 1))
+        tx = ux - cx
+        ty = uy - cy
+        tz = uz - cz
+        sx = 1.0 - tx
+        sy = 1.0 - ty
+        sz = 1.0 - tz
+        w1 = tx * sy * sz
+        w2 = sx * ty * sz
+        w3 = tx * ty * sz
+        w4 = sx * sy * tz
+        w5 = tx * sy * tz
+        w6 = sx * ty * tz
+        w7 = tx * ty * tz
+        for a in range(3):
+            if a == 2 and keep_z:
+                v = _real(xyz, i, 2, scales, offsets)
+            else:
+                acc = 0.0
+                acc += w1 * table[c, 1, a]
+                acc += w2 * table[c, 2, a]
+                acc += w3 * table[c, 3, a]
+                acc += w4 * table[c, 4, a]
+                acc += w5 * table[c, 5, a]
+                acc += w6 * table[c, 6, a]
+                acc += w7 * table[c, 7, a]
+                v = table[c, 0, a] + acc
+            q = np.rint((v - out_offsets[a]) / out_scales[a])
+            if q >= -2147483648.0 and q <= 2147483647.0:
+                out[i, a] = np.int32(q)
+            else:
+                out[i, a] = 0
+                overflow += 1
+    return overflow

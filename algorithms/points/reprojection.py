@@ -26,7 +26,8 @@ from typing import Optional, Tuple
 import numpy as np
 
 from ..kernels.distribute import int_bounds
-from ..kernels.lattice import CORNERS, interpolate_in_cells, lattice_cells, rank_cells
+from ..kernels.lattice import (CORNERS, cell_differences, int_lattice_bounds, interpolate_in_cells, interpolate_ints,
+                               lattice_cells, number_int_cells, rank_cells)
 
 Triple = Tuple[float, float, float]
 
@@ -103,6 +104,47 @@ class Reprojection:
         still needs PROJ itself (its cell failed the check)."""
         steps = np.asarray(self.steps, np.float64)
         cell_of, origins = cells_of(real, steps)
+        corners, values, bad = self._checked_cells(origins, steps)
+        exact = np.zeros(len(real), np.bool_)
+        interpolate_in_cells(real, steps, cell_of, origins, corners, values, bad, not self.heights, out, exact)
+        return exact
+
+    def quantized(self, xyz: np.ndarray, frame, out_frame) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        """``transform`` of the points whose integer coordinates in ``frame``
+        (scales, offsets) are ``xyz``, quantized to ``out_frame``, by the lattice
+        without real coordinates in between (the same arithmetic, so the same
+        values): (int32 coordinates, the indices of the points PROJ must
+        transform itself, 0 in the first).  None when this does not apply (a
+        box of cells too big for a table, or a value that does not fit an
+        int32): ``transform`` and quantize instead."""
+        scales, offsets = (np.asarray(v, np.float64) for v in frame)
+        steps = np.asarray(self.steps, np.float64)
+        n = len(xyz)
+        lo = np.empty(3, np.int64)
+        hi = np.empty(3, np.int64)
+        if n == 0:
+            return None
+        int_lattice_bounds(xyz, scales, offsets, steps, lo, hi)
+        dims = hi - lo + 1
+        if float(np.prod(dims.astype(np.float64))) > max(DENSE_CELLS_PER_POINT * n, 1 << 16):
+            return None
+        rank = np.zeros(int(np.prod(dims)), np.int64)
+        origins = np.empty((min(n, len(rank)), 3), np.int64)
+        m = number_int_cells(xyz, scales, offsets, steps, lo, dims, rank, origins)
+        origins = origins[:m]
+        corners, values, bad = self._checked_cells(origins, steps)
+        out = np.empty((n, 3), np.int32)
+        exact = np.zeros(n, np.bool_)
+        table = cell_differences(corners, values)
+        if interpolate_ints(xyz, scales, offsets, steps, lo, dims, rank, table, bad, not self.heights,
+                            *(np.asarray(v, np.float64) for v in out_frame), out, exact):
+            return None
+        return out, np.flatnonzero(exact)
+
+    def _checked_cells(self, origins: np.ndarray, steps: np.ndarray):
+        """(each cell's 8 corner nodes, the nodes transformed by PROJ, True for
+        a cell whose interpolated centre is off by more than the tolerance or
+        that has a corner PROJ cannot transform)."""
         m = len(origins)
         nodes, corners = corner_nodes(origins)
         values = self.exact(nodes * steps)
@@ -116,9 +158,7 @@ class Reprojection:
             error[:, 2] = 0.0
         bad = ~(error <= np.asarray(self.tolerance)).all(axis=1)   # NaN and inf fail too
         bad |= ~np.isfinite(values[corners]).reshape(m, -1).all(axis=1)
-        exact = np.zeros(len(real), np.bool_)
-        interpolate_in_cells(real, steps, cell_of, origins, corners, values, bad, not self.heights, out, exact)
-        return exact
+        return corners, values, bad
 
 
 def corner_nodes(origins: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:

@@ -65,6 +65,10 @@ class RecordConverter:
         if self.moved.reprojection is None:
             real = xyz * self.info.scales + self.info.offsets
         else:
+            out = self.moved.apply_quantized(xyz, (self.info.scales, self.info.offsets),
+                                             (self.scales, self.offsets))
+            if out is not None:
+                return out
             real = np.empty(xyz.shape, np.float64)
             dequantize(xyz, self.info.scales, self.info.offsets, real)
             real = self.moved.apply(real)
