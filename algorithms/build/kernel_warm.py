@@ -191,7 +191,7 @@ def _split_big_nodes() -> None:
 
     codes = np.arange(64, dtype=np.int64)[::-1].copy()        # the fine Morton codes (Cube.fine_codes)
     perm = np.zeros(len(codes), index_dtype(BIG_NODE))
-    counts = np.zeros((1, 64), np.int64)
-    split_root(codes, 0, 2, 8, perm, counts[0])                 # two levels at a time, leaves of 8
+    counts = np.zeros((1, 512), np.int64)
+    split_root(codes, 0, 3, 8, perm, counts[0])                 # three levels a pass, leaves of 8
     scratch = np.empty(len(codes), perm.dtype)
-    split_big_node(codes, perm, 0, len(codes), 0, 2, 8, counts[0], scratch, np.empty(len(codes), np.uint16))
+    split_big_node(codes, perm, 0, len(codes), 0, 3, 8, counts[0], scratch, np.empty(len(codes), np.uint16))

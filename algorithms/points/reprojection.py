@@ -117,13 +117,13 @@ class Reprojection:
         transform itself, 0 in the first).  None when this does not apply (a
         box of cells too big for a table, or a value that does not fit an
         int32): ``transform`` and quantize instead."""
-        scales, offsets = (np.asarray(v, np.float64) for v in frame)
-        steps = np.asarray(self.steps, np.float64)
         n = len(xyz)
-        lo = np.empty(3, np.int64)
-        hi = np.empty(3, np.int64)
         if n == 0:
             return None
+        scales, offsets = (np.asarray(v, np.float64) for v in frame)
+        steps = np.asarray(self.steps, np.float64)
+        lo = np.empty(3, np.int64)
+        hi = np.empty(3, np.int64)
         int_lattice_bounds(xyz, scales, offsets, steps, lo, hi)
         dims = hi - lo + 1
         if float(np.prod(dims.astype(np.float64))) > max(DENSE_CELLS_PER_POINT * n, 1 << 16):
