@@ -105,31 +105,28 @@ def test_split_nodes_one_child_and_duplicate_codes():
     assert counts[1].tolist() == [0, 0, 0, 0, 0, 2, 0, 0]
 
 
-def test_split_nodes_two_levels_keep_a_leaf_child_in_order():
-    """Child 1 (3 points, limit 3) is a leaf: its points stay in perm's order
-    in bin 8; child 2 (4 points) is split by grandchild."""
-    cell = np.array([2 * 8 + 5, 1 * 8 + 7, 2 * 8 + 1, 1 * 8 + 0, 2 * 8 + 5, 1 * 8 + 3, 2 * 8 + 0],
-                    np.int64)
-    codes = cell << np.int64(54)
-    perm = np.arange(7, dtype=np.int64)
-    counts = np.zeros((1, 64), np.int64)
-    split_nodes(codes, perm, np.array([0]), np.array([7]), 54, 2, 3, counts)
-    assert perm.tolist() == [1, 3, 5, 6, 2, 0, 4]
-    assert {b: int(c) for b, c in enumerate(counts[0]) if c} == {8: 3, 16: 1, 17: 1, 21: 2}
+SPLIT_CASES = [
+    # Two levels, limit 3.  Child 1 (3 points) is a leaf: its points stay in
+    # perm's order in bin 8; child 2 (4 points) is split by grandchild.
+    ([2 * 8 + 5, 1 * 8 + 7, 2 * 8 + 1, 1 * 8 + 0, 2 * 8 + 5, 1 * 8 + 3, 2 * 8 + 0], 2, 3,
+     [1, 3, 5, 6, 2, 0, 4], {8: 3, 16: 1, 17: 1, 21: 2}),
+    # Three levels, limit 2.  Child 0 (2 points) is a leaf: bin 0.  Child 1 (5
+    # points) is split: its grandchild 1.2 (2 points) is a leaf, bin 80;
+    # grandchild 1.5's three points are split into cells 1.5.3 (two) and 1.5.6.
+    ([64 + 2 * 8 + 1, 7, 64 + 5 * 8 + 6, 3 * 8, 64 + 2 * 8 + 0, 64 + 5 * 8 + 3, 64 + 5 * 8 + 3], 3, 2,
+     [1, 3, 0, 4, 5, 6, 2], {0: 2, 80: 2, 107: 2, 110: 1}),
+]
 
 
-def test_split_nodes_three_levels_keep_leaves_whole_at_both_levels():
-    """Limit 2.  Child 0 (2 points) is a leaf: bin 0.  Child 1 (5 points) is
-    split: its grandchild 1.2 (2 points) is a leaf, bin 80; grandchild 1.5's
-    three points are split into cells 1.5.3 (two) and 1.5.6."""
-    cell = np.array([64 + 2 * 8 + 1, 7, 64 + 5 * 8 + 6, 3 * 8, 64 + 2 * 8 + 0, 64 + 5 * 8 + 3,
-                     64 + 5 * 8 + 3], np.int64)
-    codes = cell << np.int64(51)
-    perm = np.arange(7, dtype=np.int64)
-    counts = np.zeros((1, 512), np.int64)
-    split_nodes(codes, perm, np.array([0]), np.array([7]), 51, 3, 2, counts)
-    assert perm.tolist() == [1, 3, 0, 4, 5, 6, 2]
-    assert {b: int(c) for b, c in enumerate(counts[0]) if c} == {0: 2, 80: 2, 107: 2, 110: 1}
+@pytest.mark.parametrize("cells, levels, limit, order, bins", SPLIT_CASES)
+def test_split_nodes_keeps_leaves_above_the_last_level_whole(cells, levels, limit, order, bins):
+    shift = 3 * (FINE - levels)
+    codes = np.array(cells, np.int64) << np.int64(shift)
+    perm = np.arange(len(cells), dtype=np.int64)
+    counts = np.zeros((1, 8 ** levels), np.int64)
+    split_nodes(codes, perm, np.array([0]), np.array([len(cells)]), shift, levels, limit, counts)
+    assert perm.tolist() == order
+    assert {b: int(c) for b, c in enumerate(counts[0]) if c} == bins
 
 
 @pytest.mark.parametrize("levels", [1, 2, 3])

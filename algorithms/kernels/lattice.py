@@ -89,13 +89,20 @@ def quantize_xyz(real, scales, offsets, out):
     bad = 0
     for i in prange(real.shape[0]):
         for a in range(3):
-            q = np.rint((real[i, a] - offsets[a]) / scales[a])
-            if q >= -2147483648.0 and q <= 2147483647.0:
-                out[i, a] = np.int32(q)
-            else:
-                out[i, a] = 0
+            out[i, a], fits = _fit_int32(real[i, a], offsets[a], scales[a])
+            if not fits:
                 bad += 1
     return bad
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fit_int32(value, offset, scale):
+    """(rint((value - offset) / scale) as int32, True), numpy's arithmetic in
+    numpy's order; (0, False) when it does not fit an int32 (NaN included)."""
+    q = np.rint((value - offset) / scale)
+    if q >= -2147483648.0 and q <= 2147483647.0:
+        return np.int32(q), True
+    return np.int32(0), False
 
 
 # -- integer coordinates in, integer coordinates out ---------------------------------
@@ -230,10 +237,7 @@ def interpolate_ints(xyz, scales, offsets, steps, lo, dims, rank, table, bad, ke
                 acc += w6 * table[c, 6, a]
                 acc += w7 * table[c, 7, a]
                 v = table[c, 0, a] + acc
-            q = np.rint((v - out_offsets[a]) / out_scales[a])
-            if q >= -2147483648.0 and q <= 2147483647.0:
-                out[i, a] = np.int32(q)
-            else:
-                out[i, a] = 0
+            out[i, a], fits = _fit_int32(v, out_offsets[a], out_scales[a])
+            if not fits:
                 overflow += 1
     return overflow
