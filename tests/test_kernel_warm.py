@@ -15,6 +15,7 @@ import textwrap
 
 import pytest
 
+from copc_builder.algorithms.build import kernel_warm
 from copc_builder.demo import write_sample_scene
 
 pytestmark = pytest.mark.slow
@@ -50,14 +51,15 @@ def warm_cache(tmp_path_factory):
     """, cache)
     assert seen["before"] is False                     # an empty cache: a build would compile
     assert seen["after"] is True
-    assert seen["steps"] == [[i, 5] for i in range(5)]
+    assert seen["steps"] == [[i, kernel_warm.STEPS] for i in range(kernel_warm.STEPS)]
     assert len(seen["compiled"]) >= 20                 # it did compile (numba counted it)
     return cache
 
 
 def test_after_warm_kernels_a_build_compiles_nothing(warm_cache, tmp_path):
-    """The sample scene, and a cloud of 1.3 M points (nodes of over a million points: the kernels
-    a build reaches only on big inputs), build in a new process without compiling a kernel."""
+    """The sample scene (also reprojected), and a cloud of 1.3 M points (nodes of over a million
+    points: the kernels a build reaches only on big inputs), build in a new process without
+    compiling a kernel."""
     scene = write_sample_scene(tmp_path / "scene.laz", points=300_000, seed=2)
     seen = child(f"""
         import numpy as np
@@ -65,6 +67,7 @@ def test_after_warm_kernels_a_build_compiles_nothing(warm_cache, tmp_path):
         from copc_builder.algorithms.api import kernels_compiled
         result["compiled_before"] = kernels_compiled()
         build_copc({str(scene)!r}, {str(tmp_path / "scene.copc.laz")!r})
+        build_copc({str(scene)!r}, {str(tmp_path / "scene4326.copc.laz")!r}, t_srs="EPSG:4326")
         rng = np.random.default_rng(1)
         n = 1_300_000
         cloud = np.zeros(n, [("X", "f8"), ("Y", "f8"), ("Z", "f8"), ("GpsTime", "f8")])

@@ -10,7 +10,7 @@ bar sat at "Reading points into the node store, 45 %").
 ``warm_kernels`` runs small builds that reach every kernel a build calls,
 with the argument types a build passes (points from arrays and from a LAZ
 file, spilled and in memory, a temporal index, QGIS statistics, leaves too
-big for memory, cells in floating point, nodes of a million points), then notes beside numba's cache which kernels it left
+big for memory, cells in floating point, points reprojected, nodes of a million points), then notes beside numba's cache which kernels it left
 there.  ``kernels_compiled`` reads that note and numba's index of each of
 those kernels (which numba empties when the source changes): False means a
 build would compile first.  tests/test_kernel_warm.py holds that after
@@ -38,14 +38,14 @@ from ..common.progress import Progress
 from .builder import Build
 
 MARKER = "copc_builder-kernels.json"
-STEPS = 5
+STEPS = 7
 
 
 def warm_kernels(on_step: Optional[Callable[[int, int], None]] = None,
                  cancel: Optional[Callable[[], bool]] = None) -> float:
     """Compile (or load from numba's cache) every kernel a build uses; the seconds it took.
 
-    ``on_step(i, STEPS)`` is called before each of the steps (small builds);
+    ``on_step(i, STEPS)`` is called before each of the STEPS steps (small builds);
     ``cancel`` is polled by them (BuildCancelled, as for a build).
     """
     start = time.perf_counter()
@@ -64,8 +64,14 @@ def warm_kernels(on_step: Optional[Callable[[int, int], None]] = None,
             # scales with no small common unit: cells computed in floating point
             lambda: _build(_cloud(5_000), os.path.join(folder, "d.copc.laz"), cancel,
                            scale=(0.001164, 0.001164, 0.001003), temp_dir=folder),
+            # the LAZ reprojected (--t-srs): the lattice's kernels, from LAS records and from arrays
+            lambda: _build(os.path.join(folder, "a.copc.laz"), os.path.join(folder, "e.copc.laz"), cancel,
+                           a_srs="EPSG:32632", t_srs="EPSG:4326", temp_dir=folder),
+            lambda: _build(_cloud(5_000), os.path.join(folder, "f.copc.laz"), cancel, a_srs="EPSG:32632",
+                           t_srs="EPSG:25832", temp_dir=folder),
             _split_big_nodes,
         ]
+        assert len(steps) == STEPS
         for i, step in enumerate(steps):
             if on_step is not None:
                 on_step(i, len(steps))
