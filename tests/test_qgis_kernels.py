@@ -10,6 +10,7 @@ import sysconfig
 
 import pytest
 
+from copc_builder.algorithms.build.kernel_warm import STEPS
 from copc_builder.demo import write_sample_scene
 from qgis_dialog import run_with_gui
 from qgis_helpers import stable_plugin_folder
@@ -35,8 +36,8 @@ def test_a_build_on_a_fresh_cache_says_it_compiles_and_the_next_one_does_not(tmp
 
     first, second = build("first.copc.laz"), build("second.copc.laz")
     assert "The build's kernels are not compiled yet: compiling them first, once" in first
-    for i in range(1, 6):
-        assert f"Compiling the build's kernels, once ({i} of 5)" in first     # the progress text, step by step
+    for i in range(1, STEPS + 1):
+        assert f"Compiling the build's kernels, once ({i} of {STEPS})" in first   # the progress text, step by step
     assert first.index("Compiling the build's kernels") < first.index("Reading points into the node store")
     assert "Kernels compiled in " in first
     assert "Compiling" not in second and "not compiled" not in second
