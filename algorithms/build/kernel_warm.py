@@ -10,7 +10,8 @@ bar sat at "Reading points into the node store, 45 %").
 ``warm_kernels`` runs small builds that reach every kernel a build calls,
 with the argument types a build passes (points from arrays and from a LAZ
 file, spilled and in memory, a temporal index, QGIS statistics, leaves too
-big for memory, cells in floating point, points reprojected, nodes of a million points), then notes beside numba's cache which kernels it left
+big for memory, cells in floating point, points reprojected, nodes of a
+million points), then notes beside numba's cache which kernels it left
 there.  ``kernels_compiled`` reads that note and numba's index of each of
 those kernels (which numba empties when the source changes): False means a
 build would compile first.  tests/test_kernel_warm.py holds that after
