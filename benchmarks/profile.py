@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scale import HERE, SHARED, cpu_model, make_input
+from scale import HERE, SHARED, compile_package, cpu_model, make_input
 
 RATE = 200  # samples per second
 
@@ -78,6 +78,7 @@ def main() -> None:
 
     args.work.mkdir(parents=True, exist_ok=True)
     src = make_input(args.source, args.copies, args.work)
+    compile_package()
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         out, raw = Path(tmp) / "out.copc.laz", Path(tmp) / "profile.raw"
         build = [sys.executable, "-m", "copc_builder", "build", str(src), "-o", str(out), "--progress", "json"]

@@ -37,6 +37,15 @@ REPO = HERE.parent
 SHARED = REPO.parent / "shared"
 
 
+def compile_package() -> None:
+    """Byte-compile the package's modules where they are out of date, as pip
+    leaves an installed wheel (scripts/dev.sh does it at setup): a cold build
+    of an edited checkout would otherwise time the compiling of every module it
+    imports when PYTHONDONTWRITEBYTECODE is set, as on CI images."""
+    names = [str(REPO / n) for n in ("__init__.py", "__main__.py", "algorithms", "plugin")]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *names], check=True, stdout=subprocess.DEVNULL)
+
+
 def folder_bytes(path: Path) -> int:
     total = 0
     for root, _, files in os.walk(path):
@@ -182,6 +191,7 @@ def main() -> None:
         if args.threads:
             cmd += ["--threads", str(args.threads)]
         if not args.no_warm_up and not rows:
+            compile_package()
             # numba compiles a kernel the first time it meets its types (some only
             # for big nodes, over 2**20 points) and caches it in the checkout: on
             # a fresh checkout the first cold build would time the compiler.
