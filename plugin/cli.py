@@ -18,7 +18,7 @@ import sys
 import threading
 from typing import List, Optional
 
-from copc_builder.algorithms.api import DEFAULT_MEMORY_BUDGET
+from copc_builder import DEFAULT_MEMORY_BUDGET
 from copc_builder.plugin.progress_printers import MessagePrinter, make_progress
 
 EXIT_OK = 0
