@@ -397,3 +397,43 @@ def test_codec_compresses_ordered_columns():
     rng = np.random.default_rng(1)
     xyz = (np.cumsum(rng.integers(-50, 51, (4096, 3)), axis=0) + 10 ** 6).astype(np.int32)
     assert len(codec.compress(xyz, True)) < xyz.nbytes / 2
+
+
+def test_spill_and_reload_are_the_same_on_one_and_two_threads(tmp_path):
+    """Pages spill together (append_segments) and load ahead (drain), their
+    columns coded in parallel: the spill file and every node's points do not
+    depend on the thread count."""
+    from copc_builder.algorithms.common.threads import set_threads
+    from copc_builder.algorithms.store import point_store
+
+    def run(threads, folder):
+        rng = np.random.default_rng(11)
+        store = PointStore(REST, page_bytes(16) * 40, str(folder), page_points=16)   # loads 8 pages at once
+        model = Model()
+        with set_threads(threads):
+            for _ in range(8):
+                cols = random_cols(rng, 400)
+                keys = rng.integers(0, 9, len(cols))
+                order = np.argsort(keys, kind="stable")
+                cols, keys = cols.take(order), keys[order]
+                uniq, starts = np.unique(keys, return_index=True)
+                bounds = np.append(starts, len(keys))
+                store.append_segments(uniq.tolist(), bounds, cols)
+                for k, a, b in zip(uniq, bounds[:-1], bounds[1:]):
+                    model.append(int(k), cols.slice(int(a), int(b)))
+            spilled = (folder / "pages.bin").read_bytes()
+            assert store.spilled_pages > 4 * point_store.PREFETCH_PAGES
+            taken = {}
+            for key in rng.permutation(9):
+                taken[int(key)] = store.take(int(key))
+                assert same(taken[int(key)], model.take(int(key))), f"node {key}, {threads} threads"
+                assert store.resident_bytes <= page_bytes(16) * (40 + 1)
+            assert store.loaded_pages > 4 * point_store.PREFETCH_PAGES
+        store.close()
+        return spilled, taken, store.spilled_pages, store.loaded_pages
+
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    one, two = run(1, tmp_path / "one"), run(2, tmp_path / "two")
+    assert one[0] == two[0] and one[2:] == two[2:]
+    assert all(same(one[1][k], two[1][k]) for k in one[1])

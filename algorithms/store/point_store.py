@@ -12,16 +12,21 @@
 from __future__ import annotations
 
 import itertools
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Collection, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
 from . import codec
+from ..common.threads import kernel_threads, map_in_threads
 from ..points.columns import Columns
 from .page import Page
 from .spill_file import SpillFile
 
 DEFAULT_PAGE_POINTS = 1 << 16
+PREFETCH_PAGES = 8   # spilled pages a drain loads at once (their columns decoded in parallel),
+                     # at most a quarter of the budget
+COLUMNS = ("xyz", "gps", "rest")
+DELTA = {"xyz": True, "gps": True, "rest": False}   # codec: delta-coded columns (ordered numbers)
 
 
 class Extent:
@@ -95,8 +100,10 @@ class PointStore:
         return self._spill.peak if self._spill else 0
 
     # -- writing ---------------------------------------------------------------
-    def append(self, key: int, cols: Columns, a: int = 0, b: Optional[int] = None) -> None:
-        """Append cols[a:b] to node ``key`` (created when new)."""
+    def append(self, key: int, cols: Columns, a: int = 0, b: Optional[int] = None,
+               enforce: bool = True) -> None:
+        """Append cols[a:b] to node ``key`` (created when new); with
+        ``enforce`` False the budget is left to the caller."""
         b = len(cols) if b is None else b
         if b <= a:
             return
@@ -119,7 +126,8 @@ class PointStore:
                 self._by_page[page.id].append((handle, ext))
             handle.count += n
             a += n
-        self._enforce_budget()
+        if enforce:
+            self._enforce_budget()
 
     def claim(self, key: int, n: int) -> Optional[Columns]:
         """Zeroed room for n more points of ``key`` in its own page (see
@@ -148,9 +156,12 @@ class PointStore:
         self._claimed[key] = page
 
     def append_segments(self, keys, bounds, cols: Columns) -> None:
-        """Append cols[bounds[i]:bounds[i+1]] to keys[i] for every i."""
+        """Append cols[bounds[i]:bounds[i+1]] to keys[i] for every i, then
+        keep the budget: the pages to spill go together, their columns
+        compressed in parallel (the segments are in memory anyway)."""
         for i, key in enumerate(keys):
-            self.append(int(key), cols, int(bounds[i]), int(bounds[i + 1]))
+            self.append(int(key), cols, int(bounds[i]), int(bounds[i + 1]), enforce=False)
+        self._enforce_budget()
 
     # -- reading ---------------------------------------------------------------
     def take(self, key: int) -> Columns:
@@ -194,9 +205,13 @@ class PointStore:
         extents, handle.extents, handle.count = handle.extents, [], 0
         for ext in extents:   # detached: compaction must not move them meanwhile
             self._by_page[ext.page.id].remove((handle, ext))
-        for ext in extents:
+        for i, ext in enumerate(extents):
             page = ext.page
-            self._load(page)
+            if not page.resident:
+                ahead = max(1, min(PREFETCH_PAGES, self.budget // (4 * page.nbytes)))
+                spilled = {id(e.page): e.page for e in extents[i:i + ahead] if not e.page.resident}
+                self._load_pages(list(spilled.values()))
+            page.last_use = next(self._clock)
             part = page.view(ext.start, ext.count)
             if copy:
                 part = Columns(part.xyz.copy(), part.gps.copy(), part.rest.copy())
@@ -240,20 +255,23 @@ class PointStore:
                 freed += 1
         return freed
 
-    def _enforce_budget(self, keep: Optional[Page] = None) -> None:
+    def _enforce_budget(self, keep: Collection[Page] = ()) -> None:
         if self.resident_bytes <= self.budget:
             return
         if self.compact():
             if self.resident_bytes <= self.budget:
                 return
-        claimed = set(map(id, self._claimed.values()))   # being written in place
+        spared = set(map(id, self._claimed.values())) | set(map(id, keep))   # claimed: written in place
         victims = sorted((p for p in self._pages.values() if p.resident and p is not self._open
-                          and p is not keep and id(p) not in claimed),
+                          and id(p) not in spared),
                          key=lambda p: p.last_use)
-        for page in victims:
-            if self.resident_bytes <= self.budget:
+        chosen, resident = [], self.resident_bytes
+        for page in victims:   # the least recently used, until the rest fits
+            if resident <= self.budget:
                 break
-            self._spill_page(page)
+            chosen.append(page)
+            resident -= page.nbytes
+        self._spill_pages(chosen)
 
     def _new_page(self, capacity: int = 0, zeroed: bool = False) -> Page:
         page = Page(next(self._ids), capacity or self.page_points, self.rest_size, zeroed)
@@ -263,42 +281,53 @@ class PointStore:
         self.peak_resident = max(self.peak_resident, self.resident_bytes)
         return page
 
-    def _spill_page(self, page: Page) -> None:
-        if page.dirty or page.disk is None:
+    def _spill_pages(self, pages: List[Page]) -> None:
+        """Drop the pages from memory, writing those with no clean copy on
+        disk first: every column of every page compressed in parallel, the
+        pages written in order (the same file whatever the thread count)."""
+        dirty = [p for p in pages if p.dirty or p.disk is None]
+        if dirty:
             if self._spill is None:
                 if self.folder is None:
                     raise RuntimeError("PointStore needs a folder to spill pages")
                 self._spill = SpillFile(self.folder)
-            if page.disk is not None:
-                self._spill.free(page.disk[0], sum(page.disk[1:]))
-            n = page.fill
-            blobs = (codec.compress(page.xyz[:n], True), codec.compress(page.gps[:n], True),
-                     codec.compress(page.rest[:n], False))
-            offset = self._spill.write(b"".join(blobs))
-            page.disk = (offset, len(blobs[0]), len(blobs[1]), len(blobs[2]))
-            page.dirty = False
-            self.spilled_pages += 1
-        page.drop()
-        self.resident_bytes -= page.nbytes
+            jobs = [(page, name) for page in dirty for name in COLUMNS]
+            blobs = map_in_threads(_compress_column, jobs, kernel_threads())
+            for j, page in enumerate(dirty):
+                if page.disk is not None:
+                    self._spill.free(page.disk[0], sum(page.disk[1:]))
+                parts = blobs[3 * j:3 * j + 3]
+                offset = self._spill.write(b"".join(parts))
+                page.disk = (offset, *map(len, parts))
+                page.dirty = False
+                self.spilled_pages += 1
+        for page in pages:
+            page.drop()
+            self.resident_bytes -= page.nbytes
 
-    def _load(self, page: Page) -> None:
-        page.last_use = next(self._clock)
-        if page.resident:
-            return
-        offset, a, b, c = page.disk
-        data = self._spill.read(offset, a + b + c)
-        n = page.fill
-        page.xyz = np.empty((page.capacity, 3), np.int32)
-        page.gps = np.empty(page.capacity, np.float64)
-        page.rest = np.empty((page.capacity, page.rest_size), np.uint8)
-        codec.decompress_into(data[:a], page.xyz[:n], True)
-        codec.decompress_into(data[a:a + b], page.gps[:n], True)
-        codec.decompress_into(data[a + b:], page.rest[:n], False)
-        page.dirty = False
-        self.loaded_pages += 1
-        self.resident_bytes += page.nbytes
+    def _load_pages(self, pages: List[Page]) -> None:
+        """Read spilled pages back (their columns decoded in parallel), then keep the budget."""
+        jobs = []
+        try:
+            for page in pages:
+                offset, a, b, c = page.disk
+                data = self._spill.read(offset, a + b + c)
+                page.xyz = np.empty((page.capacity, 3), np.int32)
+                page.gps = np.empty(page.capacity, np.float64)
+                page.rest = np.empty((page.capacity, page.rest_size), np.uint8)
+                jobs += [(page, "xyz", data[:a]), (page, "gps", data[a:a + b]), (page, "rest", data[a + b:])]
+            map_in_threads(_decompress_column, jobs, kernel_threads())
+        except BaseException:
+            for page in pages:   # still spilled: their disk copies stand
+                page.drop()
+            raise
+        for page in pages:
+            page.last_use = next(self._clock)
+            page.dirty = False
+            self.loaded_pages += 1
+            self.resident_bytes += page.nbytes
         self.peak_resident = max(self.peak_resident, self.resident_bytes)
-        self._enforce_budget(keep=page)
+        self._enforce_budget(keep=pages)
 
     def _free_page(self, page: Page) -> None:
         if page.resident:
@@ -321,3 +350,13 @@ class PointStore:
         if self._spill is not None:
             self._spill.close()
             self._spill = None
+
+
+def _compress_column(job: Tuple[Page, str]) -> bytes:
+    page, name = job
+    return codec.compress(getattr(page, name)[:page.fill], DELTA[name])
+
+
+def _decompress_column(job: Tuple[Page, str, bytes]) -> None:
+    page, name, blob = job
+    codec.decompress_into(blob, getattr(page, name)[:page.fill], DELTA[name])
