@@ -68,3 +68,26 @@ def test_int_bounds_from_empty_start():
     hi = np.full(3, INT64_MIN, np.int64)
     int_bounds(np.zeros((0, 3), np.int32), lo, hi)
     assert lo.tolist() == [INT64_MAX] * 3 and hi.tolist() == [INT64_MIN] * 3
+
+
+@SETTINGS
+@given(st.integers(0, 2 ** 32 - 1), st.integers(0, 3000), st.sampled_from([0, 1, 10, 18]),
+       st.sampled_from(["store", "int32 order", "strided"]))
+def test_take_points_is_numpy_take(seed, n, rest_size, kind):
+    """The buckets' gather (distribution.take_points): numpy's take, bit for
+    bit (NaN GPS too), by the kernel on the store's columns and by numpy on
+    anything else."""
+    from copc_builder.algorithms.build.distribution import take_points
+    from copc_builder.algorithms.points.columns import Columns
+
+    rng = np.random.default_rng(seed)
+    m = 2 * n + 1 if kind == "strided" else n
+    cols = Columns(rng.integers(INT32_MIN, INT32_MAX, (m, 3), endpoint=True).astype(np.int32),
+                   rng.uniform(-1e9, 1e9, m), rng.integers(0, 256, (m, rest_size)).astype(np.uint8))
+    cols.gps[::7] = np.nan
+    if kind == "strided":   # every other row: views that are not C-ordered
+        cols = Columns(cols.xyz[::2], cols.gps[::2], cols.rest[::2])
+    order = rng.integers(0, max(n, 1), n).astype(np.int32 if kind == "int32 order" else np.int64)
+    got, want = take_points(cols, order), cols.take(order)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape and g.tobytes() == w.tobytes()

@@ -16,7 +16,7 @@ import numpy as np
 from ..common.progress import Progress
 from ..common.timing import TIMINGS
 from ..format.node_key import ROOT, key_level
-from ..kernels.distribute import bucket_order
+from ..kernels.distribute import bucket_order, gather_points
 from ..points.columns import Columns
 from ..points.cube import FINE_LEVEL, Cube
 from ..store import PointStore
@@ -36,7 +36,21 @@ def bucket_segments(cols: Columns, codes: np.ndarray, parent_key: int,
     nonzero = np.flatnonzero(counts)
     bounds = np.concatenate(([0], np.cumsum(counts[nonzero])))
     keys = (parent_key << (3 * levels)) | nonzero
-    return keys.tolist(), bounds, cols.take(order)
+    return keys.tolist(), bounds, take_points(cols, order)
+
+
+def take_points(cols: Columns, order: np.ndarray) -> Columns:
+    """cols.take(order), the rows gathered on every kernel thread when the
+    columns are the store's own (C-ordered int32 xyz, float64 GPS, uint8
+    rest) and the order bucket_order's int64; else by numpy."""
+    xyz, gps, rest = cols
+    if not (order.dtype == np.int64 and xyz.dtype == np.int32 and gps.dtype == np.float64
+            and rest.dtype == np.uint8 and xyz.ndim == 2 and xyz.shape[1] == 3 and rest.ndim == 2
+            and all(a.flags.c_contiguous for a in (xyz, gps, rest, order))):
+        return cols.take(order)
+    out = Columns.empty(rest.shape[1], len(order))
+    gather_points(xyz, gps, rest, order, out.xyz, out.gps, out.rest)
+    return out
 
 
 def split_into_buckets(store: PointStore, cols: Columns, codes: np.ndarray, parent_key: int,
