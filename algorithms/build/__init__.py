@@ -10,5 +10,4 @@
     tree.py           TreeBuilder: units built one by one, then the levels above
     octree_unit.py    one unit in memory: split, canonical order, LOD sampling
     big_node.py       nodes too large for one unit, split in pieces
-    heap.py           freed C-heap pages given back between a unit's steps
 """

@@ -24,7 +24,6 @@ from ..kernels.octree import (merge_canonical, sample_parents, sort_canonical,
                               split_big_node, split_nodes, split_promoted, split_root)
 from ..points.columns import Columns
 from ..points.cube import FINE_LEVEL, Cube
-from .heap import release_free_memory
 
 BIG_NODE = 1 << 20   # points from which a node is split by several threads
 EMIT_POINTS = 1 << 19   # final nodes go to emit in groups of about this many points (the writer
@@ -275,7 +274,6 @@ def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: 
         codes = cube.fine_codes(cols.xyz)
     with TIMINGS("build.partition"):
         perm, leaves, internal = partition(codes, root_key, leaf_limit, cube.max_depth, pool_room(len(codes)))
-    release_free_memory()
     check_cancel()
     gbits = gps_bits(cols)
 
@@ -294,7 +292,6 @@ def build_unit(cols: Columns, root_key: int, cube: Cube, leaf_limit: int, emit: 
             groups, parents = lod_step(cols, codes, gbits, pool, cur, internal[level], level)
         for keys, counts, index in groups:
             emit(keys, counts, cols, index)
-            release_free_memory()
         check_cancel()
         cur = sorted(parents + leaves.get(level, []))
     return _finish_root(cols, pool, cur, root_key, root_is_final, emit)
