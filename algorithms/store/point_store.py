@@ -6,6 +6,10 @@
 - Pages hold the extents of many nodes.  A memory budget bounds the resident
   pages; beyond it, least recently used pages spill (compressed) to one temp
   file.  Handles stay valid whether their pages are loaded or spilled.
+- The pages spilled at once, and the spilled pages a drain meets next, have
+  their columns coded on every kernel thread (common.threads.map_in_threads:
+  lz4 and the codec's kernels release the GIL); the file and the points are
+  the same whatever the thread count.
 - Sparse resident pages can be compacted: their live extents move to a new
   page and the handles are updated in place.
 """
