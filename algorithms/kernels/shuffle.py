@@ -12,7 +12,6 @@ from numba import njit
 
 _U0 = np.uint64(0)
 _U1 = np.uint64(1)
-_U8 = np.uint64(8)
 _FF = np.uint64(0xFF)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -21,52 +20,32 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 def delta_shuffle(values, out, zigzag):
     """values: unsigned (n, m) -> out: uint8 (m * itemsize, n).
 
-    The 4- and 8-byte columns (xyz, GPS) have loops of their own, their
-    byte stores unrolled: 2 to 5 times the generic loop's speed."""
+    The byte stores of 4- and 8-byte columns (xyz, GPS) have loops of a
+    known length, which the compiler unrolls: 2 to 5 times the speed of one
+    loop of ``width`` stores."""
     n, m = values.shape
     width = values.itemsize
-    if width == 4:
-        for c in range(m):
-            prev = np.uint32(0)
-            r = 4 * c
-            for i in range(n):
-                x = np.uint32(values[i, c])
-                d = np.uint32(x - prev)
-                prev = x
-                if zigzag:
-                    d = np.uint32(np.uint32(d << np.uint32(1)) ^ np.uint32(np.uint32(0) - (d >> np.uint32(31))))
-                out[r, i] = np.uint8(d & np.uint32(0xFF))
-                out[r + 1, i] = np.uint8((d >> np.uint32(8)) & np.uint32(0xFF))
-                out[r + 2, i] = np.uint8((d >> np.uint32(16)) & np.uint32(0xFF))
-                out[r + 3, i] = np.uint8(d >> np.uint32(24))
-        return
-    if width == 8:
-        for c in range(m):
-            prev = _U0
-            r = 8 * c
-            for i in range(n):
-                x = np.uint64(values[i, c])
-                d = np.uint64(x - prev)
-                prev = x
-                if zigzag:
-                    d = np.uint64(np.uint64(d << _U1) ^ np.uint64(_U0 - (d >> np.uint64(63))))
-                for b in range(8):
-                    out[r + b, i] = np.uint8((d >> np.uint64(8 * b)) & _FF)
-        return
     bits = np.uint64(8 * width)
     mask = _ALL >> (np.uint64(64) - bits)
     top = bits - _U1
     for c in range(m):
         prev = _U0
+        r = c * width
         for i in range(n):
             x = np.uint64(values[i, c])
             d = (x - prev) & mask
             prev = x
             if zigzag:
                 d = ((d << _U1) & mask) ^ ((_U0 - (d >> top)) & mask)
-            for b in range(width):
-                out[c * width + b, i] = np.uint8(d & _FF)
-                d >>= _U8
+            if width == 4:
+                for b in range(4):
+                    out[r + b, i] = np.uint8((d >> np.uint64(8 * b)) & _FF)
+            elif width == 8:
+                for b in range(8):
+                    out[r + b, i] = np.uint8((d >> np.uint64(8 * b)) & _FF)
+            else:
+                for b in range(width):
+                    out[r + b, i] = np.uint8((d >> np.uint64(8 * b)) & _FF)
 
 
 @njit(cache=True, nogil=True)
@@ -74,39 +53,22 @@ def undelta_unshuffle(planes, out, zigzag):
     """The inverse of delta_shuffle: planes uint8 (m * itemsize, n) -> out (n, m)."""
     n, m = out.shape
     width = out.itemsize
-    if width == 4:
-        for c in range(m):
-            prev = np.uint32(0)
-            r = 4 * c
-            for i in range(n):
-                d = (np.uint32(planes[r, i]) | (np.uint32(planes[r + 1, i]) << np.uint32(8))
-                     | (np.uint32(planes[r + 2, i]) << np.uint32(16)) | (np.uint32(planes[r + 3, i]) << np.uint32(24)))
-                if zigzag:
-                    d = np.uint32((d >> np.uint32(1)) ^ np.uint32(np.uint32(0) - (d & np.uint32(1))))
-                prev = np.uint32(prev + d)
-                out[i, c] = prev
-        return
-    if width == 8:
-        for c in range(m):
-            prev = _U0
-            r = 8 * c
-            for i in range(n):
-                d = _U0
-                for b in range(8):
-                    d |= np.uint64(planes[r + b, i]) << np.uint64(8 * b)
-                if zigzag:
-                    d = np.uint64((d >> _U1) ^ np.uint64(_U0 - (d & _U1)))
-                prev = np.uint64(prev + d)
-                out[i, c] = prev
-        return
     bits = np.uint64(8 * width)
     mask = _ALL >> (np.uint64(64) - bits)
     for c in range(m):
         prev = _U0
+        r = c * width
         for i in range(n):
             d = _U0
-            for b in range(width):
-                d |= np.uint64(planes[c * width + b, i]) << np.uint64(8 * b)
+            if width == 4:
+                for b in range(4):
+                    d |= np.uint64(planes[r + b, i]) << np.uint64(8 * b)
+            elif width == 8:
+                for b in range(8):
+                    d |= np.uint64(planes[r + b, i]) << np.uint64(8 * b)
+            else:
+                for b in range(width):
+                    d |= np.uint64(planes[r + b, i]) << np.uint64(8 * b)
             if zigzag:
                 d = (d >> _U1) ^ ((_U0 - (d & _U1)) & mask)
             prev = (prev + d) & mask
