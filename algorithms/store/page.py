@@ -24,15 +24,22 @@ class Page:
         self.id = page_id
         self.capacity = capacity
         self.rest_size = rest_size
-        alloc = np.zeros if zeroed else np.empty   # zeroed: for claim(), written field by field
-        self.xyz: Optional[np.ndarray] = alloc((capacity, 3), np.int32)
-        self.gps: Optional[np.ndarray] = alloc(capacity, np.float64)
-        self.rest: Optional[np.ndarray] = alloc((capacity, rest_size), np.uint8)
+        self.xyz: Optional[np.ndarray] = None
+        self.gps: Optional[np.ndarray] = None
+        self.rest: Optional[np.ndarray] = None
+        self.allocate(zeroed)   # zeroed: for claim(), written field by field
         self.fill = 0          # points written (live or dead)
         self.live = 0          # points still owned by a node
         self.disk: Optional[Tuple[int, int, int, int]] = None  # (offset, xyz, gps, rest) blob sizes
         self.dirty = True
         self.last_use = 0
+
+    def allocate(self, zeroed: bool = False) -> None:
+        """Give the page its arrays (uninitialised unless ``zeroed``)."""
+        alloc = np.zeros if zeroed else np.empty
+        self.xyz = alloc((self.capacity, 3), np.int32)
+        self.gps = alloc(self.capacity, np.float64)
+        self.rest = alloc((self.capacity, self.rest_size), np.uint8)
 
     @property
     def resident(self) -> bool:

@@ -297,10 +297,11 @@ class PointStore:
                 self._spill = SpillFile(self.folder)
             jobs = [(page, name) for page in dirty for name in COLUMNS]
             blobs = map_in_threads(_compress_column, jobs, kernel_threads())
+            k = len(COLUMNS)
             for j, page in enumerate(dirty):
                 if page.disk is not None:
                     self._spill.free(page.disk[0], sum(page.disk[1:]))
-                parts = blobs[3 * j:3 * j + 3]
+                parts = blobs[k * j:k * (j + 1)]
                 offset = self._spill.write(b"".join(parts))
                 page.disk = (offset, *map(len, parts))
                 page.dirty = False
@@ -314,12 +315,11 @@ class PointStore:
         jobs = []
         try:
             for page in pages:
-                offset, a, b, c = page.disk
-                data = self._spill.read(offset, a + b + c)
-                page.xyz = np.empty((page.capacity, 3), np.int32)
-                page.gps = np.empty(page.capacity, np.float64)
-                page.rest = np.empty((page.capacity, page.rest_size), np.uint8)
-                jobs += [(page, "xyz", data[:a]), (page, "gps", data[a:a + b]), (page, "rest", data[a + b:])]
+                offset, *sizes = page.disk
+                data = self._spill.read(offset, sum(sizes))
+                page.allocate()
+                starts = list(itertools.accumulate(sizes, initial=0))
+                jobs += [(page, name, data[s:e]) for name, s, e in zip(COLUMNS, starts[:-1], starts[1:])]
             map_in_threads(_decompress_column, jobs, kernel_threads())
         except BaseException:
             for page in pages:   # still spilled: their disk copies stand
