@@ -92,6 +92,50 @@ def test_floats_mean_and_std_and_parts_do_not_matter():
         assert math.sqrt(m2 / len(values)) == pytest.approx(np.std(values), rel=1e-9)
 
 
+def python_fold(values, state=None):
+    """The float fold as the module's docstring states it, in plain Python floats."""
+    count, shift, total, total_c, sq, sq_c, lo, hi, scale = state if state is not None else [0.0] * 9
+
+    def neumaier(t0, c, x):
+        t = t0 + x
+        return t, c + ((t0 - t) + x if abs(t0) >= abs(x) else (x - t) + t0)
+
+    for v in values:
+        if not math.isfinite(v):
+            continue
+        if count == 0:
+            shift = lo = hi = v
+            scale = 1.0
+        count += 1
+        d = v * 0.25 - shift * 0.25
+        if abs(d) > scale:
+            grown = math.ldexp(1.0, math.frexp(abs(d))[1])
+            r = scale / grown
+            total, total_c, sq, sq_c, scale = total * r, total_c * r, sq * (r * r), sq_c * (r * r), grown
+        d = d * (1.0 / scale)
+        total, total_c = neumaier(total, total_c, d)
+        sq, sq_c = neumaier(sq, sq_c, d * d)
+        lo, hi = min(lo, v), max(hi, v)
+    return [count, shift, total, total_c, sq, sq_c, lo, hi, scale]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_floats_are_the_python_fold_bit_for_bit(seed):
+    """The kernel's state, every field, is the plain-Python fold's: the same
+    operations in the same order (rescaling, non-finite values, huge values)."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    values = np.concatenate([[2.0e8], 2.0e8 + rng.normal(0, 10.0 ** rng.integers(-3, 12), n)])
+    values[rng.integers(0, n, 20)] = rng.choice([np.nan, np.inf, -np.inf, 1.7e308, -1.7e308, 0.0], 20)
+    rec = np.ascontiguousarray(values).view(np.uint8).reshape(-1, 8)
+    spec = np.array([[0, ks.READ_F64]], np.int64)
+    state = np.zeros((1, ks.FLOAT_FIELDS))
+    ks.fold_floats(rec[:1000], spec, state)
+    ks.fold_floats(rec[1000:], spec, state)
+    expected = python_fold(values.tolist())
+    assert state[0].view(np.uint64).tolist() == np.array(expected).view(np.uint64).tolist()
+
+
 def header(point_format=7, extra=()):
     return HeaderTemplate(layout=PointLayout(point_format, tuple(extra)), scales=(0.01, 0.01, 0.001),
                           offsets=(1000.0, 2000.0, 0.0), wkt=None)
