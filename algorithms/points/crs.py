@@ -27,7 +27,8 @@ def wkt_of(crs) -> str:
     return _to_wkt(crs, ("WKT1_GDAL", "WKT2_2019"))
 
 
-WKT1_KEYWORDS = ("PROJCS[", "GEOGCS[", "GEOCCS[", "COMPD_CS[", "VERT_CS[", "LOCAL_CS[")
+# WKT1 that is neither compound (COMPD_CS) nor geocentric (GEOCCS): written as it is.
+WKT1_KEPT = ("PROJCS[", "GEOGCS[", "VERT_CS[", "LOCAL_CS[")
 
 
 def writable_wkt(text: str) -> Tuple[str, Optional[str]]:
@@ -41,8 +42,11 @@ def writable_wkt(text: str) -> Tuple[str, Optional[str]]:
     WKT1 text verbatim, a WKT2 one converted.  Text pyproj cannot read is
     kept as it is.
     """
-    if text.lstrip().upper().startswith("COMPD_CS["):
+    head = text.lstrip().upper()
+    if head.startswith("COMPD_CS["):
         return _compd_cs_parts(text.strip())
+    if head.startswith(WKT1_KEPT):   # verbatim, so pyproj is not loaded for it
+        return text, None
     try:
         import pyproj
 
@@ -55,8 +59,6 @@ def writable_wkt(text: str) -> Tuple[str, Optional[str]]:
         crs, text = crs.sub_crs_list[0], ""
     if crs.is_geocentric:
         return _to_wkt(crs, ("WKT2_2019",)) or text, dropped
-    if text.lstrip().upper().startswith(WKT1_KEYWORDS):
-        return text, dropped
     return _to_wkt(crs, ("WKT1_GDAL", "WKT2_2019")) or text, dropped
 
 
