@@ -21,6 +21,7 @@ from .inspection.info import copc_info, format_info
 from .inspection.info_compare import compare_infos, format_compare
 from .inspection.info_picture import Picture, draw_info_png
 from .kernels.numba_target import load_numba_target
+from .sources.laspy_module import load_laspy
 from .sources.pdal_pipeline import PipelineInput
 from .sources.pdal_stage_points import stage_source
 from .sources.pdal_support import STAGE_INSTALL, import_pdal, pdal_missing_message
@@ -36,7 +37,7 @@ __all__ = [
     "CopcBuilderError", "InputError", "OutputError", "OptionError", "DependencyError", "BuildCancelled",
     "prepare_threads", "stage_source", "STAGE_INSTALL", "import_pdal", "pdal_missing_message",
     "StorageOptions", "parse_storage_options", "is_url", "shown_name", "redacted_storage_text",
-    "warm_kernels", "kernels_compiled", "load_numba_target",
+    "warm_kernels", "kernels_compiled", "load_numba_target", "load_laspy",
 ]
 
 

@@ -87,6 +87,40 @@ def test_usage_errors_exit_2(tmp_path):
     assert r.returncode == 1 and "cannot read 'lots' as a size" in r.stderr
 
 
+def test_build_of_wkt1_input_loads_neither_pyproj_nor_requests(tmp_path, merged_inputs):
+    """laspy loads in the command line without pyproj and requests (0.16 s of
+    every command), and an input's WKT1 is written verbatim without pyproj; a
+    GeoTIFF input built afterwards in the same process still gets its CRS
+    (pyproj imports as usual once laspy is loaded)."""
+    import pyproj
+
+    wkt1 = pyproj.CRS.from_epsg(32631).to_wkt("WKT1_GDAL")
+    src = laspy.read(str(merged_inputs[0]))
+    header = laspy.LasHeader(point_format=6, version="1.4")
+    header.scales, header.offsets = src.header.scales, src.header.offsets
+    header.vlrs.append(laspy.vlrs.known.WktCoordinateSystemVlr(wkt1))
+    las = laspy.LasData(header)
+    las.x, las.y, las.z = src.x, src.y, src.z
+    las.write(str(tmp_path / "wkt1.las"))
+    script = textwrap.dedent(f"""
+        import sys
+        from copc_builder.plugin import cli
+        print("@", cli.main(["build", {str(tmp_path / "wkt1.las")!r}, "-o", {str(tmp_path / "a.copc.laz")!r}]))
+        print("@", sorted(m for m in ("pyproj", "requests") if m in sys.modules))
+        print("@", cli.main(["build", {str(merged_inputs[0])!r}, "-o", {str(tmp_path / "b.copc.laz")!r}]))
+        print("@", "pyproj" in sys.modules)
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    said = [line for line in r.stdout.splitlines() if line.startswith("@ ")]
+    assert said == ["@ 0", "@ []", "@ 0", "@ True"], (r.stdout, r.stderr)
+    with laspy.open(str(tmp_path / "a.copc.laz")) as f:
+        (vlr,) = [v for v in f.header.vlrs if isinstance(v, laspy.vlrs.known.WktCoordinateSystemVlr)]
+    assert vlr.string.rstrip("\0") == wkt1
+    with laspy.open(str(tmp_path / "b.copc.laz")) as f:
+        assert f.header.parse_crs().to_epsg() == 32631
+
+
 def test_help_and_usage_errors_load_no_point_libraries():
     """``--help`` and argparse's own usage errors answer before numpy, numba
     or laspy are imported: 0.1 s, not the 0.7 s of a build's imports."""

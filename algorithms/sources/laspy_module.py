@@ -1,0 +1,36 @@
+"""laspy, loaded without the optional packages it needs only for what we do not ask of it.
+
+``import laspy`` imports two optional packages at module level when they are
+installed: pyproj (``laspy.vlrs.geotiff``, for a type annotation; every laspy
+function that uses pyproj imports it itself) and requests (``laspy.copc``,
+for laspy's own HTTP reader).  With Debian's Python they take 0.16 s of a
+cold build's start, on one core (``python -X importtime``: pyproj 0.11 s,
+requests 0.06 s), for a build that reads a local file whose CRS, if any, is
+WKT.  Our remote files go through ``algorithms.storage``, never laspy's
+reader.
+"""
+from __future__ import annotations
+
+import sys
+
+# What laspy may load without: laspy's HTTP reader then says requests is missing.
+OPTIONAL_FOR_LASPY = ("pyproj", "requests")
+
+
+def load_laspy(alone: bool = False) -> None:
+    """Import laspy now.  ``alone``: the process is all ours (the command
+    line; not a host such as QGIS, where other plugins may use laspy's HTTP
+    reader), so laspy loads without OPTIONAL_FOR_LASPY: they are unimportable
+    while it loads (``None`` in ``sys.modules``, which makes an import raise
+    ModuleNotFoundError, what laspy catches) and importable again after it."""
+    if "laspy" in sys.modules:
+        return
+    blocked = [name for name in OPTIONAL_FOR_LASPY if name not in sys.modules] if alone else []
+    for name in blocked:
+        sys.modules[name] = None
+    try:
+        import laspy  # noqa: F401
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
