@@ -68,25 +68,27 @@ def record_stats(records, mins, maxs, by_return, gps_range):
     for p in prange(STAT_PARTS):
         word = np.empty(1, np.uint64)   # reinterprets the GPS bytes as a float64
         as_float = word.view(np.float64)
-        for a in range(3):
-            lo[p, a] = mins[a]
-            hi[p, a] = maxs[a]
-        for i in range(p * size, min(n, (p + 1) * size)):
+        counts = ret[p]
+        x0, x1, y0, y1, z0, z1 = mins[0], maxs[0], mins[1], maxs[1], mins[2], maxs[2]
+        g0, g1 = glo[p], ghi[p]
+        for i in range(p * size, min(n, (p + 1) * size)):   # the bounds in locals, not stored per point
             row = records[i]
-            for a in range(3):
-                v = np.int64(np.int32(_u32(row, 4 * a)))
-                if v < lo[p, a]:
-                    lo[p, a] = v
-                if v > hi[p, a]:
-                    hi[p, a] = v
+            x = np.int64(np.int32(_u32(row, 0)))
+            y = np.int64(np.int32(_u32(row, 4)))
+            z = np.int64(np.int32(_u32(row, 8)))
+            x0, x1 = min(x0, x), max(x1, x)
+            y0, y1 = min(y0, y), max(y1, y)
+            z0, z1 = min(z0, z), max(z1, z)
             r = row[RETURN_AT] & 15
-            ret[p, max(r, 1) - 1] += 1   # return number 0 (not valid) counts as 1, as LAS 1.2 headers do
+            counts[max(r, 1) - 1] += 1   # return number 0 (not valid) counts as 1, as LAS 1.2 headers do
             word[0] = np.uint64(_u32(row, GPS_AT)) | (np.uint64(_u32(row, GPS_AT + 4)) << np.uint64(32))
             g = as_float[0]
-            if g < glo[p]:
-                glo[p] = g
-            if g > ghi[p]:
-                ghi[p] = g
+            if g < g0:
+                g0 = g
+            if g > g1:
+                g1 = g
+        lo[p, 0], lo[p, 1], lo[p, 2], hi[p, 0], hi[p, 1], hi[p, 2] = x0, y0, z0, x1, y1, z1
+        glo[p], ghi[p] = g0, g1
     for p in range(STAT_PARTS):
         for a in range(3):
             mins[a] = min(mins[a], lo[p, a])
