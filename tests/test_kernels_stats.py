@@ -92,31 +92,28 @@ def test_floats_mean_and_std_and_parts_do_not_matter():
         assert math.sqrt(m2 / len(values)) == pytest.approx(np.std(values), rel=1e-9)
 
 
-def python_fold(values, state=None):
-    """The float fold as the module's docstring states it, in plain Python floats."""
-    count, shift, total, total_c, sq, sq_c, lo, hi, scale = state if state is not None else [0.0] * 9
+def python_fold(values):
+    """The float fold as the module's docstring states it, in plain Python floats:
+    the sums of q = (v - first) / 4 / scale and of q * q, compensated, over the
+    finite values, the scale a power of two grown (the sums rescaled) so |q| <= 1."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return [0.0] * ks.FLOAT_FIELDS
 
     def neumaier(t0, c, x):
         t = t0 + x
-        return t, c + ((t0 - t) + x if abs(t0) >= abs(x) else (x - t) + t0)
+        return [t, c + ((t0 - t) + x if abs(t0) >= abs(x) else (x - t) + t0)]
 
-    for v in values:
-        if not math.isfinite(v):
-            continue
-        if count == 0:
-            shift = lo = hi = v
-            scale = 1.0
-        count += 1
-        d = v * 0.25 - shift * 0.25
-        if abs(d) > scale:
-            grown = math.ldexp(1.0, math.frexp(abs(d))[1])
-            r = scale / grown
-            total, total_c, sq, sq_c, scale = total * r, total_c * r, sq * (r * r), sq_c * (r * r), grown
-        d = d * (1.0 / scale)
-        total, total_c = neumaier(total, total_c, d)
-        sq, sq_c = neumaier(sq, sq_c, d * d)
-        lo, hi = min(lo, v), max(hi, v)
-    return [count, shift, total, total_c, sq, sq_c, lo, hi, scale]
+    shift, scale, sums = finite[0], 1.0, [0.0, 0.0, 0.0, 0.0]   # sum, its compensation, squares, theirs
+    for v in finite:
+        q = v * 0.25 - shift * 0.25
+        if abs(q) > scale:
+            grown = 2.0 ** math.frexp(abs(q))[1]
+            sums = [x * f for x, f in zip(sums, [scale / grown] * 2 + [(scale / grown) ** 2] * 2)]
+            scale = grown
+        q *= 1.0 / scale
+        sums = neumaier(sums[0], sums[1], q) + neumaier(sums[2], sums[3], q * q)
+    return [float(len(finite)), shift, *sums, min(finite), max(finite), scale]
 
 
 @pytest.mark.parametrize("seed", range(4))
