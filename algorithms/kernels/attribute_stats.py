@@ -139,36 +139,30 @@ def fold_floats(records, spec, state):
     for a in range(spec.shape[0]):
         at, kind = spec[a, 0], spec[a, 1]
         s = state[a]
-        # The state in locals for the loop (stored back after it): the same
-        # operations in the same order, without a store and load per point.
-        count, shift, total, total_c = s[F_COUNT], s[F_SHIFT], s[F_SUM], s[F_SUM_C]
-        squares, squares_c, lo, hi, scale = s[F_SQ], s[F_SQ_C], s[F_MIN], s[F_MAX], s[F_SCALE]
         for i in range(records.shape[0]):
             v = read_float(records, i, at, kind)
             if not np.isfinite(v):
                 continue
-            if count == 0:
-                shift = v
-                lo = v
-                hi = v
-                scale = 1.0
-            count += 1
-            d = v * 0.25 - shift * 0.25
-            if abs(d) > scale:
+            if s[F_COUNT] == 0:
+                s[F_SHIFT] = v
+                s[F_MIN] = v
+                s[F_MAX] = v
+                s[F_SCALE] = 1.0
+            s[F_COUNT] += 1
+            d = v * 0.25 - s[F_SHIFT] * 0.25
+            if abs(d) > s[F_SCALE]:
                 grown = math.ldexp(1.0, math.frexp(abs(d))[1])
-                r = scale / grown
-                total *= r
-                total_c *= r
-                squares *= r * r
-                squares_c *= r * r
-                scale = grown
-            d = d * (1.0 / scale)      # a power of two: exact
-            total, total_c = _neumaier(total, total_c, d)
-            squares, squares_c = _neumaier(squares, squares_c, d * d)
-            lo = min(lo, v)
-            hi = max(hi, v)
-        s[F_COUNT], s[F_SHIFT], s[F_SUM], s[F_SUM_C] = count, shift, total, total_c
-        s[F_SQ], s[F_SQ_C], s[F_MIN], s[F_MAX], s[F_SCALE] = squares, squares_c, lo, hi, scale
+                r = s[F_SCALE] / grown
+                s[F_SUM] *= r
+                s[F_SUM_C] *= r
+                s[F_SQ] *= r * r
+                s[F_SQ_C] *= r * r
+                s[F_SCALE] = grown
+            d = d * (1.0 / s[F_SCALE])      # a power of two: exact
+            s[F_SUM], s[F_SUM_C] = _neumaier(s[F_SUM], s[F_SUM_C], d)
+            s[F_SQ], s[F_SQ_C] = _neumaier(s[F_SQ], s[F_SQ_C], d * d)
+            s[F_MIN] = min(s[F_MIN], v)
+            s[F_MAX] = max(s[F_MAX], v)
 
 
 @njit(cache=True, nogil=True)
