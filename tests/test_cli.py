@@ -88,7 +88,7 @@ def test_usage_errors_exit_2(tmp_path):
 
 
 def test_build_of_wkt1_input_loads_neither_pyproj_nor_requests(tmp_path, merged_inputs):
-    """laspy loads in the command line without pyproj and requests (0.16 s of
+    """laspy loads in the command line without pyproj and requests (0.08 s of
     every command), and an input's WKT1 is written verbatim without pyproj; a
     GeoTIFF input built afterwards in the same process still gets its CRS
     (pyproj imports as usual once laspy is loaded)."""

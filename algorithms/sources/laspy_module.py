@@ -3,11 +3,11 @@
 ``import laspy`` imports two optional packages at module level when they are
 installed: pyproj (``laspy.vlrs.geotiff``, for a type annotation; every laspy
 function that uses pyproj imports it itself) and requests (``laspy.copc``,
-for laspy's own HTTP reader).  With Debian's Python they take 0.16 s of a
-cold build's start, on one core (``python -X importtime``: pyproj 0.11 s,
-requests 0.06 s), for a build that reads a local file whose CRS, if any, is
-WKT.  Our remote files go through ``algorithms.storage``, never laspy's
-reader.
+for laspy's own HTTP reader).  With Debian's Python, ``python -X importtime``
+puts them at 0.11 s and 0.06 s of a cold build's start, on one core; without
+them the build's scan ends 0.08-0.09 s sooner (benchmarks/results/floor_gap.md,
+fifth round), for a build that reads a local file whose CRS, if any, is WKT1.
+Our remote files go through ``algorithms.storage``, never laspy's reader.
 """
 from __future__ import annotations
 
