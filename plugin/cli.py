@@ -295,7 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[List[str]] = None, freeze_imports: bool = False) -> int:
+    """One command.  ``freeze_imports`` (run(), the process's own entry):
+    the objects the imports made are frozen before the command runs."""
     parser = build_parser()
     args = parser.parse_args(argv)
     threads = getattr(args, "threads", None)
@@ -313,6 +315,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     load_laspy(alone=True)
     if getattr(args, "kernels", False):
         load_numba_target(alone=True)
+    if freeze_imports:
+        # What the imports made lives until the exit: frozen, it is left out of
+        # the garbage collections the command's own objects trigger (numba's
+        # registries made the full one in a 10.5 M-point build take 47 ms).
+        gc.freeze()
     try:
         return args.func(args)
     except BuildCancelled:
@@ -331,11 +338,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def run() -> None:
     """The ``copc-builder`` command and ``python -m copc_builder``: main(),
-    then exit.  Every object left is frozen first, so the interpreter's last
-    garbage collection does not walk them all (numba's and the build's
-    objects: 0.12 s of a 4 s build); atexit handlers and buffered output
-    still run and flush."""
-    code = main()
+    with the imports' objects frozen before the command, then exit.  Every
+    object left is frozen first, so the interpreter's last garbage collection
+    does not walk them all (numba's and the build's objects: 0.12 s of a 4 s
+    build); atexit handlers and buffered output still run and flush."""
+    code = main(freeze_imports=True)
     gc.freeze()
     sys.exit(code)
 
