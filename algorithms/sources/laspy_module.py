@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import sys
 
+from ..kernels.numba_target import hidden_modules
+
 # What laspy may load without: laspy's HTTP reader then says requests is missing.
 OPTIONAL_FOR_LASPY = ("pyproj", "requests")
 
@@ -20,17 +22,9 @@ OPTIONAL_FOR_LASPY = ("pyproj", "requests")
 def load_laspy(alone: bool = False) -> None:
     """Import laspy now.  ``alone``: the process is all ours (the command
     line; not a host such as QGIS, where other plugins may use laspy's HTTP
-    reader), so laspy loads without OPTIONAL_FOR_LASPY: they are unimportable
-    while it loads (``None`` in ``sys.modules``, which makes an import raise
-    ModuleNotFoundError, what laspy catches) and importable again after it."""
+    reader), so laspy loads without OPTIONAL_FOR_LASPY (hidden_modules:
+    laspy catches the ModuleNotFoundError)."""
     if "laspy" in sys.modules:
         return
-    blocked = [name for name in OPTIONAL_FOR_LASPY if name not in sys.modules] if alone else []
-    for name in blocked:
-        sys.modules[name] = None
-    try:
+    with hidden_modules(OPTIONAL_FOR_LASPY if alone else ()):
         import laspy  # noqa: F401
-    finally:
-        for name in blocked:
-            if name in sys.modules and sys.modules[name] is None:
-                del sys.modules[name]
