@@ -226,7 +226,7 @@ def add_build_command(sub) -> None:
     add_storage_option(b)
     add_cluster_options(b)
     add_tile_options(b)
-    b.set_defaults(func=cmd_build, build_parser=b, kernels=True)
+    b.set_defaults(func=cmd_build, build_parser=b, kernels=True, las=True)
 
 
 def add_tile_options(b) -> None:
@@ -284,14 +284,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draw the file: its coarse levels from above (by RGB, class or height) and "
                         "points and bytes per level as bars (needs matplotlib)")
     add_storage_option(i)
-    i.set_defaults(func=cmd_info, info_parser=i)
+    i.set_defaults(func=cmd_info, info_parser=i, las=True)
 
     s = sub.add_parser("sample", help="generate the built-in sample scene and convert it")
     s.add_argument("--dir", default="copc_builder_sample", help="where to write (default ./copc_builder_sample)")
     s.add_argument("--points", type=int, default=1_000_000, help="points in the scene (default 1,000,000)")
     s.add_argument("--threads", type=int, metavar="N")
     s.add_argument("--progress", choices=("bar", "plain", "json"))
-    s.set_defaults(func=cmd_sample, kernels=True)
+    s.set_defaults(func=cmd_sample, kernels=True, las=True)
     return parser
 
 
@@ -309,10 +309,12 @@ def main(argv: Optional[List[str]] = None, freeze_imports: bool = False) -> int:
         prepare_threads(threads)   # before lazrs starts its thread pool
     from copc_builder.algorithms.api import BuildCancelled, CopcBuilderError, load_laspy, load_numba_target
 
-    # This process is all ours: laspy loads without pyproj and requests (0.08 s
-    # of every command), and numba, for a command that runs kernels, without the
-    # packages it needs only for np.dot and cffi (0.1 s of every build).
-    load_laspy(alone=True)
+    # This process is all ours: laspy, for a command that reads LAS files, loads
+    # without pyproj and requests (0.08 s), and numba, for a command that runs
+    # kernels, without the packages it needs only for np.dot and cffi (0.1 s of
+    # every build).
+    if getattr(args, "las", False):
+        load_laspy(alone=True)
     if getattr(args, "kernels", False):
         load_numba_target(alone=True)
     if freeze_imports:

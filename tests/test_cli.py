@@ -88,10 +88,10 @@ def test_usage_errors_exit_2(tmp_path):
 
 
 def test_build_of_wkt1_input_loads_neither_pyproj_nor_requests(tmp_path, merged_inputs):
-    """laspy loads in the command line without pyproj and requests (0.08 s of
-    every command), and an input's WKT1 is written verbatim without pyproj; a
+    """laspy loads in the command line's LAS commands without pyproj and
+    requests (0.08 s), and an input's WKT1 is written verbatim without pyproj; a
     GeoTIFF input built afterwards in the same process still gets its CRS
-    (pyproj imports as usual once laspy is loaded)."""
+    (pyproj imports as usual once laspy is loaded); ``validate`` loads no laspy."""
     import pyproj
 
     wkt1 = pyproj.CRS.from_epsg(32631).to_wkt("WKT1_GDAL")
@@ -119,6 +119,11 @@ def test_build_of_wkt1_input_loads_neither_pyproj_nor_requests(tmp_path, merged_
     assert vlr.string.rstrip("\0") == wkt1
     with laspy.open(str(tmp_path / "b.copc.laz")) as f:
         assert f.header.parse_crs().to_epsg() == 32631
+    # validate reads COPC files with our own reader: no laspy at all
+    check = (f"from copc_builder.plugin import cli\nimport sys\n"
+             f"print('@', cli.main(['validate', {str(tmp_path / 'a.copc.laz')!r}]), 'laspy' in sys.modules)\n")
+    r = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=600)
+    assert [line for line in r.stdout.splitlines() if line.startswith("@ ")] == ["@ 0 False"], (r.stdout, r.stderr)
 
 
 def test_command_line_freezes_what_its_imports_made(tmp_path, merged_inputs):
