@@ -321,7 +321,11 @@ def main(argv: Optional[List[str]] = None, freeze_imports: bool = False) -> int:
         # What the imports made lives until the exit: frozen, it is left out of
         # the garbage collections the command's own objects trigger (numba's
         # registries made the full one in a 10.5 M-point build take 47 ms).
+        # run() turned the collector off for the imports, whose objects are
+        # nearly all kept: collecting while numba imports walked them again
+        # and again; it is on again for the command.
         gc.freeze()
+        gc.enable()
     try:
         return args.func(args)
     except BuildCancelled:
@@ -343,7 +347,9 @@ def run() -> None:
     with the imports' objects frozen before the command, then exit.  Every
     object left is frozen first, so the interpreter's last garbage collection
     does not walk them all (numba's and the build's objects: 0.12 s of a 4 s
-    build); atexit handlers and buffered output still run and flush."""
+    build); atexit handlers and buffered output still run and flush.  The
+    collector is off until the imports are frozen (main())."""
+    gc.disable()
     code = main(freeze_imports=True)
     gc.freeze()
     sys.exit(code)

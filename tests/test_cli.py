@@ -154,6 +154,37 @@ def test_command_line_freezes_what_its_imports_made(tmp_path, merged_inputs):
     assert frozen_run > 50_000 and tracked_run < frozen_run / 10, said
 
 
+def test_command_line_collects_nothing_while_it_imports(tmp_path, merged_inputs):
+    """run() keeps the garbage collector off while the imports run (numba's
+    registries: each collection walked them again, 0.03-0.07 s of the start)
+    and on for the command; main() in someone else's process leaves it alone."""
+    def collections_at_command(entry):
+        script = textwrap.dedent(f"""
+            import gc, sys
+            from copc_builder.plugin import cli
+            build = cli.cmd_build
+            def cmd_build(args):
+                print("@", int(gc.isenabled()), *(s["collections"] for s in gc.get_stats()))
+                return build(args)
+            cli.cmd_build = cmd_build
+            sys.argv = ["copc-builder", "build", {str(merged_inputs[1])!r}, "-o", {str(tmp_path / (entry + ".copc.laz"))!r}]
+            print("@", int(gc.isenabled()), *(s["collections"] for s in gc.get_stats()))
+            if {entry!r} == "run":
+                cli.run()
+            sys.exit(cli.main(sys.argv[1:]))
+        """)
+        r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        said = [line.split()[1:] for line in r.stdout.splitlines() if line.startswith("@ ")]
+        before, at_command = (list(map(int, line)) for line in said)
+        return at_command[0], [n - b for n, b in zip(at_command[1:], before[1:])]
+
+    enabled, made = collections_at_command("run")   # collections made since run() was called
+    assert enabled == 1 and made == [0, 0, 0], made
+    enabled, made = collections_at_command("main")
+    assert enabled == 1 and made[0] > 0, made   # the imports do trigger collections
+
+
 def test_help_and_usage_errors_load_no_point_libraries():
     """``--help`` and argparse's own usage errors answer before numpy, numba
     or laspy are imported: 0.1 s, not the 0.7 s of a build's imports."""
