@@ -348,7 +348,16 @@ def run() -> None:
     object left is frozen first, so the interpreter's last garbage collection
     does not walk them all (numba's and the build's objects: 0.12 s of a 4 s
     build); atexit handlers and buffered output still run and flush.  The
-    collector is off until the imports are frozen (main())."""
+    collector is off until the imports are frozen (main()).
+
+    numpy is told not to madvise transparent huge pages for its large arrays
+    (its documented ``NUMPY_MADVISE_HUGEPAGE=0``, read when numpy is imported;
+    a value the user set is kept).  Such a page is found and zeroed whole at
+    the first touch, and can stall there (numpy issue #31590): on the
+    benchmark's VM one 84 MB array took 0.5-0.7 s to fill in some runs and
+    0.01 s in others, 0.03 s every time without the advice
+    (``benchmarks/results/floor_gap.md``, sixth round)."""
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     gc.disable()
     code = main(freeze_imports=True)
     gc.freeze()

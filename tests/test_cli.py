@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -183,6 +184,39 @@ def test_command_line_collects_nothing_while_it_imports(tmp_path, merged_inputs)
     assert enabled == 1 and made == [0, 0, 0], made
     enabled, made = collections_at_command("main")
     assert enabled == 1 and made[0] > 0, made   # the imports do trigger collections
+
+
+def test_command_line_asks_numpy_for_no_huge_pages(tmp_path, merged_inputs):
+    """run() sets numpy's NUMPY_MADVISE_HUGEPAGE=0 before numpy is imported,
+    so the build's large arrays are not madvised into transparent huge pages
+    (stalls at their first touch); a value the user set wins, and main() in
+    someone else's process changes nothing."""
+    def advice(entry, env_value):
+        script = textwrap.dedent(f"""
+            import sys
+            from copc_builder.plugin import cli
+            build = cli.cmd_build
+            def cmd_build(args):
+                import numpy as np
+                core = getattr(np, "_core", None) or np.core
+                print("@", int(core.multiarray._get_madvise_hugepage()))
+                return build(args)
+            cli.cmd_build = cmd_build
+            sys.argv = ["copc-builder", "build", {str(merged_inputs[1])!r}, "-o", {str(tmp_path / (entry + str(env_value) + ".copc.laz"))!r}]
+            if {entry!r} == "run":
+                cli.run()
+            sys.exit(cli.main(sys.argv[1:]))
+        """)
+        env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+        if env_value is not None:
+            env["NUMPY_MADVISE_HUGEPAGE"] = env_value
+        r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, env=env)
+        assert r.returncode == 0, r.stderr
+        return [int(line.split()[1]) for line in r.stdout.splitlines() if line.startswith("@ ")]
+
+    assert advice("run", None) == [0]
+    assert advice("run", "1") == [1]       # the user's choice
+    assert advice("main", None) == [1]     # numpy's own default on Linux 4.6 and later
 
 
 def test_help_and_usage_errors_load_no_point_libraries():
