@@ -140,6 +140,20 @@ def cpu_model() -> str:
     return platform.processor() or "?"
 
 
+def huge_pages() -> str:
+    """The kernel's transparent huge page settings (the bracketed choices),
+    which move first touches of large arrays by tenths of a second."""
+    said = []
+    for name in ("enabled", "defrag"):
+        try:
+            text = open(f"/sys/kernel/mm/transparent_hugepage/{name}").read()
+        except OSError:
+            return "THP: unknown"
+        chosen = [w.strip("[]") for w in text.split() if w.startswith("[")]
+        said.append(f"{name} {chosen[0] if chosen else '?'}")
+    return "THP " + ", ".join(said)
+
+
 def builds_in_one_process(src: Path, out: Path, temp: Path, budget: str, threads) -> dict:
     """Two builds of src in one new process: walls, cpus (process CPU s, less
     moved by other load on a shared machine) and steps (step timings)."""
@@ -173,7 +187,7 @@ def main() -> None:
     args = ap.parse_args()
 
     args.work.mkdir(parents=True, exist_ok=True)
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores", flush=True)
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; {huge_pages()}", flush=True)
     rows = []
     details = []
     for spec in args.runs.split(","):
@@ -234,7 +248,7 @@ def write_results(args, rows, details) -> None:
         f"# copc-builder scale benchmark, {datetime.date.today()}",
         "",
         f"Command: `python benchmarks/scale.py {' '.join(sys.argv[1:])}`",
-        f"Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; "
+        f"Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {huge_pages()}; "
         f"source {args.source.name} tiled with mosaic.py --point-format 6.",
         *([args.note] if args.note else []),
         "",
