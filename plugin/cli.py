@@ -295,14 +295,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[List[str]] = None, freeze_imports: bool = False) -> int:
-    """One command.  ``freeze_imports`` (run(), the process's own entry):
-    the objects the imports made are frozen before the command runs."""
+def main(argv: Optional[List[str]] = None, own_process: bool = False) -> int:
+    """One command.  ``own_process`` (run(), the process's own entry): a
+    build's first LAZ chunk is decoded by a forked process while this one
+    imports, and the objects the imports made are frozen before the command
+    runs.  Called in someone else's process, main() does neither."""
     parser = build_parser()
     args = parser.parse_args(argv)
     threads = getattr(args, "threads", None)
     if threads is not None and threads < 1:
         parser.error("--threads must be at least 1")
+    if own_process:
+        decode_first_chunk(args)
     if threads:
         from copc_builder.algorithms.api import prepare_threads
 
@@ -317,7 +321,7 @@ def main(argv: Optional[List[str]] = None, freeze_imports: bool = False) -> int:
         load_laspy(alone=True)
     if getattr(args, "kernels", False):
         load_numba_target(alone=True)
-    if freeze_imports:
+    if own_process:
         # What the imports made lives until the exit: frozen, it is left out of
         # the garbage collections the command's own objects trigger (numba's
         # registries made the full one in a 10.5 M-point build take 47 ms).
@@ -340,6 +344,23 @@ def main(argv: Optional[List[str]] = None, freeze_imports: bool = False) -> int:
     except BrokenPipeError:   # e.g. `copc-builder info x | head`
         sys.stderr = open(os.devnull, "w")
         return EXIT_OK
+    finally:
+        from copc_builder.algorithms.sources import first_chunk
+
+        first_chunk.close_all()
+
+
+def decode_first_chunk(args) -> None:
+    """A build of local LAZ files: a forked process decodes the first one's
+    first chunk while this one imports (sources/first_chunk.py).  Not for a
+    dry run or a build on Dask workers, which decode elsewhere."""
+    if getattr(args, "func", None) is not cmd_build or args.dry_run or args.scheduler or args.workers:
+        return
+    if args.inputs:
+        from copc_builder.algorithms.common.options import CHUNK_POINTS
+        from copc_builder.algorithms.sources import first_chunk
+
+        first_chunk.start(args.inputs[0], CHUNK_POINTS)
 
 
 def run() -> None:
@@ -359,7 +380,7 @@ def run() -> None:
     (``benchmarks/results/floor_gap.md``, sixth round)."""
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     gc.disable()
-    code = main(freeze_imports=True)
+    code = main(own_process=True)
     gc.freeze()
     sys.exit(code)
 

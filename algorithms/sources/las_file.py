@@ -14,6 +14,7 @@ import numpy as np
 
 from ..common.errors import InputError
 from ..common.timing import TIMINGS
+from . import first_chunk
 from .input_file import InputFile
 from .las_count import count_points
 from .las_header import read_header
@@ -65,6 +66,15 @@ class LasFile:
                 reader.header.point_count = self._real_count   # may exceed the header's claim
                 if start:
                     reader.seek(start)
+                elif self.file.remote is None and info.laz_backend == "parallel":
+                    # A local chunked LAZ: its first chunk may be decoded already.
+                    with TIMINGS("read.decode"):
+                        ahead = first_chunk.claim(self.file.name, min(chunk_points, expected), info.record_length)
+                    if ahead is not None:
+                        yield ahead
+                        done = len(ahead)
+                        if done < expected:
+                            reader.seek(done)
                 while done < expected:
                     want = min(chunk_points, expected - done)
                     try:

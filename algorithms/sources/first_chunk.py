@@ -1,0 +1,184 @@
+"""The first chunk of a LAZ input, decoded by a forked process while the
+command line still imports numba and its kernels.
+
+A cold ``copc-builder build`` spends its first 0.3 s importing on one core;
+the other core can decode the input's first chunk meanwhile.  lazrs holds the
+GIL while it decodes, so only another process can do that beside the imports.
+``start`` forks before anything heavy is imported (no thread runs yet, so the
+fork is safe), and the child decodes with one thread into shared memory with
+nothing but ``lazrs`` and the header's own fields.  ``LasFile.chunks`` then
+``claim``s the records instead of decoding them again.
+
+The child's records are used only if everything matches what the reader
+would have decoded itself (the same file, unchanged; the same number of
+points; the same record length); otherwise, or if the child failed for any
+reason, the reader decodes as always, with its own checks and messages, so a
+damaged file says what it always said.  Linux only; the command line's own
+process only (never QGIS's or a library caller's).
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import signal
+import struct
+import sys
+import threading
+from typing import Dict, Optional, Tuple
+
+# The LASzip VLR (LAS 1.4 R16, section 2.5; the same names as format/record_ids.py,
+# which this module cannot import: the format package loads numba).
+_LAZ_USER = b"laszip encoded"
+_LAZ_RECORD = 22204
+_VLR_HEADER = struct.Struct("<H16sHH32s")   # reserved, user ID, record ID, length after header, description
+
+_LOCK = threading.Lock()
+_PENDING: Dict[str, "FirstChunk"] = {}
+
+
+def start(path: str, chunk_points: int) -> None:
+    """Decode the first ``chunk_points`` points of the LAZ file ``path`` in a
+    forked process, if this is Linux and the file looks like LAZ; else nothing."""
+    if not sys.platform.startswith("linux") or not str(path).lower().endswith(".laz"):
+        return
+    try:
+        real = os.path.realpath(path)
+        header = _laz_header(real)
+        if header is None:
+            return
+        ahead = FirstChunk(real, os.stat(real), min(chunk_points, header[2]), header)
+    except (OSError, ValueError):
+        return
+    with _LOCK:
+        _PENDING[real] = ahead
+
+
+def claim(path: str, points: int, record_length: int):
+    """The first ``points`` records of ``path`` as a (points, record_length)
+    uint8 array, if a child decoded exactly those; else None."""
+    with _LOCK:
+        ahead = _PENDING.pop(os.path.realpath(path), None)
+    if ahead is None:
+        return None
+    return ahead.take(points, record_length)
+
+
+def close_all() -> None:
+    """Stop and reap every child whose records were never claimed."""
+    with _LOCK:
+        pending = list(_PENDING.values())
+        _PENDING.clear()
+    for ahead in pending:
+        ahead.close()
+
+
+def _laz_header(path: str) -> Optional[Tuple[int, int, int, bytes]]:
+    """(offset to point data, record length, point count, LASzip VLR data)
+    from the header's own fields, or None where this is not a LAZ file."""
+    with open(path, "rb") as f:
+        head = f.read(375)
+        if len(head) < 227 or head[:4] != b"LASF":
+            return None
+        minor = head[25]
+        header_size, offset, vlr_count = struct.unpack_from("<HII", head, 94)
+        point_format, record_length, count = struct.unpack_from("<BHI", head, 104)
+        if minor >= 4 and len(head) >= 255:
+            count = struct.unpack_from("<Q", head, 247)[0] or count
+        if not point_format & 0x80 or count == 0:   # bit 7: LASzip-compressed points
+            return None
+        f.seek(header_size)
+        for _ in range(min(vlr_count, 1000)):
+            raw = f.read(_VLR_HEADER.size)
+            if len(raw) < _VLR_HEADER.size:
+                return None
+            _, user, record, length, _ = _VLR_HEADER.unpack(raw)
+            data = f.read(length)
+            if user.rstrip(b"\0") == _LAZ_USER and record == _LAZ_RECORD:
+                # Chunked compressors only (2, 3): the reader seeks past the first chunk.
+                chunked = len(data) >= 2 and struct.unpack_from("<H", data)[0] in (2, 3)
+                return (offset, record_length, count, data) if chunked else None
+    return None
+
+
+class FirstChunk:
+    """A forked child decoding ``points`` records into shared memory."""
+
+    def __init__(self, path: str, stat: os.stat_result, points: int, header: Tuple[int, int, int, bytes]):
+        self.path = path
+        self.identity = _identity(stat)
+        self.points = points
+        self.record_length = header[1]
+        self.memory = mmap.mmap(-1, max(1, points * self.record_length))   # shared, anonymous
+        read_end, write_end = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:   # the child: decode, say "ok", leave without running anything of the parent's
+            os.close(read_end)
+            _child(path, header, points, self.memory, write_end)
+        os.close(write_end)
+        self.status = read_end
+
+    def take(self, points: int, record_length: int):
+        said = self._wait()
+        try:
+            same_file = _identity(os.stat(self.path)) == self.identity
+        except OSError:
+            same_file = False
+        if not (said == b"ok" and same_file and points == self.points and record_length == self.record_length):
+            self.memory.close()
+            return None
+        import numpy as np
+
+        # A view of the shared memory, which stays mapped while the array lives.
+        return np.frombuffer(self.memory, np.uint8, points * record_length).reshape(points, record_length)
+
+    def close(self) -> None:
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._wait()
+        self.memory.close()
+
+    def _wait(self) -> bytes:
+        """The child's word (b"ok", or b"" if it failed), once it has exited."""
+        if not self.pid:
+            return b""
+        said = b""
+        while True:
+            part = os.read(self.status, 16)
+            if not part:
+                break
+            said += part
+        os.close(self.status)
+        os.waitpid(self.pid, 0)
+        self.pid = 0
+        return said
+
+
+def _identity(stat: os.stat_result) -> Tuple[int, int, int, int]:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _child(path: str, header, points: int, memory: mmap.mmap, status: int) -> None:
+    """Runs in the forked process; never returns."""
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)    # Ctrl-C: go, quietly; the parent cleans up
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)    # the parent reports every problem, from its own decoding
+        import lazrs
+
+        offset, record_length, _, laz_data = header
+        with open(path, "rb") as f:
+            f.seek(offset)
+            decoder = lazrs.LasZipDecompressor(f, laz_data)
+            decoder.decompress_many(memoryview(memory)[:points * record_length])
+        os.write(status, b"ok")
+        code = 0
+    except BaseException:
+        pass
+    finally:
+        os._exit(code)
