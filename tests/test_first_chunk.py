@@ -66,6 +66,26 @@ def test_records_are_used_only_when_everything_matches(tmp_path, ask):
     assert first_chunk.claim(str(path), 40_000, 30) is None   # claimed once only
 
 
+def test_a_child_that_does_not_answer_is_stopped(tmp_path, monkeypatch):
+    path = write_las(tmp_path / "a.laz", n=60_000, point_format=6)
+    monkeypatch.setattr(first_chunk, "WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(first_chunk, "_child", lambda *args: (__import__("time").sleep(30), os._exit(0)))
+    first_chunk.start(str(path), 60_000)
+    pid = pending_pid(path)
+    assert first_chunk.claim(str(path), 60_000, 30) is None
+    assert gone(pid)
+
+
+def test_shared_memory_is_bounded(tmp_path, monkeypatch):
+    """A first chunk larger than MAX_BYTES is not decoded ahead in full,
+    so the reader decodes it as always."""
+    path = write_las(tmp_path / "a.laz", n=60_000, point_format=6)
+    monkeypatch.setattr(first_chunk, "MAX_BYTES", 30 * 1_000)
+    first_chunk.start(str(path), 40_000)
+    assert first_chunk._PENDING[os.path.realpath(path)].points == 1_000
+    assert first_chunk.claim(str(path), 40_000, 30) is None
+
+
 def test_unclaimed_children_are_stopped_and_reaped(tmp_path):
     path = write_las(tmp_path / "a.laz", n=60_000, point_format=6)
     first_chunk.start(str(path), 60_000)
@@ -75,11 +95,13 @@ def test_unclaimed_children_are_stopped_and_reaped(tmp_path):
 
 
 @pytest.mark.parametrize("name, content", [("a.las", None), ("b.laz", b"not a LAS file at all" * 20),
-                                           ("c.laz", b"LASF")])
+                                           ("c.laz", b"LASF"), ("fifo.laz", "fifo")])
 def test_nothing_starts_for_what_is_not_chunked_laz(tmp_path, name, content):
     path = tmp_path / name
     if content is None:
         write_las(path, n=1_000)
+    elif content == "fifo":
+        os.mkfifo(path)   # reading it would block, and take the reader's bytes
     else:
         path.write_bytes(content)
     first_chunk.start(str(path), 1_000)

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import mmap
 import os
+import select
 import signal
 import struct
 import sys
 import threading
+from stat import S_ISREG
 from typing import Dict, Optional, Tuple
 
 # The LASzip VLR (LAS 1.4 R16, section 2.5; the same names as format/record_ids.py,
@@ -31,6 +33,9 @@ from typing import Dict, Optional, Tuple
 _LAZ_USER = b"laszip encoded"
 _LAZ_RECORD = 22204
 _VLR_HEADER = struct.Struct("<H16sHH32s")   # reserved, user ID, record ID, length after header, description
+
+MAX_BYTES = 64 << 20      # at most this much shared memory; larger first chunks are decoded as always
+WAIT_SECONDS = 60.0       # a child that has not answered by then is stopped
 
 _LOCK = threading.Lock()
 _PENDING: Dict[str, "FirstChunk"] = {}
@@ -43,11 +48,15 @@ def start(path: str, chunk_points: int) -> None:
         return
     try:
         real = os.path.realpath(path)
+        stat = os.stat(real)
+        if not S_ISREG(stat.st_mode):   # never read a pipe's bytes before the reader does
+            return
         header = _laz_header(real)
         if header is None:
             return
-        ahead = FirstChunk(real, os.stat(real), min(chunk_points, header[2]), header)
-    except (OSError, ValueError):
+        points = min(chunk_points, header[2], MAX_BYTES // header[1])
+        ahead = FirstChunk(real, stat, points, header)
+    except Exception:   # whatever it is, the reader will decode (and report) it itself
         return
     with _LOCK:
         _PENDING[real] = ahead
@@ -141,15 +150,19 @@ class FirstChunk:
         self.memory.close()
 
     def _wait(self) -> bytes:
-        """The child's word (b"ok", or b"" if it failed), once it has exited."""
+        """The child's word (b"ok"; b"" if it failed or gave no answer within
+        WAIT_SECONDS, when it is stopped), once it has exited."""
         if not self.pid:
             return b""
         said = b""
-        while True:
+        while select.select([self.status], [], [], WAIT_SECONDS)[0]:
             part = os.read(self.status, 16)
-            if not part:
+            if not part:   # the child closed its end: it has left
                 break
             said += part
+        else:
+            os.kill(self.pid, signal.SIGKILL)
+            said = b""
         os.close(self.status)
         os.waitpid(self.pid, 0)
         self.pid = 0
