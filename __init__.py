@@ -25,6 +25,10 @@ _LAZY = {
     "OptionError": ("copc_builder.algorithms.common.errors", "OptionError"),
     "DependencyError": ("copc_builder.algorithms.common.errors", "DependencyError"),
     "BuildCancelled": ("copc_builder.algorithms.common.errors", "BuildCancelled"),
+    # For a process of one's own, before the heavy imports (the command line's run()):
+    "CHUNK_POINTS": ("copc_builder.algorithms.common.options", "CHUNK_POINTS"),
+    "decode_first_chunk": ("copc_builder.algorithms.sources.first_chunk", "start"),
+    "close_first_chunks": ("copc_builder.algorithms.sources.first_chunk", "close_all"),
 }
 
 __all__ = sorted(_LAZY) + ["classFactory", "__version__"]

@@ -306,7 +306,7 @@ def main(argv: Optional[List[str]] = None, own_process: bool = False) -> int:
     if threads is not None and threads < 1:
         parser.error("--threads must be at least 1")
     if own_process:
-        decode_first_chunk(args)
+        start_first_chunk(args)
     if threads:
         from copc_builder.algorithms.api import prepare_threads
 
@@ -345,22 +345,21 @@ def main(argv: Optional[List[str]] = None, own_process: bool = False) -> int:
         sys.stderr = open(os.devnull, "w")
         return EXIT_OK
     finally:
-        from copc_builder.algorithms.sources import first_chunk
+        from copc_builder import close_first_chunks
 
-        first_chunk.close_all()
+        close_first_chunks()
 
 
-def decode_first_chunk(args) -> None:
+def start_first_chunk(args) -> None:
     """A build of local LAZ files: a forked process decodes the first one's
     first chunk while this one imports (sources/first_chunk.py).  Not for a
     dry run or a build on Dask workers, which decode elsewhere."""
     if getattr(args, "func", None) is not cmd_build or args.dry_run or args.scheduler or args.workers:
         return
     if args.inputs:
-        from copc_builder.algorithms.common.options import CHUNK_POINTS
-        from copc_builder.algorithms.sources import first_chunk
+        from copc_builder import CHUNK_POINTS, decode_first_chunk
 
-        first_chunk.start(args.inputs[0], CHUNK_POINTS)
+        decode_first_chunk(args.inputs[0], CHUNK_POINTS)
 
 
 def run() -> None:
