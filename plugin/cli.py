@@ -353,8 +353,11 @@ def main(argv: Optional[List[str]] = None, own_process: bool = False) -> int:
 def start_first_chunk(args) -> None:
     """A build of local LAZ files: a forked process decodes the first one's
     first chunk while this one imports (sources/first_chunk.py).  Not for a
-    dry run or a build on Dask workers, which decode elsewhere."""
+    dry run, a build on Dask workers, which decode elsewhere, or one asked to
+    use one thread (--threads 1), whose second core is not ours to take."""
     if getattr(args, "func", None) is not cmd_build or args.dry_run or args.scheduler or args.workers:
+        return
+    if args.threads == 1:
         return
     if args.inputs:
         from copc_builder import CHUNK_POINTS, decode_first_chunk

@@ -112,7 +112,8 @@ def test_nothing_starts_for_what_is_not_chunked_laz(tmp_path, name, content):
 def test_command_line_build_takes_the_decoded_chunk_and_writes_the_same_bytes(tmp_path):
     """run() (the command's own process) forks the decoder for the first
     input; the build takes its records, seeks past them, and writes exactly
-    what main() (no fork) writes; no child is left when the command ends."""
+    what main() (no fork) writes; no child is left when the command ends.
+    With --threads 1 nothing is forked."""
     src = write_las(tmp_path / "big.laz", n=1_150_000, point_format=6, extent=200.0)   # two 1 M-point chunks
     script = textwrap.dedent(f"""
         import atexit, os, sys
@@ -131,16 +132,20 @@ def test_command_line_build_takes_the_decoded_chunk_and_writes_the_same_bytes(tm
             except ChildProcessError:
                 print("@ no children")
         atexit.register(no_children)
-        if sys.argv[1] == "run":
-            sys.argv = ["copc-builder", "build", {str(src)!r}, "-o", {str(tmp_path / "run.copc.laz")!r}]
+        if sys.argv[1].startswith("run"):
+            threads = ["--threads", "1"] if sys.argv[1] == "run1" else []
+            sys.argv = ["copc-builder", "build", {str(src)!r}, "-o", {str(tmp_path)!r} + "/" + sys.argv[1] + ".copc.laz",
+                        *threads]
             cli.run()
         sys.exit(cli.main(["build", {str(src)!r}, "-o", {str(tmp_path / "main.copc.laz")!r}]))
     """)
     said = {}
-    for entry in ("run", "main"):
+    for entry in ("run", "main", "run1"):
         r = subprocess.run([sys.executable, "-c", script, entry], capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stderr
         said[entry] = [line[2:] for line in r.stdout.splitlines() if line.startswith("@ ")]
     assert said["run"] == ["claimed 1000000", "no children"], said
     assert said["main"] == ["claimed 0", "no children"], said
+    assert said["run1"] == ["claimed 0", "no children"], said   # --threads 1: no second process
     assert (tmp_path / "run.copc.laz").read_bytes() == (tmp_path / "main.copc.laz").read_bytes()
+    assert (tmp_path / "run1.copc.laz").read_bytes() == (tmp_path / "main.copc.laz").read_bytes()
