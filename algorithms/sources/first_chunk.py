@@ -13,8 +13,9 @@ The child's records are used only if everything matches what the reader
 would have decoded itself (the same file, unchanged; the same number of
 points; the same record length); otherwise, or if the child failed for any
 reason, the reader decodes as always, with its own checks and messages, so a
-damaged file says what it always said.  Linux only; the command line's own
-process only (never QGIS's or a library caller's).
+damaged file says what it always said.  Linux only, and for a process of
+one's own, before it starts threads: the command line's run() starts it
+(``copc_builder.decode_first_chunk``); QGIS and the library never do.
 """
 from __future__ import annotations
 
@@ -28,11 +29,13 @@ import threading
 from stat import S_ISREG
 from typing import Dict, Optional, Tuple
 
-# The LASzip VLR (LAS 1.4 R16, section 2.5; the same names as format/record_ids.py,
-# which this module cannot import: the format package loads numba).
+# LAS 1.4's Variable Length Record Header: Reserved, User ID, Record ID, Record
+# Length After Header, Description.  The LASzip VLR's User ID and Record ID are
+# LASzip's (format/record_ids.py, which this module cannot import: the format
+# package loads numba).
 _LAZ_USER = b"laszip encoded"
 _LAZ_RECORD = 22204
-_VLR_HEADER = struct.Struct("<H16sHH32s")   # reserved, user ID, record ID, length after header, description
+_VLR_HEADER = struct.Struct("<H16sHH32s")
 
 MAX_BYTES = 64 << 20      # at most this much shared memory; larger first chunks are decoded as always
 WAIT_SECONDS = 60.0       # a child that has not answered by then is stopped
