@@ -157,7 +157,7 @@ def test_command_line_freezes_what_its_imports_made(tmp_path, merged_inputs):
 
 def test_command_line_collects_nothing_while_it_imports(tmp_path, merged_inputs):
     """run() keeps the garbage collector off while the imports run (numba's
-    registries: each collection walked them again, 0.03-0.07 s of the start)
+    registries: each collection walked them again, 0.04 s of the start)
     and on for the command; main() in someone else's process leaves it alone."""
     def collections_at_command(entry):
         script = textwrap.dedent(f"""
