@@ -86,6 +86,19 @@ def test_shared_memory_is_bounded(tmp_path, monkeypatch):
     assert first_chunk.claim(str(path), 40_000, 30) is None
 
 
+def test_a_process_that_ignores_sigchld_still_gets_its_records(tmp_path):
+    """With SIGCHLD ignored (a disposition exec passes on), the kernel reaps
+    the child itself and waitpid finds none: that is no error."""
+    path = write_las(tmp_path / "a.laz", n=60_000, point_format=6)
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        first_chunk.start(str(path), 60_000)
+        records = first_chunk.claim(str(path), 60_000, 30)
+    finally:
+        signal.signal(signal.SIGCHLD, before)
+    assert records is not None and np.array_equal(records, first_records(path, 60_000))
+
+
 def test_unclaimed_children_are_stopped_and_reaped(tmp_path):
     path = write_las(tmp_path / "a.laz", n=60_000, point_format=6)
     first_chunk.start(str(path), 60_000)

@@ -167,7 +167,10 @@ class FirstChunk:
             os.kill(self.pid, signal.SIGKILL)
             said = b""
         os.close(self.status)
-        os.waitpid(self.pid, 0)
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:   # SIGCHLD ignored (inherited so): the kernel reaped it
+            pass
         self.pid = 0
         return said
 
