@@ -23,19 +23,17 @@ import mmap
 import os
 import select
 import signal
-import struct
 import sys
 import threading
 from stat import S_ISREG
 from typing import Dict, Optional, Tuple
 
-# LAS 1.4's Variable Length Record Header: Reserved, User ID, Record ID, Record
-# Length After Header, Description.  The LASzip VLR's User ID and Record ID are
-# LASzip's (format/record_ids.py, which this module cannot import: the format
-# package loads numba).
-_LAZ_USER = b"laszip encoded"
-_LAZ_RECORD = 22204
-_VLR_HEADER = struct.Struct("<H16sHH32s")
+# The format layer's own parsers: importing these modules loads neither numpy
+# nor numba (the format package resolves its names on first use).
+from ..format.laz_vlr import COMPRESSOR_LAYERED_CHUNKED, COMPRESSOR_POINTWISE_CHUNKED, LazVlr
+from ..format.public_header import LasHeader
+from ..format.record_ids import LAS14_HEADER_SIZE, LAZ_FORMAT_BIT, LAZ_RECORD, LAZ_USER
+from ..format.vlr_header import Vlr
 
 MAX_BYTES = 64 << 20      # at most this much shared memory; larger first chunks are decoded as always
 WAIT_SECONDS = 60.0       # a child that has not answered by then is stopped
@@ -86,29 +84,28 @@ def close_all() -> None:
 
 def _laz_header(path: str) -> Optional[Tuple[int, int, int, bytes]]:
     """(offset to point data, record length, point count, LASzip VLR data)
-    from the header's own fields, or None where this is not a LAZ file."""
+    from the header's own fields, or None where this is not a chunked LAZ
+    file (a short or damaged header raises ValueError, which start() takes
+    as no)."""
     with open(path, "rb") as f:
-        head = f.read(375)
-        if len(head) < 227 or head[:4] != b"LASF":
+        header = LasHeader.from_bytes(f.read(LAS14_HEADER_SIZE))
+        if header.signature != b"LASF" or not header.point_format_byte & LAZ_FORMAT_BIT or header.point_count == 0:
             return None
-        minor = head[25]
-        header_size, offset, vlr_count = struct.unpack_from("<HII", head, 94)
-        point_format, record_length, count = struct.unpack_from("<BHI", head, 104)
-        if minor >= 4 and len(head) >= 255:
-            count = struct.unpack_from("<Q", head, 247)[0] or count
-        if not point_format & 0x80 or count == 0:   # bit 7: LASzip-compressed points
-            return None
-        f.seek(header_size)
-        for _ in range(min(vlr_count, 1000)):
-            raw = f.read(_VLR_HEADER.size)
-            if len(raw) < _VLR_HEADER.size:
+        position = header.header_size
+        for _ in range(min(header.number_of_vlrs, 1000)):
+            f.seek(position)
+            raw = f.read(Vlr.header_size(False))
+            if len(raw) < Vlr.header_size(False):
                 return None
-            _, user, record, length, _ = _VLR_HEADER.unpack(raw)
-            data = f.read(length)
-            if user.rstrip(b"\0") == _LAZ_USER and record == _LAZ_RECORD:
-                # Chunked compressors only (2, 3): the reader seeks past the first chunk.
-                chunked = len(data) >= 2 and struct.unpack_from("<H", data)[0] in (2, 3)
-                return (offset, record_length, count, data) if chunked else None
+            vlr = Vlr.from_bytes(raw, position, extended=False)
+            if vlr.is_(LAZ_USER, LAZ_RECORD):
+                data = f.read(vlr.data_size)
+                # Chunked compressors only: the reader seeks past the first chunk.
+                chunked = LazVlr.from_bytes(data).compressor in (COMPRESSOR_POINTWISE_CHUNKED,
+                                                                  COMPRESSOR_LAYERED_CHUNKED)
+                return (header.offset_to_point_data, header.point_record_length, header.point_count,
+                        data) if chunked else None
+            position = vlr.end
     return None
 
 
