@@ -90,6 +90,48 @@ def test_legacy_fields_empty():
         assert np.array_equal(buf, was)
 
 
+# -- the byte plans of split_records -------------------------------------------------
+
+def ref_split(src, gps_at, plan, rest_size):
+    """split_records without the legacy bit fields, in numpy."""
+    n = len(src)
+    xyz = src[:, :12].copy().view("<i4").reshape(n, 3)
+    gps = src[:, gps_at:gps_at + 8].copy().view("<u8").reshape(n) if gps_at >= 0 else None
+    rest = np.zeros((n, rest_size), np.uint8)
+    for s, d, size in plan:
+        rest[:, d:d + size] = src[:, s:s + size]
+    return xyz, gps, rest
+
+
+@SETTINGS
+@given(st.integers(0, 40), st.sampled_from([0, 6, 8, 1, 3, 9, 17]), st.booleans(), st.booleans(),
+       st.integers(0, 2 ** 32 - 1))
+def test_split_records_copies_every_plan(n, tail, core_first, with_gps, seed):
+    """The plans the converter makes: formats 6-10 start with the 10 core bytes
+    (12 -> 0, its constant-size copy), then RGB/NIR/extra bytes of any size;
+    a plan without that first entry takes the general copy only."""
+    rng = np.random.default_rng(seed)
+    record = 30 + tail
+    src = rng.integers(0, 256, (n, record)).astype(np.uint8)
+    plan = [(12, 0, 10)] if core_first else [(12, 0, 2), (17, 5, 1), (18, 8, 2)]
+    pos = 10
+    while pos < 10 + tail:   # the tail in pieces of 1-9 bytes, as RGB, NIR and extra bytes come
+        size = int(rng.integers(1, 10))
+        size = min(size, 10 + tail - pos)
+        plan.append((30 + pos - 10, pos, size))
+        pos += size
+    gps_at = 22 if with_gps else -1
+    plan = np.array(plan, np.int64).reshape(-1, 3)
+    xyz = np.full((n, 3), 0x5A5A5A5A, np.int32)
+    gps = np.full(n, 0xDEADBEEF, np.uint64)
+    rest = np.zeros((n, 10 + tail), np.uint8)
+    split_records(src, xyz, gps, rest, gps_at, plan, False)
+    want_xyz, want_gps, want_rest = ref_split(src, gps_at, plan, 10 + tail)
+    assert np.array_equal(xyz, want_xyz)
+    assert np.array_equal(gps, want_gps if want_gps is not None else np.full(n, 0xDEADBEEF, np.uint64))
+    assert np.array_equal(rest, want_rest)
+
+
 # -- assemble_records ----------------------------------------------------------------
 
 def ref_records(xyz, gps, rest, index):
