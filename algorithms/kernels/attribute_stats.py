@@ -44,7 +44,7 @@ F_COUNT, F_SHIFT, F_SUM, F_SUM_C, F_SQ, F_SQ_C, F_MIN, F_MAX, F_SCALE = range(FL
 DRAIN_POINTS = 1 << 30   # fold at most this many points into ``wide`` before draining it
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _le(records, i, at, size):
     """Little-endian unsigned integer of ``size`` bytes at records[i, at]."""
     v = np.uint64(0)
@@ -53,7 +53,7 @@ def _le(records, i, at, size):
     return v
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def read_float(records, i, at, kind):
     """The value of a READ_F32/F64/U64/I64 field as float64."""
     if kind == READ_F64:
