@@ -246,3 +246,44 @@ def test_float_values_near_the_limit_do_not_overflow():
     std = stats.attributes["GpsTime"].standard_deviation
     assert std is None or math.isfinite(std)
     json.loads(stats.to_bytes())
+
+
+def fraction_float_stats(states):
+    """Nodes' float states combined term by term as Fractions (the statement
+    the extension's integer sums must equal)."""
+    from fractions import Fraction
+
+    live = [s for s in states if s[ks.F_COUNT] > 0]
+    n = sum(int(s[ks.F_COUNT]) for s in live)
+    shifts = [Fraction(s[ks.F_SHIFT]) for s in live]
+    units = [4 * Fraction(s[ks.F_SCALE]) for s in live]
+    totals = [u * (Fraction(s[ks.F_SUM]) + Fraction(s[ks.F_SUM_C])) for s, u in zip(live, units)]
+    mean = (sum(totals) + sum(int(s[ks.F_COUNT]) * c for s, c in zip(live, shifts))) / n
+    m2 = sum(u * u * (Fraction(s[ks.F_SQ]) + Fraction(s[ks.F_SQ_C])) + 2 * (c - mean) * t
+             + int(s[ks.F_COUNT]) * (c - mean) ** 2 for s, u, c, t in zip(live, units, shifts, totals))
+    return mean, max(m2, Fraction(0)) / n
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_nodes_float_states_combine_to_the_exact_fractions(seed):
+    """Real folds of nodes (GPS-like times, values of both signs up to 1e308,
+    a node of one value, an empty node): mean and standard deviation are the
+    floats of the exact rational results."""
+    from copc_builder.algorithms.writer.qgis_stats_extension import _float_stats, _sqrt
+
+    rng = np.random.default_rng(seed)
+    spec = np.array([[0, ks.READ_F64]], np.int64)
+    kinds = [3.0e8 + rng.random(4000) * 1e4, rng.normal(0, 1e300, 700), np.full(5, -2.5),
+             rng.normal(-7.0, 1e-6, 900), np.array([np.nan]), rng.uniform(-1, 1, 50) * 1.7e308]
+    states = []
+    for values in kinds[:2 + seed % 5] + kinds[::-1][:seed % 3]:
+        rec = np.ascontiguousarray(values, np.float64).view(np.uint8).reshape(len(values), 8)
+        state = np.zeros((1, ks.FLOAT_FIELDS))
+        ks.fold_floats(rec, spec, state)
+        states.append(state[0])
+    got = _float_stats(states)
+    mean, variance = fraction_float_stats(states)
+    assert got.mean == float(mean)
+    assert got.standard_deviation == _sqrt(variance)
+    live = [s for s in states if s[ks.F_COUNT]]
+    assert (got.minimum, got.maximum) == (min(s[ks.F_MIN] for s in live), max(s[ks.F_MAX] for s in live))

@@ -250,20 +250,69 @@ def _integer_stats(attr: Attribute, lo: int, hi: int, mean: Fraction, squares: F
 
 
 def _float_stats(states: List[np.ndarray]) -> Optional[AttributeStatistics]:
-    """Combine nodes' states exactly, as fractions: the result depends only on the states."""
+    """Combine nodes' states exactly: the result depends only on the states.
+
+    Node i's values have count n, shift c and sums S, Q (each with its
+    compensation) of (v - c) / u, u = 4 * scale, so with t = u * S:
+    mean = (sum t + sum n c) / N and
+    N * variance = sum (u^2 Q + 2 c t + n c^2) - (sum t + sum n c)^2 / N.
+    Every float is m * 2**e exactly (``_Dyadic``): the sums are integers,
+    with no common divisor to find at each step: 0.003 s for the 528 nodes
+    of 10.5 M points against 0.013 s with Fractions, on one core at the end
+    of the build."""
     live = [s for s in states if s[ks.F_COUNT] > 0]
     n = sum(int(s[ks.F_COUNT]) for s in live)
     if n == 0:
         return None
-    shifts = [Fraction(s[ks.F_SHIFT]) for s in live]
-    units = [4 * Fraction(s[ks.F_SCALE]) for s in live]     # the sums are of (v - shift) / unit
-    totals = [u * (Fraction(s[ks.F_SUM]) + Fraction(s[ks.F_SUM_C])) for s, u in zip(live, units)]
-    mean = (sum(totals) + sum(int(s[ks.F_COUNT]) * c for s, c in zip(live, shifts))) / n
-    m2 = sum(u * u * (Fraction(s[ks.F_SQ]) + Fraction(s[ks.F_SQ_C])) + 2 * (c - mean) * t
-             + int(s[ks.F_COUNT]) * (c - mean) ** 2 for s, u, c, t in zip(live, units, shifts, totals))
+    total, squares = _Dyadic(), _Dyadic()      # sum t + sum n c;  sum u^2 Q + 2 c t + n c^2
+    for s in live:
+        count = int(s[ks.F_COUNT])
+        c, scale = _dyadic(s[ks.F_SHIFT]), _dyadic(s[ks.F_SCALE])
+        u = scale[0], scale[1] + 2
+        sums = (_dyadic(s[ks.F_SUM]), _dyadic(s[ks.F_SUM_C]))
+        for part in sums:
+            t = _times(u, part)
+            total.add(t)
+            squares.add(_times(t, c), 2)
+        total.add(c, count)
+        squares.add(_times(c, c), count)
+        u2 = _times(u, u)
+        for part in (_dyadic(s[ks.F_SQ]), _dyadic(s[ks.F_SQ_C])):
+            squares.add(_times(u2, part))
+    mean = total.fraction() / n
+    m2 = squares.fraction() - total.fraction() * mean
     return AttributeStatistics(minimum=float(min(s[ks.F_MIN] for s in live)),
                                maximum=float(max(s[ks.F_MAX] for s in live)),
                                mean=float(mean), standard_deviation=_sqrt(max(m2, Fraction(0)) / n))
+
+
+def _dyadic(x: float) -> Tuple[int, int]:
+    """A finite float as (m, e), x = m * 2**e exactly."""
+    m, d = float(x).as_integer_ratio()   # d is a power of two
+    return m, 1 - d.bit_length()
+
+
+def _times(a: Tuple[int, int], b: Tuple[int, int]) -> Tuple[int, int]:
+    return a[0] * b[0], a[1] + b[1]
+
+
+class _Dyadic:
+    """An exact running sum of m * 2**e terms, as an integer times 2**e."""
+
+    def __init__(self):
+        self.m, self.e = 0, 0
+
+    def add(self, term: Tuple[int, int], times: int = 1) -> None:
+        m, e = term
+        if not m:
+            return
+        if e < self.e:
+            self.m <<= self.e - e
+            self.e = e
+        self.m += (m * times) << (e - self.e)
+
+    def fraction(self) -> Fraction:
+        return Fraction(self.m << self.e) if self.e >= 0 else Fraction(self.m, 1 << -self.e)
 
 
 def _sqrt(value: Fraction) -> Optional[float]:
