@@ -78,41 +78,47 @@ class LasFile:
                         if done < expected:
                             reader.seek(done)
                 fill = _buffer_filler(reader, info) if backend is laspy.LazBackend.LazrsParallel else None
-                buffer = None
-                while done < expected:
-                    want = min(chunk_points, expected - done)
-                    try:
-                        with TIMINGS("read.decode"), quiet_stderr():
-                            if fill is not None:
-                                if buffer is None:
-                                    buffer = np.empty((want, info.record_length), np.uint8)
-                                records = buffer[:want]
-                                fill(records)
-                            else:
-                                records = reader.read_points(want).array
-                    except BaseException as exc:  # lazrs errors and panics
-                        reraise_fatal(exc)
-                        reraise_transfer(f)
-                        raise InputError(
-                            self.path,
-                            f"cannot decode points {done:,} to {done + want - 1:,} of the "
-                            f"{self._real_count:,} its header announces ({short_text(exc)}); the file is damaged "
-                            f"or holds fewer points than its header says",
-                        ) from None
-                    got = len(records)
-                    if got != want:
-                        raise InputError(
-                            self.path,
-                            f"header says {info.point_count:,} points, file holds {done + got:,}",
-                        )
-                    yield records.view(np.uint8).reshape(got, info.record_length)
-                    done += got
+                yield from self._decoded(reader, f, fill, chunk_points, done, expected)
         except InputError:
             raise
         except BaseException as exc:
             reraise_fatal(exc)
             reraise_transfer(f)
             raise InputError(self.path, f"cannot read the point data ({short_text(exc)})") from None
+
+    def _decoded(self, reader, f, fill, chunk_points: int, done: int, expected: int) -> Iterator[np.ndarray]:
+        """Points ``done`` .. ``expected`` of an open reader, chunk by chunk:
+        by ``fill`` into one buffer where it is given, else by laspy."""
+        info = self.info
+        buffer = None
+        while done < expected:
+            want = min(chunk_points, expected - done)
+            try:
+                with TIMINGS("read.decode"), quiet_stderr():
+                    if fill is not None:
+                        if buffer is None:
+                            buffer = np.empty((want, info.record_length), np.uint8)
+                        records = buffer[:want]
+                        fill(records)
+                    else:
+                        records = reader.read_points(want).array
+            except BaseException as exc:  # lazrs errors and panics
+                reraise_fatal(exc)
+                reraise_transfer(f)
+                raise InputError(
+                    self.path,
+                    f"cannot decode points {done:,} to {done + want - 1:,} of the "
+                    f"{self._real_count:,} its header announces ({short_text(exc)}); the file is damaged "
+                    f"or holds fewer points than its header says",
+                ) from None
+            got = len(records)
+            if got != want:
+                raise InputError(
+                    self.path,
+                    f"header says {info.point_count:,} points, file holds {done + got:,}",
+                )
+            yield records.view(np.uint8).reshape(got, info.record_length)
+            done += got
 
 
 def _buffer_filler(reader, info):
