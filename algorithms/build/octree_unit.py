@@ -217,7 +217,7 @@ def lod_step(cols: Columns, codes, gbits, pool: _Pool, cur, parents: List[int], 
     p_keys = np.array(parents, np.int64)
     first = np.searchsorted(cur_keys >> 3, p_keys, side="left").astype(np.int64)
     last = np.searchsorted(cur_keys >> 3, p_keys, side="right").astype(np.int64)
-    flags = np.zeros(pool.top, np.uint8)
+    flags = np.empty(pool.top, np.uint8)   # sample_parents writes every byte split_promoted reads
     promoted = np.zeros(len(parents), np.int64)
     sample_parents(codes, pool.array, c_starts, c_ends, first, last, level, flags, promoted)
     out_start = pool.reserve(int(promoted.sum()))
