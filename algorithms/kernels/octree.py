@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 from .morton import FINE
+from .prefetch import AHEAD, prefetch
 
 
 @njit(cache=True, nogil=True)
@@ -320,6 +321,10 @@ def _merge_pair(src, dst, lo, mid, hi, gbits, codes, xyz, rest):
     """Merge the canonical runs src[lo:mid] and src[mid:hi] into dst[lo:hi], stably."""
     i, j, o = lo, mid, lo
     while i < mid and j < hi:
+        if i + AHEAD < mid:
+            prefetch(gbits, src[i + AHEAD])
+        if j + AHEAD < hi:
+            prefetch(gbits, src[j + AHEAD])
         if canonical_less(src[j], src[i], gbits, codes, xyz, rest):
             dst[o] = src[j]
             j += 1
@@ -415,7 +420,10 @@ def sample_parents(codes, pts, child_starts, child_ends, parent_first, parent_la
         bitmap = np.zeros(nbytes, np.uint8)
         count = 0
         for c in range(parent_first[p], parent_last[p]):
-            for q in range(child_starts[c], child_ends[c]):
+            end = child_ends[c]
+            for q in range(child_starts[c], end):
+                if q + AHEAD < end:
+                    prefetch(codes, pts[q + AHEAD])
                 if first_in_cell(bitmap, codes[pts[q]], shift, mask):
                     flags[q] = 1
                     count += 1
