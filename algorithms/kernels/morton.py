@@ -23,18 +23,38 @@ def fine_codes(xyz, imin, ratio, m1, out):
 
     h = 2 * (X - imin) + 1 is the point's position in half units from the
     cube's lower corner; the cell along an axis is h * 2**21 // (2**m1 * ratio).
+    Where every ratio is a power of two (1 wherever the three scales are
+    equal, most files), a shift divides, flooring alike: the divisions were
+    a third of this kernel's time (0.052 -> 0.035 s for 10.5 M points).
     """
     n = xyz.shape[0]
-    for i in prange(n):
-        code = np.int64(0)
-        for a in range(3):
-            h = np.int64(2) * (np.int64(xyz[i, a]) - imin[a]) + 1
-            if m1 >= FINE:
-                c = (h // ratio[a]) >> (m1 - FINE)
-            else:
-                c = (h << (FINE - m1)) // ratio[a]
-            code |= spread3(c) << a
-        out[i] = code
+    shifts = np.zeros(3, np.int64)   # log2(ratio[a]), where every ratio is a power of two
+    by_shift = True
+    for a in range(3):
+        r = ratio[a]
+        by_shift = by_shift and r > 0 and r & (r - 1) == 0
+        while by_shift and (np.int64(1) << shifts[a]) < r:
+            shifts[a] += 1
+    up = max(FINE - m1, 0)
+    down = max(m1 - FINE, 0)
+    if by_shift:
+        for i in prange(n):
+            code = np.int64(0)
+            for a in range(3):
+                h = (np.int64(2) * (np.int64(xyz[i, a]) - imin[a]) + 1) << up
+                code |= spread3((h >> shifts[a]) >> down) << a
+            out[i] = code
+    else:
+        for i in prange(n):
+            code = np.int64(0)
+            for a in range(3):
+                h = np.int64(2) * (np.int64(xyz[i, a]) - imin[a]) + 1
+                if m1 >= FINE:
+                    c = (h // ratio[a]) >> (m1 - FINE)
+                else:
+                    c = (h << (FINE - m1)) // ratio[a]
+                code |= spread3(c) << a
+            out[i] = code
 
 
 @njit(parallel=True, cache=True, nogil=True)
