@@ -135,7 +135,7 @@ def _buffer_filler(reader, info):
             return None
         if lazrs.LazVlr(info.laz_vlr).item_size() != info.record_length:
             return None
-    except (AttributeError, ImportError, ValueError, TypeError):
+    except Exception:   # laspy's own path reads (and reports any problem) as it always did
         return None
 
     def fill(out: np.ndarray) -> None:
