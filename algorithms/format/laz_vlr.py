@@ -87,6 +87,12 @@ class LazVlr:
         return self.chunk_size == VARIABLE_CHUNK_SIZE
 
     @property
+    def chunked(self) -> bool:
+        """Points compressed in chunks (compressors 2 and 3), which a reader
+        can decode in parallel and seek into chunk by chunk."""
+        return self.compressor in (COMPRESSOR_POINTWISE_CHUNKED, COMPRESSOR_LAYERED_CHUNKED)
+
+    @property
     def point_size(self) -> int:
         """Bytes per decoded point, as the items describe it."""
         return sum(item.size for item in self.items)

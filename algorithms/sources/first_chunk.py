@@ -30,7 +30,7 @@ from typing import Dict, Optional, Tuple
 
 # The format layer's own parsers: importing these modules loads neither numpy
 # nor numba (the format package resolves its names on first use).
-from ..format.laz_vlr import COMPRESSOR_LAYERED_CHUNKED, COMPRESSOR_POINTWISE_CHUNKED, LazVlr
+from ..format.laz_vlr import LazVlr
 from ..format.public_header import LasHeader
 from ..format.record_ids import LAS14_HEADER_SIZE, LAZ_FORMAT_BIT, LAZ_RECORD, LAZ_USER
 from ..format.vlr_header import Vlr
@@ -101,10 +101,8 @@ def _laz_header(path: str) -> Optional[Tuple[int, int, int, bytes]]:
             if vlr.is_(LAZ_USER, LAZ_RECORD):
                 data = f.read(vlr.data_size)
                 # Chunked compressors only: the reader seeks past the first chunk.
-                chunked = LazVlr.from_bytes(data).compressor in (COMPRESSOR_POINTWISE_CHUNKED,
-                                                                  COMPRESSOR_LAYERED_CHUNKED)
                 return (header.offset_to_point_data, header.point_record_length, header.point_count,
-                        data) if chunked else None
+                        data) if LazVlr.from_bytes(data).chunked else None
             position = vlr.end
     return None
 

@@ -11,9 +11,8 @@ from typing import List, Optional, Tuple, Union
 import numpy as np
 
 from ..common.errors import InputError
-from ..format import (COMPRESSOR_LAYERED_CHUNKED, COMPRESSOR_POINTWISE, COMPRESSOR_POINTWISE_CHUNKED,
-                      LAS12_HEADER_SIZE, LAZ_RECORD, LAZ_USER, RECORD_SIZE, VLR_HEADER_SIZE, ExtraBytesField,
-                      LasHeader, LazVlr, written_descriptors)
+from ..format import (COMPRESSOR_POINTWISE, LAS12_HEADER_SIZE, LAZ_RECORD, LAZ_USER, RECORD_SIZE, VLR_HEADER_SIZE,
+                      ExtraBytesField, LasHeader, LazVlr, written_descriptors)
 from ..kernels.point_formats import WAVEFORM_FORMATS
 from ..points.point_layout import ExtraDim
 from .input_file import InputFile, input_file
@@ -101,7 +100,7 @@ def _laz_vlr(path, header) -> LazVlr:
 
 def _laz_backend(path, laz: LazVlr) -> str:
     """How lazrs can decode this LAZ, from its laszip VLR; refuse what it cannot."""
-    if laz.compressor in (COMPRESSOR_POINTWISE_CHUNKED, COMPRESSOR_LAYERED_CHUNKED):
+    if laz.chunked:
         return "parallel"
     if laz.compressor == COMPRESSOR_POINTWISE and laz.chunk_size != 0:
         return "sequential"   # point-wise: lazrs decodes it, but not in parallel
