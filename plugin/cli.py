@@ -355,14 +355,12 @@ def start_first_chunk(args) -> None:
     first chunk while this one imports (sources/first_chunk.py).  Not for a
     dry run, a build on Dask workers, which decode elsewhere, or one asked to
     use one thread (--threads 1), whose second core is not ours to take."""
-    if getattr(args, "func", None) is not cmd_build or args.dry_run or args.scheduler or args.workers:
+    if (getattr(args, "func", None) is not cmd_build or args.dry_run or args.scheduler or args.workers
+            or args.threads == 1 or not args.inputs):
         return
-    if args.threads == 1:
-        return
-    if args.inputs:
-        from copc_builder import CHUNK_POINTS, decode_first_chunk
+    from copc_builder import CHUNK_POINTS, decode_first_chunk
 
-        decode_first_chunk(args.inputs[0], CHUNK_POINTS)
+    decode_first_chunk(args.inputs[0], CHUNK_POINTS)
 
 
 def run() -> None:
