@@ -1,7 +1,8 @@
 """kernels/tiling.py against plain numpy references."""
 import numpy as np
 
-from copc_builder.algorithms.kernels.tiling import cell_order, gather_columns
+from copc_builder.algorithms.kernels.distribute import gather_points
+from copc_builder.algorithms.kernels.tiling import cell_order
 
 
 def test_cell_order_is_a_stable_sort_by_cell():
@@ -18,7 +19,8 @@ def test_cell_order_is_a_stable_sort_by_cell():
     assert np.array_equal(counts, np.bincount(dense, minlength=nx * ny))
 
 
-def test_gather_columns_equals_numpy_take():
+def test_gather_points_equals_numpy_take():
+    """The rows the tiled build and the distribution gather (kernels.distribute)."""
     rng = np.random.default_rng(4)
     n = 5000
     xyz = rng.integers(-1e6, 1e6, (n, 3)).astype(np.int32)
@@ -26,6 +28,6 @@ def test_gather_columns_equals_numpy_take():
     rest = rng.integers(0, 256, (n, 17)).astype(np.uint8)
     index = rng.permutation(n)[:3000]
     out = (np.empty((3000, 3), np.int32), np.empty(3000), np.empty((3000, 17), np.uint8))
-    gather_columns(xyz, gps, rest, index, *out)
+    gather_points(xyz, gps, rest, index, *out)
     assert np.array_equal(out[0], xyz[index]) and np.array_equal(out[1], gps[index])
     assert np.array_equal(out[2], rest[index])

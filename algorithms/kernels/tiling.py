@@ -1,6 +1,6 @@
-"""Points into the cells of a tile grid, and gathering a cell's points."""
+"""Points into the cells of a tile grid (the gathering of a cell's points is kernels.distribute.gather_points)."""
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -31,17 +31,3 @@ def cell_order(xyz, cx, rx, cy, ry, kx0, ky0, nx, ny):
         order[pos[d]] = i
         pos[d] += 1
     return order, counts
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def gather_columns(xyz, gps, rest, index, out_xyz, out_gps, out_rest):
-    """out[j] = points[index[j]] for the three columns, rows in parallel."""
-    width = rest.shape[1]
-    for j in prange(index.shape[0]):
-        i = index[j]
-        out_xyz[j, 0] = xyz[i, 0]
-        out_xyz[j, 1] = xyz[i, 1]
-        out_xyz[j, 2] = xyz[i, 2]
-        out_gps[j] = gps[i]
-        for b in range(width):
-            out_rest[j, b] = rest[i, b]

@@ -14,8 +14,7 @@ from typing import Dict, Iterator, Tuple
 
 import numpy as np
 
-from ..kernels.distribute import int_bounds
-from ..kernels.tiling import gather_columns
+from ..kernels.distribute import gather_points, int_bounds
 from ..points.columns import Columns
 from ..store import PointStore
 from .grid import TileGrid, cell_key
@@ -33,7 +32,7 @@ def segment_bounds(xyz: np.ndarray, bounds: np.ndarray) -> Tuple[np.ndarray, np.
 def gather(cols: Columns, index: np.ndarray) -> Columns:
     """cols[index], the rows gathered in parallel (numpy's take copies a 2-D uint8 column slowly)."""
     out = Columns.empty(cols.rest.shape[1], len(index))
-    gather_columns(cols.xyz, cols.gps, cols.rest, index, out.xyz, out.gps, out.rest)
+    gather_points(cols.xyz, cols.gps, cols.rest, index, out.xyz, out.gps, out.rest)
     return out
 
 
