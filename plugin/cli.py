@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import json
 import os
@@ -368,7 +369,8 @@ def run() -> None:
     with the imports' objects frozen before the command, then exit.  Every
     object left is frozen first, so the interpreter's last garbage collection
     does not walk them all (numba's and the build's objects: 0.12 s of a 4 s
-    build); atexit handlers and buffered output still run and flush.  The
+    build), and leave() ends the process without the interpreter's teardown;
+    atexit handlers and buffered output still run and flush.  The
     collector is off until the imports are frozen (main()).
 
     numpy is told not to madvise transparent huge pages for its large arrays
@@ -382,7 +384,32 @@ def run() -> None:
     gc.disable()
     code = main(own_process=True)
     gc.freeze()
-    sys.exit(code)
+    leave(code)
+
+
+def leave(code: int) -> None:
+    """End the process with ``code`` as the interpreter's own exit would:
+    atexit handlers run (temporary folders, logging) and stdout and stderr
+    are flushed (a failed flush of stdout makes status 120, as it does then).
+    What is skipped is tearing the interpreter down object by object
+    (numba's and LLVM's modules, the build's arrays): the kernel frees the
+    memory at once: 18 ms of a 10.5 M-point build's end, under strace
+    (``benchmarks/results/floor_gap.md``, eighth round).  Where another
+    thread that is not a daemon still runs, or this Python has no
+    ``atexit._run_exitfuncs``, the ordinary exit runs, which waits for it."""
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    run_exit_functions = getattr(atexit, "_run_exitfuncs", None)
+    if others or run_exit_functions is None:
+        sys.exit(code)
+    run_exit_functions()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            if stream is sys.stdout and code == EXIT_OK:
+                code = 120
+    os._exit(code)
 
 
 if __name__ == "__main__":

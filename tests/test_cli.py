@@ -241,28 +241,71 @@ def test_help_and_usage_errors_load_no_point_libraries():
 
 
 @pytest.mark.parametrize("ok", [False, True])
-def test_run_exits_with_mains_code_and_freezes_what_is_left(tmp_path, monkeypatch, capsys, ok):
+def test_run_exits_with_mains_code_and_freezes_what_is_left(tmp_path, ok):
     """The command's entry (pyproject's script, ``python -m``) is run(): main's
-    exit code, the objects left frozen so the interpreter's last collection
-    skips them; ``python -m copc_builder`` goes through it."""
-    import gc
-    import sys
-
+    exit code, the objects left frozen so no last collection walks them, and
+    atexit handlers run; ``python -m copc_builder`` goes through it."""
     from copc_builder.plugin import cli
 
     source = write_las(tmp_path / "in.las", n=500) if ok else tmp_path / "missing.las"
     argv, code = ["build", str(source), "-o", str(tmp_path / "out.copc.laz")], 0 if ok else 1
-    monkeypatch.setattr(sys, "argv", ["copc-builder", *argv])
-    assert gc.get_freeze_count() == 0
-    try:
-        with pytest.raises(SystemExit) as exit_:
-            cli.run()
-        assert exit_.value.code == code and gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()
+    script = textwrap.dedent(f"""
+        import atexit, gc, sys
+        from copc_builder.plugin import cli
+        atexit.register(lambda: print("@", gc.get_freeze_count() > 0))
+        sys.argv = ["copc-builder", *{argv!r}]
+        cli.run()
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert r.returncode == code, r.stderr
+    assert [line for line in r.stdout.splitlines() if line.startswith("@ ")] == ["@ True"], r.stdout
     text = (Path(cli.__file__).parents[1] / "pyproject.toml").read_text()
     assert 'copc-builder = "copc_builder.plugin.cli:run"' in text
     assert (tmp_path / "out.copc.laz").exists() == ok
     (tmp_path / "out.copc.laz").unlink(missing_ok=True)
     r = run_cli(*argv)
     assert r.returncode == code and (tmp_path / "out.copc.laz").exists() == ok
+
+
+def test_leave_exits_as_the_interpreter_would(tmp_path):
+    """leave() skips the interpreter's teardown but not what an exit owes:
+    atexit handlers (last registered first), buffered output (stdout to a
+    pipe is block-buffered), a weakref.finalize'd temporary folder, the
+    code; status 120 where stdout cannot be flushed, as Python's own exit
+    gives; and the ordinary exit, which waits, while a thread that is not a
+    daemon runs."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}   # stdout buffered, as a user's
+
+    def leave(body: str) -> subprocess.CompletedProcess:
+        script = "import atexit, sys, tempfile, threading, time\nfrom copc_builder.plugin import cli\n"
+        return subprocess.run([sys.executable, "-c", script + textwrap.dedent(body)],
+                              capture_output=True, text=True, timeout=120, env=env)
+
+    r = leave(f"""
+        atexit.register(lambda: print("first registered"))
+        atexit.register(lambda: print("last registered"))
+        folder = tempfile.TemporaryDirectory(dir={str(tmp_path)!r})
+        print("buffered", end="")
+        sys.stderr.write("err")
+        cli.leave(3)
+        print("never")
+    """)
+    assert r.returncode == 3, r.stderr
+    assert r.stdout == "bufferedlast registered\nfirst registered\n" and r.stderr == "err"
+    assert list(tmp_path.iterdir()) == []   # the temporary folder's finalizer ran
+    r = leave("""
+        def late():
+            time.sleep(0.3)
+            print("thread done")
+        threading.Thread(target=late).start()
+        cli.leave(0)
+    """)
+    assert r.returncode == 0 and r.stdout == "thread done\n", (r.stdout, r.stderr)
+    read_end, write_end = os.pipe()
+    os.close(read_end)   # nobody reads stdout: flushing it fails
+    try:
+        r = subprocess.run([sys.executable, "-c", "from copc_builder.plugin import cli\nprint('x' * 100)\ncli.leave(0)"],
+                           stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+    finally:
+        os.close(write_end)
+    assert r.returncode == 120, r.stderr
