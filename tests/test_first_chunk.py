@@ -46,6 +46,26 @@ def test_child_decodes_the_first_records_the_reader_decodes(tmp_path):
     assert gone(pid) and not first_chunk._PENDING
 
 
+def test_a_fork_that_fails_leaves_nothing_open(tmp_path, monkeypatch):
+    """Where no process can be forked, start() is a no-op: the pipe and the
+    shared memory it had made are closed again, and the reader decodes."""
+    path = write_las(tmp_path / "a.laz", n=60_000, point_format=6)
+    made = []
+    pipe = os.pipe
+    monkeypatch.setattr(os, "pipe", lambda: made.extend(pipe()) or tuple(made))
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    first_chunk.start(str(path), 40_000)
+    assert len(made) == 2 and not first_chunk._PENDING
+    for fd in made:
+        with pytest.raises(OSError):
+            os.fstat(fd)   # closed
+    assert first_chunk.claim(str(path), 40_000, 30) is None
+
+
 @pytest.mark.parametrize("ask", ["fewer points", "other record length", "file replaced", "child killed"])
 def test_records_are_used_only_when_everything_matches(tmp_path, ask):
     path = write_las(tmp_path / "a.laz", n=60_000, point_format=6)

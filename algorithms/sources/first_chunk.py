@@ -117,7 +117,13 @@ class FirstChunk:
         self.record_length = header[1]
         self.memory = mmap.mmap(-1, max(1, points * self.record_length))   # shared, anonymous
         read_end, write_end = os.pipe()
-        self.pid = os.fork()
+        try:
+            self.pid = os.fork()
+        except OSError:   # no process to be had (EAGAIN, ENOMEM): the reader decodes it all itself
+            os.close(read_end)
+            os.close(write_end)
+            self.memory.close()
+            raise
         if self.pid == 0:   # the child: decode, say "ok", leave without running anything of the parent's
             os.close(read_end)
             _child(path, header, points, self.memory, write_end)
