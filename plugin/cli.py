@@ -392,10 +392,10 @@ def leave(code: int) -> None:
     atexit handlers run (temporary folders, logging) and stdout and stderr
     are flushed (a failed flush of stdout makes status 120, as it does then).
     What is skipped is tearing the interpreter down object by object
-    (numba's and LLVM's modules, the build's arrays): the kernel frees the
-    memory at once: 18 ms of a 10.5 M-point build's end, under strace
-    (``benchmarks/results/floor_gap.md``, eighth round).  Where another
-    thread that is not a daemon still runs, or this Python has no
+    (numba's and LLVM's modules, the build's arrays), whose memory the kernel
+    frees at once anyway; that took 18 ms of a 10.5 M-point build's end,
+    under strace (``benchmarks/results/floor_gap.md``, eighth round).  Where
+    another thread that is not a daemon still runs, or this Python has no
     ``atexit._run_exitfuncs``, the ordinary exit runs, which waits for it."""
     others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
     run_exit_functions = getattr(atexit, "_run_exitfuncs", None)
