@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
-from typing import Iterable, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 import laspy
 import numpy as np
@@ -31,6 +32,17 @@ NOISE = ("Traceback", "panicked", "RUST_BACKTRACE", "numba", "lazrs.", 'File "')
 def run_cli(*args, timeout: float = 600, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "copc_builder", *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def run_python(script: str, *args, timeout: float = 600, **kw) -> subprocess.CompletedProcess:
+    """``script`` (dedented) in a new interpreter, with ``args`` after it."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script), *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def said(r: subprocess.CompletedProcess) -> List[str]:
+    """What a run_python script printed on lines of its own starting "@ ", without the "@ "."""
+    return [line[2:] for line in r.stdout.splitlines() if line.startswith("@ ")]
 
 
 def one_error_line(r: subprocess.CompletedProcess) -> str:

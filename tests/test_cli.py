@@ -12,7 +12,7 @@ import laspy
 import pytest
 
 from fixtures import write_las
-from hostile_helpers import run_cli
+from hostile_helpers import run_cli, run_python, said
 
 
 @pytest.fixture(scope="module")
@@ -103,18 +103,17 @@ def test_build_of_wkt1_input_loads_neither_pyproj_nor_requests(tmp_path, merged_
     las = laspy.LasData(header)
     las.x, las.y, las.z = src.x, src.y, src.z
     las.write(str(tmp_path / "wkt1.las"))
-    script = textwrap.dedent(f"""
+    script = f"""
         import sys
         from copc_builder.plugin import cli
         print("@", cli.main(["build", {str(tmp_path / "wkt1.las")!r}, "-o", {str(tmp_path / "a.copc.laz")!r}]))
         print("@", sorted(m for m in ("pyproj", "requests") if m in sys.modules))
         print("@", cli.main(["build", {str(merged_inputs[0])!r}, "-o", {str(tmp_path / "b.copc.laz")!r}]))
         print("@", "pyproj" in sys.modules)
-    """)
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    """
+    r = run_python(script)
     assert r.returncode == 0, r.stderr
-    said = [line for line in r.stdout.splitlines() if line.startswith("@ ")]
-    assert said == ["@ 0", "@ []", "@ 0", "@ True"], (r.stdout, r.stderr)
+    assert said(r) == ["0", "[]", "0", "True"], (r.stdout, r.stderr)
     with laspy.open(str(tmp_path / "a.copc.laz")) as f:
         (vlr,) = [v for v in f.header.vlrs if isinstance(v, laspy.vlrs.known.WktCoordinateSystemVlr)]
     assert vlr.string.rstrip("\0") == wkt1
@@ -123,8 +122,8 @@ def test_build_of_wkt1_input_loads_neither_pyproj_nor_requests(tmp_path, merged_
     # validate reads COPC files with our own reader: no laspy at all
     check = (f"from copc_builder.plugin import cli\nimport sys\n"
              f"print('@', cli.main(['validate', {str(tmp_path / 'a.copc.laz')!r}]), 'laspy' in sys.modules)\n")
-    r = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=600)
-    assert [line for line in r.stdout.splitlines() if line.startswith("@ ")] == ["@ 0 False"], (r.stdout, r.stderr)
+    r = run_python(check)
+    assert said(r) == ["0 False"], (r.stdout, r.stderr)
 
 
 def test_command_line_freezes_what_its_imports_made(tmp_path, merged_inputs):
@@ -132,7 +131,7 @@ def test_command_line_freezes_what_its_imports_made(tmp_path, merged_inputs):
     more) before the command, so a full garbage collection during a build walks
     only the build's own objects (47 ms of a 10.5 M-point build otherwise);
     main() called in a process of someone else's freezes nothing."""
-    script = textwrap.dedent(f"""
+    script = f"""
         import atexit, gc, sys
         from copc_builder.plugin import cli
         seen = []
@@ -146,13 +145,13 @@ def test_command_line_freezes_what_its_imports_made(tmp_path, merged_inputs):
         atexit.register(lambda: print("@", *seen.pop()))
         sys.argv = ["copc-builder", "build", {str(merged_inputs[1])!r}, "-o", {str(tmp_path / "b.copc.laz")!r}]
         cli.run()
-    """)
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    """
+    r = run_python(script)
     assert r.returncode == 0, r.stderr
-    said = [list(map(int, line.split()[1:])) for line in r.stdout.splitlines() if line.startswith("@ ")]
-    (code, frozen_main, _), (frozen_run, tracked_run) = said
-    assert code == 0 and frozen_main == 0, said
-    assert frozen_run > 50_000 and tracked_run < frozen_run / 10, said
+    numbers = [list(map(int, line.split())) for line in said(r)]
+    (code, frozen_main, _), (frozen_run, tracked_run) = numbers
+    assert code == 0 and frozen_main == 0, numbers
+    assert frozen_run > 50_000 and tracked_run < frozen_run / 10, numbers
 
 
 def test_command_line_collects_nothing_while_it_imports(tmp_path, merged_inputs):
@@ -160,7 +159,7 @@ def test_command_line_collects_nothing_while_it_imports(tmp_path, merged_inputs)
     registries: each collection walked them again, 0.04 s of the start)
     and on for the command; main() in someone else's process leaves it alone."""
     def collections_at_command(entry):
-        script = textwrap.dedent(f"""
+        script = f"""
             import gc, sys
             from copc_builder.plugin import cli
             build = cli.cmd_build
@@ -173,11 +172,10 @@ def test_command_line_collects_nothing_while_it_imports(tmp_path, merged_inputs)
             if {entry!r} == "run":
                 cli.run()
             sys.exit(cli.main(sys.argv[1:]))
-        """)
-        r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+        """
+        r = run_python(script)
         assert r.returncode == 0, r.stderr
-        said = [line.split()[1:] for line in r.stdout.splitlines() if line.startswith("@ ")]
-        before, at_command = (list(map(int, line)) for line in said)
+        before, at_command = (list(map(int, line.split())) for line in said(r))
         return at_command[0], [n - b for n, b in zip(at_command[1:], before[1:])]
 
     enabled, made = collections_at_command("run")   # collections made since run() was called
@@ -192,7 +190,7 @@ def test_command_line_asks_numpy_for_no_huge_pages(tmp_path, merged_inputs):
     (stalls at their first touch); a value the user set wins, and main() in
     someone else's process changes nothing."""
     def advice(entry, env_value):
-        script = textwrap.dedent(f"""
+        script = f"""
             import sys
             from copc_builder.plugin import cli
             build = cli.cmd_build
@@ -206,13 +204,13 @@ def test_command_line_asks_numpy_for_no_huge_pages(tmp_path, merged_inputs):
             if {entry!r} == "run":
                 cli.run()
             sys.exit(cli.main(sys.argv[1:]))
-        """)
+        """
         env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
         if env_value is not None:
             env["NUMPY_MADVISE_HUGEPAGE"] = env_value
-        r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, env=env)
+        r = run_python(script, env=env)
         assert r.returncode == 0, r.stderr
-        return [int(line.split()[1]) for line in r.stdout.splitlines() if line.startswith("@ ")]
+        return [int(line) for line in said(r)]
 
     assert advice("run", None) == [0]
     assert advice("run", "1") == [1]       # the user's choice
@@ -222,7 +220,7 @@ def test_command_line_asks_numpy_for_no_huge_pages(tmp_path, merged_inputs):
 def test_help_and_usage_errors_load_no_point_libraries():
     """``--help`` and argparse's own usage errors answer before numpy, numba
     or laspy are imported: 0.1 s, not the 0.7 s of a build's imports."""
-    script = textwrap.dedent("""
+    r = run_python("""
         import sys
         from copc_builder.plugin import cli
         for argv in (["--help"], ["build", "--help"], ["build", "--threads", "x"], ["nonsense"]):
@@ -231,8 +229,7 @@ def test_help_and_usage_errors_load_no_point_libraries():
             except SystemExit as exit_:
                 print("exit", exit_.code)
         print(sorted(m for m in ("numpy", "numba", "laspy", "lazrs", "pyproj") if m in sys.modules))
-    """)
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    """, timeout=120)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
     assert [line for line in lines if line.startswith("exit")] == ["exit 0", "exit 0", "exit 2", "exit 2"]
@@ -249,16 +246,15 @@ def test_run_exits_with_mains_code_and_freezes_what_is_left(tmp_path, ok):
 
     source = write_las(tmp_path / "in.las", n=500) if ok else tmp_path / "missing.las"
     argv, code = ["build", str(source), "-o", str(tmp_path / "out.copc.laz")], 0 if ok else 1
-    script = textwrap.dedent(f"""
+    r = run_python(f"""
         import atexit, gc, sys
         from copc_builder.plugin import cli
         atexit.register(lambda: print("@", gc.get_freeze_count() > 0))
         sys.argv = ["copc-builder", *{argv!r}]
         cli.run()
     """)
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert r.returncode == code, r.stderr
-    assert [line for line in r.stdout.splitlines() if line.startswith("@ ")] == ["@ True"], r.stdout
+    assert said(r) == ["True"], r.stdout
     text = (Path(cli.__file__).parents[1] / "pyproject.toml").read_text()
     assert 'copc-builder = "copc_builder.plugin.cli:run"' in text
     assert (tmp_path / "out.copc.laz").exists() == ok
@@ -278,8 +274,7 @@ def test_leave_exits_as_the_interpreter_would(tmp_path):
 
     def leave(body: str) -> subprocess.CompletedProcess:
         script = "import atexit, sys, tempfile, threading, time\nfrom copc_builder.plugin import cli\n"
-        return subprocess.run([sys.executable, "-c", script + textwrap.dedent(body)],
-                              capture_output=True, text=True, timeout=120, env=env)
+        return run_python(script + textwrap.dedent(body), timeout=120, env=env)
 
     r = leave(f"""
         atexit.register(lambda: print("first registered"))

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
-import textwrap
 
 import laspy
 import numpy as np
@@ -15,6 +13,7 @@ import pytest
 
 from copc_builder.algorithms.sources import first_chunk
 from fixtures import write_las
+from hostile_helpers import run_python, said
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux only")
 
@@ -148,7 +147,7 @@ def test_command_line_build_takes_the_decoded_chunk_and_writes_the_same_bytes(tm
     what main() (no fork) writes; no child is left when the command ends.
     With --threads 1 nothing is forked."""
     src = write_las(tmp_path / "big.laz", n=1_150_000, point_format=6, extent=200.0)   # two 1 M-point chunks
-    script = textwrap.dedent(f"""
+    script = f"""
         import atexit, os, sys
         from copc_builder.algorithms.sources import first_chunk
         from copc_builder.plugin import cli
@@ -171,14 +170,14 @@ def test_command_line_build_takes_the_decoded_chunk_and_writes_the_same_bytes(tm
                         *threads]
             cli.run()
         sys.exit(cli.main(["build", {str(src)!r}, "-o", {str(tmp_path / "main.copc.laz")!r}]))
-    """)
-    said = {}
+    """
+    lines = {}
     for entry in ("run", "main", "run1"):
-        r = subprocess.run([sys.executable, "-c", script, entry], capture_output=True, text=True, timeout=600)
+        r = run_python(script, entry)
         assert r.returncode == 0, r.stderr
-        said[entry] = [line[2:] for line in r.stdout.splitlines() if line.startswith("@ ")]
-    assert said["run"] == ["claimed 1000000", "no children"], said
-    assert said["main"] == ["claimed 0", "no children"], said
-    assert said["run1"] == ["claimed 0", "no children"], said   # --threads 1: no second process
+        lines[entry] = said(r)
+    assert lines["run"] == ["claimed 1000000", "no children"], lines
+    assert lines["main"] == ["claimed 0", "no children"], lines
+    assert lines["run1"] == ["claimed 0", "no children"], lines   # --threads 1: no second process
     assert (tmp_path / "run.copc.laz").read_bytes() == (tmp_path / "main.copc.laz").read_bytes()
     assert (tmp_path / "run1.copc.laz").read_bytes() == (tmp_path / "main.copc.laz").read_bytes()
