@@ -150,8 +150,10 @@ class CancelWhenConnected(RecordingFeedback):
     def pushConsoleInfo(self, info):  # noqa: N802
         super().pushConsoleInfo(info)
         if self.cancelled_at is None:
-            threading.Thread(target=self._cancel_once_connected, daemon=True).start()
+            # Marked before the thread starts: a thread that finds the index
+            # connected at once sets the real time, which must not be overwritten.
             self.cancelled_at = -1.0
+            threading.Thread(target=self._cancel_once_connected, daemon=True).start()
 
     def _cancel_once_connected(self):
         if self.index.connected.wait(60):
