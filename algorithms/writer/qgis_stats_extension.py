@@ -279,8 +279,9 @@ def _float_stats(states: List[np.ndarray]) -> Optional[AttributeStatistics]:
         u2 = _times(u, u)
         for part in (_dyadic(s[ks.F_SQ]), _dyadic(s[ks.F_SQ_C])):
             squares.add(_times(u2, part))
-    mean = total.fraction() / n
-    m2 = squares.fraction() - total.fraction() * mean
+    whole = total.fraction()
+    mean = whole / n
+    m2 = squares.fraction() - whole * mean
     return AttributeStatistics(minimum=float(min(s[ks.F_MIN] for s in live)),
                                maximum=float(max(s[ks.F_MAX] for s in live)),
                                mean=float(mean), standard_deviation=_sqrt(max(m2, Fraction(0)) / n))
