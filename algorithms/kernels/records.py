@@ -30,16 +30,10 @@ def assemble_records(xyz, gps, rest, index, out):
         s = blk * ASSEMBLE_BLOCK
         e = min(n, s + ASSEMBLE_BLOCK)
         for j in range(s, min(e, s + AHEAD)):
-            i = index[j]
-            prefetch(xbytes, i)
-            prefetch(gbytes, i)
-            prefetch(rest, i)
+            _prefetch_point(xbytes, gbytes, rest, index[j])
         for j in range(s, e):
             if j + AHEAD < e:
-                i = index[j + AHEAD]
-                prefetch(xbytes, i)
-                prefetch(gbytes, i)
-                prefetch(rest, i)
+                _prefetch_point(xbytes, gbytes, rest, index[j + AHEAD])
             i = index[j]
             for b in range(XYZ_SIZE):
                 out[j, b] = xbytes[i, b]
@@ -49,6 +43,14 @@ def assemble_records(xyz, gps, rest, index, out):
                 out[j, GPS_AT + b] = gbytes[i, b]
             for b in range(tail):
                 out[j, COLOR_AT + b] = rest[i, CORE_SIZE + b]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _prefetch_point(xbytes, gbytes, rest, i):
+    """Ask for point i's rows of the three columns (see kernels.prefetch)."""
+    prefetch(xbytes, i)
+    prefetch(gbytes, i)
+    prefetch(rest, i)
 
 
 STAT_PARTS = 64   # fixed, so the result never depends on the thread count
